@@ -1,0 +1,26 @@
+//! The Lambda entry point (`provided.al2023`): builds the relay once per cold start,
+//! then answers API Gateway invocations until the environment is retired.
+
+use std::sync::Arc;
+
+use aws_config::BehaviorVersion;
+use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use relay_function::lambda;
+use relay_function::relay::Relay;
+use relay_function::relay_config::RelayConfig;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda::init_logging();
+    let config = RelayConfig::from_env()?;
+    let sdk = aws_config::load_defaults(BehaviorVersion::latest()).await;
+    let relay = Arc::new(Relay::from_sdk_config(&sdk, config));
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<ApiGatewayV2httpRequest>| {
+            let relay = relay.clone();
+            async move { Ok::<_, Error>(lambda::handle(&relay, event).await) }
+        },
+    ))
+    .await
+}

@@ -1,0 +1,254 @@
+//! Puts one verified event on the bus and reports whether it is there: retrying what
+//! EventBridge may accept on a later try, within the time the request has left, and
+//! storing events too large for the bus in S3 first (the claim check).
+//!
+//! The retries are here and not in the SDK's retry layer because PutEvents reports
+//! throttling per entry inside a 200 answer, which the SDK does not retry, and because
+//! every try must fit before the Lambda's deadline. The clients this module is given
+//! should have their own retries off for EventBridge (see `Relay::from_sdk_config`).
+
+use std::time::Duration;
+
+use aws_sdk_eventbridge::config::http::HttpResponse;
+use aws_sdk_eventbridge::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_eventbridge::operation::put_events::{PutEventsError, PutEventsOutput};
+use aws_sdk_eventbridge::types::PutEventsRequestEntry;
+use aws_sdk_s3::primitives::ByteStream;
+use tokio::time::{Instant, sleep, timeout};
+
+use crate::aws_errors::describe;
+use crate::bus_entry::{self, ClaimCheck};
+use crate::stripe_event::StripeEvent;
+
+/// How hard to try before answering Stripe with a 5xx (Stripe then retries for days).
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    pub max_attempts: u32,
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+    /// One PutEvents call may take this long before it is abandoned and tried again.
+    pub attempt_timeout: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 6,
+            base_delay: Duration::from_millis(50),
+            max_delay: Duration::from_secs(1),
+            attempt_timeout: Duration::from_secs(3),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// "Full jitter": a random wait up to an exponentially growing cap, so that many
+    /// throttled relays do not retry in step.
+    fn delay_after(&self, attempt: u32) -> Duration {
+        let cap = self
+            .base_delay
+            .saturating_mul(1u32 << attempt.min(16))
+            .min(self.max_delay);
+        cap.mul_f64(fastrand::f64())
+    }
+}
+
+/// Where oversized events are stored.
+#[derive(Debug, Clone)]
+pub struct ClaimCheckStore {
+    pub client: aws_sdk_s3::Client,
+    pub bucket: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct BusDelivery {
+    pub client: aws_sdk_eventbridge::Client,
+    pub bus: String,
+    pub max_entry_bytes: usize,
+    pub claim_checks: Option<ClaimCheckStore>,
+    pub retry: RetryPolicy,
+}
+
+/// An event that is on the bus.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivered {
+    /// EventBridge's id for the entry.
+    pub entry_id: String,
+    pub attempts: u32,
+    /// Set when the bus carries a reference and the event itself is in S3.
+    pub claim_check: Option<ClaimCheck>,
+}
+
+/// Why an event is not on the bus. Every variant means: answer 5xx, so Stripe retries.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DeliveryError {
+    #[error(
+        "the event is {size} bytes, over the bus limit of {limit}, and no claim-check bucket is configured"
+    )]
+    TooLarge { size: usize, limit: usize },
+    #[error("storing the oversized event in S3 failed: {0}")]
+    ClaimCheck(String),
+    #[error("EventBridge refused the event after {attempts} attempt(s): {last_error}")]
+    Refused { attempts: u32, last_error: String },
+    #[error("EventBridge did not take the event in time ({attempts} attempt(s)): {last_error}")]
+    OutOfTime { attempts: u32, last_error: String },
+}
+
+/// What one PutEvents call told us.
+enum Attempt {
+    Accepted(String),
+    Retry(String),
+    GiveUp(String),
+}
+
+impl BusDelivery {
+    /// Puts `event` (whose exact bytes are `body`) on the bus, or says why it could not
+    /// before `deadline`.
+    pub async fn deliver(
+        &self,
+        event: &StripeEvent<'_>,
+        body: &str,
+        deadline: Instant,
+    ) -> Result<Delivered, DeliveryError> {
+        let size = bus_entry::entry_size(&event.event_type, body);
+        let (entry, claim_check) = if size <= self.max_entry_bytes {
+            (bus_entry::event_entry(&self.bus, event, body), None)
+        } else {
+            let store = self.claim_checks.as_ref().ok_or(DeliveryError::TooLarge {
+                size,
+                limit: self.max_entry_bytes,
+            })?;
+            let check = store.put(event, body, deadline).await?;
+            (
+                bus_entry::reference_entry(&self.bus, event, &check),
+                Some(check),
+            )
+        };
+        let (entry_id, attempts) = self.put_with_retries(entry, deadline).await?;
+        Ok(Delivered {
+            entry_id,
+            attempts,
+            claim_check,
+        })
+    }
+
+    async fn put_with_retries(
+        &self,
+        entry: PutEventsRequestEntry,
+        deadline: Instant,
+    ) -> Result<(String, u32), DeliveryError> {
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            let call = self.client.put_events().entries(entry.clone()).send();
+            let last_error = match timeout(remaining.min(self.retry.attempt_timeout), call).await {
+                Ok(answer) => match classify(answer) {
+                    Attempt::Accepted(id) => return Ok((id, attempts)),
+                    Attempt::GiveUp(last_error) => {
+                        return Err(DeliveryError::Refused {
+                            attempts,
+                            last_error,
+                        });
+                    }
+                    Attempt::Retry(last_error) => last_error,
+                },
+                Err(_) => format!(
+                    "no answer within {} ms",
+                    remaining.min(self.retry.attempt_timeout).as_millis()
+                ),
+            };
+            if attempts >= self.retry.max_attempts {
+                return Err(DeliveryError::Refused {
+                    attempts,
+                    last_error,
+                });
+            }
+            let delay = self.retry.delay_after(attempts);
+            if Instant::now() + delay >= deadline {
+                return Err(DeliveryError::OutOfTime {
+                    attempts,
+                    last_error,
+                });
+            }
+            sleep(delay).await;
+        }
+    }
+}
+
+impl ClaimCheckStore {
+    async fn put(
+        &self,
+        event: &StripeEvent<'_>,
+        body: &str,
+        deadline: Instant,
+    ) -> Result<ClaimCheck, DeliveryError> {
+        let check = ClaimCheck::for_event(&self.bucket, event, body.as_bytes());
+        let upload = self
+            .client
+            .put_object()
+            .bucket(&check.bucket)
+            .key(&check.key)
+            .content_type("application/json")
+            .body(ByteStream::from(body.as_bytes().to_vec()))
+            .send();
+        match tokio::time::timeout_at(deadline, upload).await {
+            Ok(Ok(_)) => Ok(check),
+            Ok(Err(e)) => Err(DeliveryError::ClaimCheck(describe(&e))),
+            Err(_) => Err(DeliveryError::ClaimCheck(
+                "no answer from S3 in time".into(),
+            )),
+        }
+    }
+}
+
+fn classify(answer: Result<PutEventsOutput, SdkError<PutEventsError, HttpResponse>>) -> Attempt {
+    match answer {
+        Ok(output) => {
+            let entry = output.entries().first();
+            let error_code = entry.and_then(|e| e.error_code());
+            match (
+                output.failed_entry_count(),
+                error_code,
+                entry.and_then(|e| e.event_id()),
+            ) {
+                (0, None, Some(id)) => Attempt::Accepted(id.to_owned()),
+                (_, Some(code), _) => {
+                    let message = format!(
+                        "{code}: {}",
+                        entry
+                            .and_then(|e| e.error_message())
+                            .unwrap_or("no message")
+                    );
+                    if entry_error_is_transient(code) {
+                        Attempt::Retry(message)
+                    } else {
+                        Attempt::GiveUp(message)
+                    }
+                }
+                _ => Attempt::Retry("PutEvents answered without an entry id".into()),
+            }
+        }
+        Err(SdkError::ServiceError(e)) => {
+            let status = e.raw().status().as_u16();
+            let code = e.err().code().unwrap_or("unknown error");
+            let message = format!(
+                "{code} (HTTP {status}): {}",
+                e.err().message().unwrap_or("no message")
+            );
+            if status >= 500 || status == 429 || code.contains("Throttl") {
+                Attempt::Retry(message)
+            } else {
+                Attempt::GiveUp(message)
+            }
+        }
+        Err(e @ SdkError::ConstructionFailure(_)) => Attempt::GiveUp(describe(&e)),
+        // Timeouts, connection failures and unreadable answers may all pass.
+        Err(e) => Attempt::Retry(describe(&e)),
+    }
+}
+
+/// PutEvents entry error codes that another try may clear.
+fn entry_error_is_transient(code: &str) -> bool {
+    code.contains("Throttl") || code.contains("Internal") || code.contains("Unavailable")
+}

@@ -1,0 +1,84 @@
+//! Why a request was not relayed: one code per cause, shared by the answer to Stripe,
+//! the failure notice and the log line, so an operator can follow one code everywhere.
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Reason {
+    /// Not a POST.
+    MethodNotAllowed,
+    /// Not the webhook path.
+    NotFound,
+    /// The body is over the relay's size limit.
+    PayloadTooLarge,
+    /// The body could not be decoded (bad base64), or is empty or not UTF-8.
+    InvalidBody,
+    /// No `Stripe-Signature` header.
+    MissingSignature,
+    /// A `Stripe-Signature` header without a usable timestamp or v1 signature.
+    MalformedSignature,
+    /// No v1 signature matches any active signing secret.
+    SignatureMismatch,
+    /// The signature matches, but its timestamp is outside the tolerance.
+    TimestampOutsideTolerance,
+    /// The signature matches, but the body is not a Stripe event.
+    InvalidEvent,
+    /// The bridge's secret holds no active signing secret (run `set-secret`).
+    SecretNotConfigured,
+    /// Secrets Manager could not be read, or its value is not a signing secret.
+    SecretUnavailable,
+    /// The event is over the bus limit and no claim-check bucket is configured.
+    EntryTooLarge,
+    /// The oversized event could not be stored in S3.
+    ClaimCheckFailed,
+    /// EventBridge did not take the event.
+    RelayFailed,
+}
+
+impl Reason {
+    /// The HTTP status Stripe gets. 4xx: the request itself is wrong. 5xx: the bridge
+    /// could not do its part; Stripe retries either way, but only a 5xx is our fault.
+    pub fn status(self) -> u16 {
+        match self {
+            Self::MethodNotAllowed => 405,
+            Self::NotFound => 404,
+            Self::PayloadTooLarge => 413,
+            Self::InvalidBody
+            | Self::MissingSignature
+            | Self::MalformedSignature
+            | Self::SignatureMismatch
+            | Self::TimestampOutsideTolerance
+            | Self::InvalidEvent => 400,
+            Self::SecretNotConfigured
+            | Self::SecretUnavailable
+            | Self::EntryTooLarge
+            | Self::ClaimCheckFailed
+            | Self::RelayFailed => 500,
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::NotFound => "not_found",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::InvalidBody => "invalid_body",
+            Self::MissingSignature => "missing_signature",
+            Self::MalformedSignature => "malformed_signature",
+            Self::SignatureMismatch => "signature_mismatch",
+            Self::TimestampOutsideTolerance => "timestamp_outside_tolerance",
+            Self::InvalidEvent => "invalid_event",
+            Self::SecretNotConfigured => "secret_not_configured",
+            Self::SecretUnavailable => "secret_unavailable",
+            Self::EntryTooLarge => "entry_too_large",
+            Self::ClaimCheckFailed => "claim_check_failed",
+            Self::RelayFailed => "relay_failed",
+        }
+    }
+}
+
+impl Serialize for Reason {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.code())
+    }
+}

@@ -1,0 +1,299 @@
+//! The relay: one webhook request in, one answer out. It answers 2xx only once the
+//! event is on the bus, never puts an unverified event there, and tells the failure
+//! topic about everything it did not relay.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use aws_config::SdkConfig;
+use aws_config::retry::RetryConfig;
+use serde::Serialize;
+use tokio::time::Instant;
+
+use crate::bus_delivery::{BusDelivery, ClaimCheckStore, DeliveryError, RetryPolicy};
+use crate::failure_notices::{FailureNotices, Notice, NoticeOutcome};
+use crate::reason::Reason;
+use crate::relay_config::RelayConfig;
+use crate::secret_store::{SecretError, SecretStore, SecretTiming};
+use crate::signature::{self, SignatureError};
+use crate::signing_secrets::SigningSecrets;
+use crate::stripe_event::{StripeEvent, claimed_event_id};
+use crate::webhook::{WebhookRequest, WebhookResponse};
+
+#[derive(Debug)]
+pub struct Relay {
+    pub webhook_path: String,
+    pub tolerance: Duration,
+    pub max_body_bytes: usize,
+    pub secrets: SecretStore,
+    pub delivery: BusDelivery,
+    pub notices: Option<FailureNotices>,
+}
+
+/// What happened to one request: the fields of its log line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Outcome {
+    pub status: u16,
+    pub reason: Option<Reason>,
+    pub event_id: Option<String>,
+    pub event_type: Option<String>,
+    /// PutEvents calls made.
+    pub attempts: u32,
+    pub claim_check: bool,
+    /// Why, in words that quote nothing of the request (AWS's own, for 5xx outcomes).
+    pub detail: Option<String>,
+}
+
+impl Outcome {
+    fn relayed(event: &StripeEvent<'_>, attempts: u32, claim_check: bool) -> Self {
+        Self {
+            status: 200,
+            reason: None,
+            event_id: Some(event.id.to_string()),
+            event_type: Some(event.event_type.to_string()),
+            attempts,
+            claim_check,
+            detail: None,
+        }
+    }
+
+    fn refused(reason: Reason) -> Self {
+        Self {
+            status: reason.status(),
+            reason: Some(reason),
+            event_id: None,
+            event_type: None,
+            attempts: 0,
+            claim_check: false,
+            detail: None,
+        }
+    }
+
+    fn with_event(mut self, event: &StripeEvent<'_>) -> Self {
+        self.event_id = Some(event.id.to_string());
+        self.event_type = Some(event.event_type.to_string());
+        self
+    }
+
+    fn with_detail(mut self, detail: impl ToString) -> Self {
+        self.detail = Some(detail.to_string());
+        self
+    }
+
+    pub fn response(&self) -> WebhookResponse {
+        match self.reason {
+            None => WebhookResponse::received(),
+            Some(reason) => WebhookResponse::refused(reason),
+        }
+    }
+}
+
+impl Relay {
+    /// The relay as the Lambda runs it: every client from one SDK config.
+    pub fn from_sdk_config(sdk: &SdkConfig, config: RelayConfig) -> Self {
+        // Retries of PutEvents are the relay's own (see `bus_delivery`).
+        let eventbridge = aws_sdk_eventbridge::Client::from_conf(
+            aws_sdk_eventbridge::config::Builder::from(sdk)
+                .retry_config(RetryConfig::disabled())
+                .build(),
+        );
+        let secrets = SecretStore::secrets_manager(
+            aws_sdk_secretsmanager::Client::new(sdk),
+            config.secret_id,
+            SecretTiming {
+                ttl: config.secret_ttl,
+                ..SecretTiming::default()
+            },
+        );
+        let notices = config.failure_topic_arn.map(|topic| {
+            FailureNotices::new(
+                aws_sdk_sns::Client::new(sdk),
+                topic,
+                config.bridge_name,
+                config.notice_interval,
+            )
+        });
+        let claim_checks = config.claim_check_bucket.map(|bucket| ClaimCheckStore {
+            client: aws_sdk_s3::Client::new(sdk),
+            bucket,
+        });
+        Self {
+            webhook_path: config.webhook_path,
+            tolerance: config.tolerance,
+            max_body_bytes: config.max_body_bytes,
+            secrets,
+            delivery: BusDelivery {
+                client: eventbridge,
+                bus: config.event_bus,
+                max_entry_bytes: config.max_entry_bytes,
+                claim_checks,
+                retry: RetryPolicy::default(),
+            },
+            notices,
+        }
+    }
+
+    /// Handles one request, which must be answered by `deadline`: relays it, notifies
+    /// the failure topic if it was not relayed, and writes its log line.
+    pub async fn handle(&self, request: &WebhookRequest, deadline: Instant) -> Outcome {
+        let started = Instant::now();
+        let outcome = self.process(request, deadline).await;
+        let notice = match outcome.reason {
+            Some(reason) => self.notify(request, &outcome, reason).await,
+            None => None,
+        };
+        tracing::info!(
+            request_id = %request.request_id,
+            event_id = outcome.event_id.as_deref(),
+            event_type = outcome.event_type.as_deref(),
+            outcome = if outcome.status < 300 { "relayed" } else if outcome.status < 500 { "rejected" } else { "failed" },
+            reason = outcome.reason.map(Reason::code),
+            status = outcome.status,
+            attempts = outcome.attempts,
+            claim_check = outcome.claim_check,
+            detail = outcome.detail.as_deref(),
+            notice = notice,
+            latency_ms = started.elapsed().as_millis() as u64,
+            "webhook"
+        );
+        outcome
+    }
+
+    async fn process(&self, request: &WebhookRequest, deadline: Instant) -> Outcome {
+        if request.method != "POST" {
+            return Outcome::refused(Reason::MethodNotAllowed);
+        }
+        if request.path != self.webhook_path {
+            return Outcome::refused(Reason::NotFound);
+        }
+        let body = match &request.body {
+            Ok(body) if body.len() > self.max_body_bytes => {
+                return Outcome::refused(Reason::PayloadTooLarge);
+            }
+            Ok(body) => body,
+            Err(reason) => return Outcome::refused(*reason),
+        };
+        if let Err(refusal) = self.verify(request.signature.as_deref(), body).await {
+            return refusal;
+        }
+        // Verified: from here on, the body is Stripe's.
+        let event = match StripeEvent::parse(body) {
+            Ok(event) => event,
+            Err(e) => return Outcome::refused(Reason::InvalidEvent).with_detail(e),
+        };
+        let text = std::str::from_utf8(body).expect("verification accepts only UTF-8 bodies");
+        match self.delivery.deliver(&event, text, deadline).await {
+            Ok(delivered) => {
+                Outcome::relayed(&event, delivered.attempts, delivered.claim_check.is_some())
+            }
+            Err(error) => {
+                let (reason, attempts) = match &error {
+                    DeliveryError::TooLarge { .. } => (Reason::EntryTooLarge, 0),
+                    DeliveryError::ClaimCheck(_) => (Reason::ClaimCheckFailed, 0),
+                    DeliveryError::Refused { attempts, .. }
+                    | DeliveryError::OutOfTime { attempts, .. } => (Reason::RelayFailed, *attempts),
+                };
+                Outcome {
+                    attempts,
+                    ..Outcome::refused(reason)
+                        .with_event(&event)
+                        .with_detail(error)
+                }
+            }
+        }
+    }
+
+    /// Checks the signature against the secrets in hand and, if none matches, once more
+    /// against a fresh read of the secret: `set-secret` may just have changed it.
+    async fn verify(&self, header: Option<&str>, body: &[u8]) -> Result<(), Outcome> {
+        let secrets = self.secrets.current().await.map_err(secret_failure)?;
+        let first = check(&secrets, header, body, self.tolerance);
+        let result = match first {
+            Err(e) if e.could_be_stale_secret() => {
+                match self.secrets.refresh_after_mismatch(&secrets).await {
+                    Ok(Some(fresh)) => check(&fresh, header, body, self.tolerance),
+                    Ok(None) => Err(e),
+                    Err(refresh_error) => {
+                        tracing::warn!(error = %refresh_error, "re-reading the signing secret failed");
+                        Err(e)
+                    }
+                }
+            }
+            other => other,
+        };
+        result
+            .map(|_matched| ())
+            .map_err(|e| Outcome::refused(signature_reason(&e)).with_detail(e))
+    }
+
+    async fn notify(
+        &self,
+        request: &WebhookRequest,
+        outcome: &Outcome,
+        reason: Reason,
+    ) -> Option<&'static str> {
+        let notices = self.notices.as_ref()?;
+        let verified = outcome.event_id.is_some();
+        let event_id = outcome.event_id.clone().or_else(|| {
+            request
+                .body
+                .as_ref()
+                .ok()
+                .and_then(|body| claimed_event_id(body))
+        });
+        let notice = Notice {
+            reason,
+            status: outcome.status,
+            request_id: request.request_id.clone(),
+            event_id,
+            event_id_verified: verified,
+            event_type: outcome.event_type.clone(),
+            detail: outcome.detail.clone(),
+        };
+        Some(match notices.send(&notice).await {
+            NoticeOutcome::Sent => "sent",
+            NoticeOutcome::Suppressed => "suppressed",
+            NoticeOutcome::Failed(error) => {
+                tracing::warn!(error = %error, "publishing the failure notice failed");
+                "failed"
+            }
+        })
+    }
+}
+
+fn check(
+    secrets: &Arc<SigningSecrets>,
+    header: Option<&str>,
+    body: &[u8],
+    tolerance: Duration,
+) -> Result<usize, SignatureError> {
+    let now = unix_now();
+    signature::verify(header, body, &secrets.active_at(now), now, tolerance)
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default()
+}
+
+fn secret_failure(error: SecretError) -> Outcome {
+    Outcome::refused(Reason::SecretUnavailable).with_detail(error)
+}
+
+fn signature_reason(error: &SignatureError) -> Reason {
+    match error {
+        SignatureError::MissingHeader => Reason::MissingSignature,
+        SignatureError::EmptyBody | SignatureError::BodyNotUtf8 => Reason::InvalidBody,
+        SignatureError::MissingTimestamp
+        | SignatureError::DuplicateTimestamp
+        | SignatureError::MalformedTimestamp
+        | SignatureError::NoV1Signature { .. } => Reason::MalformedSignature,
+        SignatureError::NoMatchingSignature => Reason::SignatureMismatch,
+        SignatureError::NoActiveSecret => Reason::SecretNotConfigured,
+        SignatureError::TimestampTooOld { .. } | SignatureError::TimestampInFuture { .. } => {
+            Reason::TimestampOutsideTolerance
+        }
+    }
+}

@@ -1,0 +1,193 @@
+//! Keeps the signing secrets at hand: read from Secrets Manager on first use, read again
+//! once the copy is older than a short TTL, and read again at once (at most once per
+//! `mismatch_refresh_interval`) when a signature does not match, so a secret set with
+//! `set-secret` verifies within seconds and without a redeploy.
+//!
+//! If a TTL refresh fails, the copy in hand keeps serving for up to `max_stale`: a
+//! Secrets Manager hiccup should not turn into 5xx answers. Past that, it is an error.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Mutex;
+use tokio::time::Instant;
+
+use crate::aws_errors::describe;
+use crate::signing_secrets::{SecretFormatError, SigningSecrets};
+
+#[derive(Debug, Clone)]
+pub struct SecretTiming {
+    pub ttl: Duration,
+    pub mismatch_refresh_interval: Duration,
+    pub max_stale: Duration,
+    /// One GetSecretValue call may take this long.
+    pub fetch_timeout: Duration,
+}
+
+impl Default for SecretTiming {
+    fn default() -> Self {
+        Self {
+            ttl: Duration::from_secs(30),
+            mismatch_refresh_interval: Duration::from_secs(5),
+            max_stale: Duration::from_secs(300),
+            fetch_timeout: Duration::from_secs(3),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SecretError {
+    #[error("reading the signing secret from Secrets Manager failed: {0}")]
+    Unavailable(String),
+    #[error(transparent)]
+    Format(#[from] SecretFormatError),
+}
+
+#[derive(Debug)]
+enum Source {
+    /// Fixed secrets, for a local relay started with `--secret`.
+    Fixed(Arc<SigningSecrets>),
+    SecretsManager(ManagedSecret),
+}
+
+#[derive(Debug)]
+struct ManagedSecret {
+    client: aws_sdk_secretsmanager::Client,
+    secret_id: String,
+    timing: SecretTiming,
+    cache: Mutex<Cache>,
+}
+
+#[derive(Debug, Default)]
+struct Cache {
+    value: Option<Arc<SigningSecrets>>,
+    /// When `value` was last read successfully.
+    fetched_at: Option<Instant>,
+    /// When a read was last tried, successful or not.
+    tried_at: Option<Instant>,
+}
+
+#[derive(Debug)]
+pub struct SecretStore {
+    source: Source,
+}
+
+impl SecretStore {
+    pub fn fixed(secrets: SigningSecrets) -> Self {
+        Self {
+            source: Source::Fixed(Arc::new(secrets)),
+        }
+    }
+
+    pub fn secrets_manager(
+        client: aws_sdk_secretsmanager::Client,
+        secret_id: impl Into<String>,
+        timing: SecretTiming,
+    ) -> Self {
+        Self {
+            source: Source::SecretsManager(ManagedSecret {
+                client,
+                secret_id: secret_id.into(),
+                timing,
+                cache: Mutex::new(Cache::default()),
+            }),
+        }
+    }
+
+    /// The secrets to verify with now.
+    pub async fn current(&self) -> Result<Arc<SigningSecrets>, SecretError> {
+        match &self.source {
+            Source::Fixed(value) => Ok(value.clone()),
+            Source::SecretsManager(managed) => managed.current().await,
+        }
+    }
+
+    /// After a signature did not match: reads the secret again unless that was tried
+    /// very recently, and returns the new value if it differs from `seen`.
+    pub async fn refresh_after_mismatch(
+        &self,
+        seen: &SigningSecrets,
+    ) -> Result<Option<Arc<SigningSecrets>>, SecretError> {
+        match &self.source {
+            Source::Fixed(_) => Ok(None),
+            Source::SecretsManager(managed) => managed.refresh_after_mismatch(seen).await,
+        }
+    }
+}
+
+impl ManagedSecret {
+    async fn current(&self) -> Result<Arc<SigningSecrets>, SecretError> {
+        let mut cache = self.cache.lock().await;
+        let now = Instant::now();
+        if let (Some(value), Some(at)) = (&cache.value, cache.fetched_at)
+            && now.duration_since(at) < self.timing.ttl
+        {
+            return Ok(value.clone());
+        }
+        match self.fetch().await {
+            Ok(value) => Ok(cache.store(value, now)),
+            Err(error) => {
+                cache.tried_at = Some(now);
+                match (&cache.value, cache.fetched_at) {
+                    (Some(value), Some(at)) if now.duration_since(at) < self.timing.max_stale => {
+                        tracing::warn!(error = %error, "serving the previous signing secrets");
+                        Ok(value.clone())
+                    }
+                    _ => Err(error),
+                }
+            }
+        }
+    }
+
+    async fn refresh_after_mismatch(
+        &self,
+        seen: &SigningSecrets,
+    ) -> Result<Option<Arc<SigningSecrets>>, SecretError> {
+        let mut cache = self.cache.lock().await;
+        let now = Instant::now();
+        if cache
+            .tried_at
+            .is_some_and(|at| now.duration_since(at) < self.timing.mismatch_refresh_interval)
+        {
+            return Ok(None);
+        }
+        cache.tried_at = Some(now);
+        let value = self.fetch().await?;
+        let changed = value != *seen;
+        let stored = cache.store(value, now);
+        Ok(changed.then_some(stored))
+    }
+
+    async fn fetch(&self) -> Result<SigningSecrets, SecretError> {
+        let limit = self.timing.fetch_timeout;
+        let call = self
+            .client
+            .get_secret_value()
+            .secret_id(&self.secret_id)
+            .send();
+        let output = match tokio::time::timeout(limit, call).await {
+            Ok(Ok(output)) => output,
+            Ok(Err(e)) => return Err(SecretError::Unavailable(describe(&e))),
+            Err(_) => {
+                return Err(SecretError::Unavailable(format!(
+                    "no answer within {} ms",
+                    limit.as_millis()
+                )));
+            }
+        };
+        let text = output
+            .secret_string()
+            .ok_or_else(|| SecretError::Unavailable("the secret has no string value".into()))?;
+        Ok(SigningSecrets::parse(text)?)
+    }
+}
+
+impl Cache {
+    fn store(&mut self, value: SigningSecrets, now: Instant) -> Arc<SigningSecrets> {
+        let value = Arc::new(value);
+        self.value = Some(value.clone());
+        self.fetched_at = Some(now);
+        self.tried_at = Some(now);
+        value
+    }
+}

@@ -1,0 +1,237 @@
+//! The value kept in the bridge's Secrets Manager secret: the Stripe signing secrets
+//! that are active, each with an optional expiry, so a rolled secret can stay valid
+//! beside its successor for as long as Stripe keeps signing with it.
+//!
+//! Two forms are read:
+//! - a plain `whsec_…` string: one secret that never expires;
+//! - a JSON document, which `set-secret` writes:
+//!   `{"version":1,"secrets":[{"secret":"whsec_new"},{"secret":"whsec_old","expires":"2026-11-30T12:00:00Z"}]}`.
+//!   `expires` is RFC 3339 in UTC; a secret stops verifying at that instant.
+//!
+//! The stack creates the secret holding [`PLACEHOLDER`]: no secret, so nothing verifies
+//! until one is set.
+
+use std::fmt;
+
+use aws_smithy_types::DateTime;
+use aws_smithy_types::date_time::Format;
+use serde::{Deserialize, Serialize};
+
+/// What a new bridge's secret holds until `set-secret` runs.
+pub const PLACEHOLDER: &str = r#"{"version":1,"secrets":[]}"#;
+
+const FORMAT_VERSION: u32 = 1;
+
+/// One Stripe webhook signing secret. It never shows itself in `Debug` or logs; only
+/// [`SigningSecret::masked`] is for people to see.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SigningSecret(String);
+
+impl SigningSecret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The full secret, for computing signatures and for storing it. Nothing else.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// `whsec_…a1b2`: enough to tell secrets apart, never enough to use one.
+    pub fn masked(&self) -> String {
+        let prefix = if self.0.starts_with("whsec_") {
+            "whsec_"
+        } else {
+            ""
+        };
+        let chars: Vec<char> = self.0.chars().collect();
+        let tail: String = if chars.len() >= 12 {
+            chars[chars.len() - 4..].iter().collect()
+        } else {
+            String::new()
+        };
+        format!("{prefix}…{tail}")
+    }
+}
+
+impl fmt::Debug for SigningSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SigningSecret({})", self.masked())
+    }
+}
+
+/// One secret and, during a rotation, when it stops being accepted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecretEntry {
+    pub secret: SigningSecret,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "rfc3339_seconds"
+    )]
+    pub expires: Option<i64>,
+}
+
+/// Every signing secret the bridge holds, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SigningSecrets {
+    pub version: u32,
+    pub secrets: Vec<SecretEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SecretFormatError {
+    #[error("the stored signing secret is empty")]
+    Empty,
+    #[error("the stored signing secret is not valid JSON for stripe-bridge: {0}")]
+    Json(String),
+    #[error(
+        "the stored signing secrets use format version {0}, which this relay does not know; redeploy with a newer stripe-bridge"
+    )]
+    UnknownVersion(u32),
+}
+
+impl SigningSecrets {
+    /// One secret that never expires.
+    pub fn single(secret: SigningSecret) -> Self {
+        Self {
+            version: FORMAT_VERSION,
+            secrets: vec![SecretEntry {
+                secret,
+                expires: None,
+            }],
+        }
+    }
+
+    /// Reads a stored value in either form.
+    pub fn parse(value: &str) -> Result<Self, SecretFormatError> {
+        let value = value.trim();
+        if value.is_empty() {
+            return Err(SecretFormatError::Empty);
+        }
+        if !value.starts_with('{') {
+            return Ok(Self::single(SigningSecret::new(value)));
+        }
+        let parsed: Self =
+            serde_json::from_str(value).map_err(|e| SecretFormatError::Json(e.to_string()))?;
+        if parsed.version != FORMAT_VERSION {
+            return Err(SecretFormatError::UnknownVersion(parsed.version));
+        }
+        Ok(parsed)
+    }
+
+    /// The stored form: always the JSON document.
+    pub fn to_stored(&self) -> String {
+        serde_json::to_string(self).expect("signing secrets serialise")
+    }
+
+    /// The secrets that verify at Unix time `now`. An empty secret never does: the
+    /// libraries refuse a blank one too.
+    pub fn active_at(&self, now: i64) -> Vec<&SigningSecret> {
+        self.secrets
+            .iter()
+            .filter(|e| !e.secret.expose().trim().is_empty())
+            .filter(|e| e.expires.is_none_or(|expires| now < expires))
+            .map(|e| &e.secret)
+            .collect()
+    }
+}
+
+/// `expires` as RFC 3339 text on the wire and Unix seconds in memory.
+mod rfc3339_seconds {
+    use super::{DateTime, Format};
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    pub fn serialize<S: Serializer>(value: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(secs) => {
+                let text = DateTime::from_secs(*secs)
+                    .fmt(Format::DateTime)
+                    .map_err(serde::ser::Error::custom)?;
+                s.serialize_str(&text)
+            }
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+        let text: Option<String> = Option::deserialize(d)?;
+        text.map(|t| {
+            DateTime::from_str(&t, Format::DateTime)
+                .map(|dt| dt.secs())
+                .map_err(|e| D::Error::custom(format!("`expires` is not RFC 3339 ({t}): {e}")))
+        })
+        .transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_plain_secret_is_one_secret_that_never_expires() {
+        let parsed = SigningSecrets::parse("  whsec_abc\n").unwrap();
+        assert_eq!(
+            parsed,
+            SigningSecrets::single(SigningSecret::new("whsec_abc"))
+        );
+        assert_eq!(parsed.active_at(i64::MAX - 1).len(), 1);
+    }
+
+    #[test]
+    fn rotation_keeps_the_old_secret_until_it_expires() {
+        let stored = r#"{"version":1,"secrets":[{"secret":"whsec_new"},{"secret":"whsec_old","expires":"2026-11-30T12:00:00Z"}]}"#;
+        let parsed = SigningSecrets::parse(stored).unwrap();
+        let expiry = DateTime::from_str("2026-11-30T12:00:00Z", Format::DateTime)
+            .unwrap()
+            .secs();
+        let names = |now| -> Vec<String> {
+            parsed
+                .active_at(now)
+                .iter()
+                .map(|s| s.expose().to_owned())
+                .collect()
+        };
+        assert_eq!(names(expiry - 1), ["whsec_new", "whsec_old"]);
+        assert_eq!(names(expiry), ["whsec_new"]);
+        assert_eq!(SigningSecrets::parse(&parsed.to_stored()).unwrap(), parsed);
+    }
+
+    #[test]
+    fn the_placeholder_holds_no_secret() {
+        assert!(
+            SigningSecrets::parse(PLACEHOLDER)
+                .unwrap()
+                .active_at(0)
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn bad_values_say_what_is_wrong() {
+        assert_eq!(SigningSecrets::parse(" "), Err(SecretFormatError::Empty));
+        assert!(matches!(
+            SigningSecrets::parse("{"),
+            Err(SecretFormatError::Json(_))
+        ));
+        assert_eq!(
+            SigningSecrets::parse(r#"{"version":2,"secrets":[]}"#),
+            Err(SecretFormatError::UnknownVersion(2))
+        );
+        let bad_date = r#"{"version":1,"secrets":[{"secret":"whsec_a","expires":"tomorrow"}]}"#;
+        let err = SigningSecrets::parse(bad_date).unwrap_err().to_string();
+        assert!(err.contains("tomorrow"), "{err}");
+        assert!(!err.contains("whsec_a"), "{err}");
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug_output() {
+        let secret = SigningSecret::new("whsec_0123456789abcdefa1b2");
+        assert_eq!(secret.masked(), "whsec_…a1b2");
+        let debug = format!("{:?}", SigningSecrets::single(secret));
+        assert!(!debug.contains("0123456789"), "{debug}");
+        assert_eq!(SigningSecret::new("short").masked(), "…");
+    }
+}
