@@ -4,8 +4,8 @@
 //!
 //! The retries are here and not in the SDK's retry layer because PutEvents reports
 //! throttling per entry inside a 200 answer, which the SDK does not retry, and because
-//! every try must fit before the Lambda's deadline. The clients this module is given
-//! should have their own retries off for EventBridge (see `Relay::from_sdk_config`).
+//! every try must fit before the Lambda's deadline. The EventBridge client should have
+//! the SDK's retries off: [`eventbridge_client`] makes one.
 
 use std::time::Duration;
 
@@ -19,6 +19,15 @@ use tokio::time::{Instant, sleep, timeout};
 use crate::aws_errors::describe;
 use crate::bus_entry::{self, ClaimCheck};
 use crate::stripe_event::StripeEvent;
+
+/// An EventBridge client whose calls are tried once each: retrying is this module's job.
+pub fn eventbridge_client(sdk: &aws_config::SdkConfig) -> aws_sdk_eventbridge::Client {
+    aws_sdk_eventbridge::Client::from_conf(
+        aws_sdk_eventbridge::config::Builder::from(sdk)
+            .retry_config(aws_config::retry::RetryConfig::disabled())
+            .build(),
+    )
+}
 
 /// How hard to try before answering Stripe with a 5xx (Stripe then retries for days).
 #[derive(Debug, Clone)]

@@ -6,11 +6,10 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_config::SdkConfig;
-use aws_config::retry::RetryConfig;
 use serde::Serialize;
 use tokio::time::Instant;
 
-use crate::bus_delivery::{BusDelivery, ClaimCheckStore, DeliveryError, RetryPolicy};
+use crate::bus_delivery::{self, BusDelivery, ClaimCheckStore, DeliveryError, RetryPolicy};
 use crate::failure_notices::{FailureNotices, Notice, NoticeOutcome};
 use crate::reason::Reason;
 use crate::relay_config::RelayConfig;
@@ -91,12 +90,6 @@ impl Outcome {
 impl Relay {
     /// The relay as the Lambda runs it: every client from one SDK config.
     pub fn from_sdk_config(sdk: &SdkConfig, config: RelayConfig) -> Self {
-        // Retries of PutEvents are the relay's own (see `bus_delivery`).
-        let eventbridge = aws_sdk_eventbridge::Client::from_conf(
-            aws_sdk_eventbridge::config::Builder::from(sdk)
-                .retry_config(RetryConfig::disabled())
-                .build(),
-        );
         let secrets = SecretStore::secrets_manager(
             aws_sdk_secretsmanager::Client::new(sdk),
             config.secret_id,
@@ -123,7 +116,7 @@ impl Relay {
             max_body_bytes: config.max_body_bytes,
             secrets,
             delivery: BusDelivery {
-                client: eventbridge,
+                client: bus_delivery::eventbridge_client(sdk),
                 bus: config.event_bus,
                 max_entry_bytes: config.max_entry_bytes,
                 claim_checks,
@@ -285,7 +278,9 @@ fn secret_failure(error: SecretError) -> Outcome {
 fn signature_reason(error: &SignatureError) -> Reason {
     match error {
         SignatureError::MissingHeader => Reason::MissingSignature,
-        SignatureError::EmptyBody | SignatureError::BodyNotUtf8 => Reason::InvalidBody,
+        SignatureError::EmptyBody | SignatureError::BodyNotUtf8 | SignatureError::ByteOrderMark => {
+            Reason::InvalidBody
+        }
         SignatureError::MissingTimestamp
         | SignatureError::DuplicateTimestamp
         | SignatureError::MalformedTimestamp

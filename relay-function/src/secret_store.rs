@@ -1,6 +1,7 @@
 //! Keeps the signing secrets at hand: read from Secrets Manager on first use, read again
-//! once the copy is older than a short TTL, and read again at once (at most once per
-//! `mismatch_refresh_interval`) when a signature does not match, so a secret set with
+//! once the copy is older than a short TTL, and read again at once when a signature
+//! does not match (at most once per `mismatch_refresh_interval`, so a flood of forged
+//! requests cannot turn into a flood of Secrets Manager calls), so a secret set with
 //! `set-secret` verifies within seconds and without a redeploy.
 //!
 //! If a TTL refresh fails, the copy in hand keeps serving for up to `max_stale`: a
@@ -63,8 +64,9 @@ struct Cache {
     value: Option<Arc<SigningSecrets>>,
     /// When `value` was last read successfully.
     fetched_at: Option<Instant>,
-    /// When a read was last tried, successful or not.
-    tried_at: Option<Instant>,
+    /// When a signature mismatch last caused a read. TTL reads do not count: the first
+    /// mismatch after a rotation must look, however recently the TTL read happened.
+    mismatch_read_at: Option<Instant>,
 }
 
 #[derive(Debug)]
@@ -126,16 +128,13 @@ impl ManagedSecret {
         }
         match self.fetch().await {
             Ok(value) => Ok(cache.store(value, now)),
-            Err(error) => {
-                cache.tried_at = Some(now);
-                match (&cache.value, cache.fetched_at) {
-                    (Some(value), Some(at)) if now.duration_since(at) < self.timing.max_stale => {
-                        tracing::warn!(error = %error, "serving the previous signing secrets");
-                        Ok(value.clone())
-                    }
-                    _ => Err(error),
+            Err(error) => match (&cache.value, cache.fetched_at) {
+                (Some(value), Some(at)) if now.duration_since(at) < self.timing.max_stale => {
+                    tracing::warn!(error = %error, "serving the previous signing secrets");
+                    Ok(value.clone())
                 }
-            }
+                _ => Err(error),
+            },
         }
     }
 
@@ -146,12 +145,12 @@ impl ManagedSecret {
         let mut cache = self.cache.lock().await;
         let now = Instant::now();
         if cache
-            .tried_at
+            .mismatch_read_at
             .is_some_and(|at| now.duration_since(at) < self.timing.mismatch_refresh_interval)
         {
             return Ok(None);
         }
-        cache.tried_at = Some(now);
+        cache.mismatch_read_at = Some(now);
         let value = self.fetch().await?;
         let changed = value != *seen;
         let stored = cache.store(value, now);
@@ -187,7 +186,6 @@ impl Cache {
         let value = Arc::new(value);
         self.value = Some(value.clone());
         self.fetched_at = Some(now);
-        self.tried_at = Some(now);
         value
     }
 }

@@ -14,8 +14,9 @@
 //!   age check for it.
 //! - A timestamp more than the tolerance in the future is refused. The libraries only
 //!   check the age; a signature from the future means a clock or a forgery problem.
-//! - The body must be UTF-8. The libraries decode it lossily first; Stripe only sends
-//!   UTF-8 JSON, and we verify the very bytes that go on.
+//! - The body must be UTF-8 and must not be empty or start with a byte-order mark. Node's
+//!   library decodes it first (lossily, dropping a BOM) and lets an empty Buffer through;
+//!   Stripe only sends UTF-8 JSON, and we verify the very bytes that go on.
 //! - The tolerance cannot be switched off (the libraries skip the check at 0).
 
 use std::time::Duration;
@@ -53,6 +54,8 @@ pub enum SignatureError {
     EmptyBody,
     #[error("the request body is not UTF-8")]
     BodyNotUtf8,
+    #[error("the request body starts with a byte-order mark, which Stripe never sends")]
+    ByteOrderMark,
     #[error("the Stripe-Signature header has no usable timestamp (t=)")]
     MissingTimestamp,
     #[error("the Stripe-Signature header has more than one timestamp (t=)")]
@@ -154,6 +157,9 @@ pub fn verify(
     }
     if std::str::from_utf8(body).is_err() {
         return Err(SignatureError::BodyNotUtf8);
+    }
+    if body.starts_with(b"\xEF\xBB\xBF") {
+        return Err(SignatureError::ByteOrderMark);
     }
     let parsed = SignatureHeader::parse(header)?;
     if secrets.is_empty() {

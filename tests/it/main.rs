@@ -1,1 +1,7 @@
-//! Integration tests.
+//! Integration tests: the relay against the AWS emulator, and the signature verifier
+//! against Stripe's official library.
+
+mod relay_delivery;
+mod relay_failures;
+mod signature_oracle;
+mod support;

@@ -1,0 +1,30 @@
+#!/usr/bin/env python3
+"""Runs moto's AWS emulator for stripe-bridge's tests, on 127.0.0.1 only.
+
+    moto_server.py PORT
+
+It stops when its standard input closes, so a test process that dies, however it
+dies, takes its emulator with it. The moto version is pinned where it is installed
+(tests/run.sh); this launcher is written against moto 5.2.5.
+"""
+
+import os
+import sys
+import threading
+
+
+def exit_when_stdin_closes():
+    sys.stdin.buffer.read()
+    os._exit(0)
+
+
+def main():
+    port = sys.argv[1]
+    threading.Thread(target=exit_when_stdin_closes, daemon=True).start()
+    from moto.server import main as moto_main
+
+    moto_main(["-H", "127.0.0.1", "-p", port])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,213 @@
+//! SDK clients for the emulator, and the AWS resources a relay needs, made through
+//! each service's own API. Every name is unique, so tests can run side by side.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_sqs::types::QueueAttributeName;
+use relay_function::relay_config::RelayConfig;
+
+use super::emulator;
+
+/// The SDK configuration the production code would load, aimed at the emulator.
+pub async fn sdk_config() -> SdkConfig {
+    sdk_config_at(emulator::endpoint()).await
+}
+
+pub async fn sdk_config_at(endpoint: &str) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_sqs::config::Credentials::new(
+            "testing", "testing", None, None, "tests",
+        ))
+        .load()
+        .await
+}
+
+pub fn unique(prefix: &str) -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// A bridge's AWS side as the stack would make it, plus queues that show what arrived.
+pub struct Bridge {
+    pub sdk: SdkConfig,
+    pub config: RelayConfig,
+    /// Receives everything a rule on the bus matches (`source: Stripe`).
+    pub events_queue: String,
+    /// Subscribed to the failure topic.
+    pub notices_queue: String,
+    pub secret_arn: String,
+    pub bucket: String,
+}
+
+impl Bridge {
+    /// A bus with a rule to a queue, a secret holding `secret_value`, a failure topic
+    /// with a queue subscribed, and a claim-check bucket.
+    pub async fn create(secret_value: &str) -> Self {
+        let sdk = sdk_config().await;
+        let name = unique("bridge");
+        let events = aws_sdk_eventbridge::Client::new(&sdk);
+        let sqs = aws_sdk_sqs::Client::new(&sdk);
+        let sns = aws_sdk_sns::Client::new(&sdk);
+
+        events
+            .create_event_bus()
+            .name(&name)
+            .send()
+            .await
+            .expect("create bus");
+        let (events_queue, events_queue_arn) = queue(&sqs, &format!("{name}-events")).await;
+        events
+            .put_rule()
+            .event_bus_name(&name)
+            .name("all-stripe")
+            .event_pattern(r#"{"source":["Stripe"]}"#)
+            .send()
+            .await
+            .expect("put rule");
+        events
+            .put_targets()
+            .event_bus_name(&name)
+            .rule("all-stripe")
+            .targets(
+                aws_sdk_eventbridge::types::Target::builder()
+                    .id("queue")
+                    .arn(events_queue_arn)
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .expect("put targets");
+
+        let topic_arn = sns
+            .create_topic()
+            .name(format!("{name}-failures"))
+            .send()
+            .await
+            .expect("create topic")
+            .topic_arn
+            .unwrap();
+        let (notices_queue, notices_queue_arn) = queue(&sqs, &format!("{name}-notices")).await;
+        sns.subscribe()
+            .topic_arn(&topic_arn)
+            .protocol("sqs")
+            .endpoint(notices_queue_arn)
+            .attributes("RawMessageDelivery", "true")
+            .send()
+            .await
+            .expect("subscribe");
+
+        let secret_arn = aws_sdk_secretsmanager::Client::new(&sdk)
+            .create_secret()
+            .name(format!("{name}/signing-secret"))
+            .secret_string(secret_value)
+            .send()
+            .await
+            .expect("create secret")
+            .arn
+            .unwrap();
+
+        let bucket = format!("{name}-claim-checks");
+        aws_sdk_s3::Client::new(&sdk)
+            .create_bucket()
+            .bucket(&bucket)
+            .send()
+            .await
+            .expect("create bucket");
+
+        let mut config = RelayConfig::new(&name, &secret_arn);
+        config.bridge_name = name.clone();
+        config.failure_topic_arn = Some(topic_arn);
+        config.claim_check_bucket = Some(bucket.clone());
+        config.notice_interval = Duration::from_secs(60);
+        Self {
+            sdk,
+            config,
+            events_queue,
+            notices_queue,
+            secret_arn,
+            bucket,
+        }
+    }
+
+    pub async fn set_secret(&self, value: &str) {
+        aws_sdk_secretsmanager::Client::new(&self.sdk)
+            .put_secret_value()
+            .secret_id(&self.secret_arn)
+            .secret_string(value)
+            .send()
+            .await
+            .expect("put secret value");
+    }
+
+    /// The EventBridge envelopes that reached the events queue.
+    pub async fn delivered_events(&self) -> Vec<serde_json::Value> {
+        drain(&self.sdk, &self.events_queue).await
+    }
+
+    /// The failure notices that reached the notices queue.
+    pub async fn notices(&self) -> Vec<serde_json::Value> {
+        drain(&self.sdk, &self.notices_queue).await
+    }
+}
+
+async fn queue(sqs: &aws_sdk_sqs::Client, name: &str) -> (String, String) {
+    let url = sqs
+        .create_queue()
+        .queue_name(name)
+        .send()
+        .await
+        .expect("create queue")
+        .queue_url
+        .unwrap();
+    let arn = sqs
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .expect("queue attributes")
+        .attributes
+        .unwrap()
+        .remove(&QueueAttributeName::QueueArn)
+        .unwrap();
+    (url, arn)
+}
+
+/// Every message in the queue now, parsed as JSON. The emulator delivers before
+/// PutEvents or Publish returns, so what is not there now never will be.
+async fn drain(sdk: &SdkConfig, queue_url: &str) -> Vec<serde_json::Value> {
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let mut all = Vec::new();
+    loop {
+        let messages = sqs
+            .receive_message()
+            .queue_url(queue_url)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .expect("receive")
+            .messages
+            .unwrap_or_default();
+        if messages.is_empty() {
+            return all;
+        }
+        for message in messages {
+            all.push(serde_json::from_str(message.body().unwrap()).expect("JSON message"));
+            sqs.delete_message()
+                .queue_url(queue_url)
+                .receipt_handle(message.receipt_handle().unwrap())
+                .send()
+                .await
+                .expect("delete");
+        }
+    }
+}

@@ -1,0 +1,66 @@
+//! One moto server per test process, on a free port of 127.0.0.1, started on first use.
+//! It exits when this process does: it stops when its standard input closes.
+
+use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+struct Emulator {
+    endpoint: String,
+    // Held for the life of the process: dropping it would close the emulator's stdin.
+    _child: Child,
+}
+
+static EMULATOR: OnceLock<Emulator> = OnceLock::new();
+
+/// The emulator's endpoint, `http://127.0.0.1:PORT`.
+pub fn endpoint() -> &'static str {
+    &EMULATOR.get_or_init(start).endpoint
+}
+
+fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn python() -> PathBuf {
+    match std::env::var_os("STRIPE_BRIDGE_PYTHON") {
+        Some(path) => PathBuf::from(path),
+        None => workspace_root().join(".venv-aws/bin/python"),
+    }
+}
+
+fn start() -> Emulator {
+    let python = python();
+    assert!(
+        python.exists(),
+        "the AWS emulator is not installed at {}: run tests/run.sh, which installs it, \
+         or set STRIPE_BRIDGE_PYTHON to a Python with moto[server]==5.2.5",
+        python.display()
+    );
+    let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .and_then(|l| l.local_addr())
+        .expect("a free port on 127.0.0.1")
+        .port();
+    let child = Command::new(&python)
+        .arg(workspace_root().join("tests/emulator/moto_server.py"))
+        .arg(port.to_string())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the AWS emulator");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "the AWS emulator did not listen on port {port} within 60 s"
+        );
+        std::thread::yield_now();
+    }
+    Emulator {
+        endpoint: format!("http://127.0.0.1:{port}"),
+        _child: child,
+    }
+}

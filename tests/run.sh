@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Runs every test of stripe-bridge on a fresh machine: installs what the tests need if
+# it is missing (the AWS emulator moto and cfn-lint, pinned, into .venv-aws), then runs
+# the workspace's tests. The tests start the emulator themselves on a free port of
+# 127.0.0.1, and it stops with them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+venv="${STRIPE_BRIDGE_VENV:-.venv-aws}"
+requirements=("moto[server]==5.2.5" "cfn-lint==1.58.*")
+stamp="$venv/.stripe-bridge-requirements"
+if [ ! -x "$venv/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "${requirements[*]}" ]; then
+  echo "tests/run.sh: installing ${requirements[*]} into $venv" >&2
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "${requirements[@]}"
+  echo "${requirements[*]}" > "$stamp"
+fi
+export STRIPE_BRIDGE_PYTHON="$PWD/$venv/bin/python"
+
+# The signature fixtures must be what Stripe's official library says today: regenerate
+# them with the pinned library and compare.
+if command -v npm >/dev/null; then
+  (cd tests/oracle && npm ci --silent --no-audit --no-fund)
+  regenerated="$(mktemp)"
+  node tests/oracle/generate-signature-fixtures.mjs "$regenerated" >/dev/null
+  if ! cmp -s "$regenerated" tests/fixtures/signatures.json; then
+    echo "tests/run.sh: tests/fixtures/signatures.json differs from what the oracle generates; run: cd tests/oracle && npm run generate" >&2
+    exit 1
+  fi
+  rm -f "$regenerated"
+else
+  echo "tests/run.sh: npm not found; the signature fixtures are not regenerated" >&2
+fi
+
+# A warm build directory outside the clone keeps the AWS SDK from recompiling each run.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/stripe-bridge/target}"
+cargo test --locked --workspace "$@"
