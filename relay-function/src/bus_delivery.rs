@@ -261,3 +261,166 @@ fn classify(answer: Result<PutEventsOutput, SdkError<PutEventsError, HttpRespons
 fn entry_error_is_transient(code: &str) -> bool {
     code.contains("Throttl") || code.contains("Internal") || code.contains("Unavailable")
 }
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_eventbridge::Client;
+    use aws_sdk_eventbridge::config::retry::RetryConfig;
+    use aws_sdk_eventbridge::types::PutEventsResultEntry;
+    use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+
+    use super::*;
+
+    const BODY: &str =
+        r#"{"id":"evt_1","object":"event","type":"invoice.paid","created":1700000000}"#;
+
+    fn accepted() -> PutEventsOutput {
+        PutEventsOutput::builder()
+            .failed_entry_count(0)
+            .entries(PutEventsResultEntry::builder().event_id("eb-1").build())
+            .build()
+    }
+
+    fn entry_failed(code: &'static str) -> PutEventsOutput {
+        PutEventsOutput::builder()
+            .failed_entry_count(1)
+            .entries(
+                PutEventsResultEntry::builder()
+                    .error_code(code)
+                    .error_message("from the test")
+                    .build(),
+            )
+            .build()
+    }
+
+    fn delivery(rule: &Rule) -> BusDelivery {
+        let client = mock_client!(aws_sdk_eventbridge, RuleMode::Sequential, [rule], |c| c
+            .retry_config(RetryConfig::disabled()));
+        BusDelivery {
+            client,
+            bus: "bus".into(),
+            max_entry_bytes: bus_entry::DEFAULT_MAX_ENTRY_BYTES,
+            claim_checks: None,
+            retry: RetryPolicy {
+                base_delay: Duration::from_millis(1),
+                max_delay: Duration::from_millis(2),
+                ..RetryPolicy::default()
+            },
+        }
+    }
+
+    async fn deliver(delivery: &BusDelivery, budget: Duration) -> Result<Delivered, DeliveryError> {
+        let event = StripeEvent::parse(BODY.as_bytes()).unwrap();
+        delivery
+            .deliver(&event, BODY, Instant::now() + budget)
+            .await
+    }
+
+    #[tokio::test]
+    async fn throttling_and_server_errors_are_retried_until_the_event_is_on_the_bus() {
+        let rule = mock!(Client::put_events)
+            .sequence()
+            .output(|| entry_failed("ThrottlingException"))
+            .output(|| entry_failed("InternalFailure"))
+            .http_status(500, None)
+            .http_status(
+                400,
+                Some(r#"{"__type":"ThrottlingException","message":"slow down"}"#.into()),
+            )
+            .output(accepted)
+            .build();
+        let delivered = deliver(&delivery(&rule), Duration::from_secs(5))
+            .await
+            .unwrap();
+        assert_eq!(delivered.attempts, 5);
+        assert_eq!(delivered.entry_id, "eb-1");
+        assert_eq!(rule.num_calls(), 5);
+    }
+
+    #[tokio::test]
+    async fn a_permanent_error_is_not_retried() {
+        for answer in [
+            mock!(Client::put_events)
+                .sequence()
+                .output(|| entry_failed("MalformedDetail"))
+                .build(),
+            mock!(Client::put_events)
+                .sequence()
+                .http_status(
+                    400,
+                    Some(r#"{"__type":"AccessDeniedException","message":"no"}"#.into()),
+                )
+                .build(),
+        ] {
+            let error = deliver(&delivery(&answer), Duration::from_secs(5))
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(error, DeliveryError::Refused { attempts: 1, .. }),
+                "{error}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn retries_stop_at_the_attempt_limit() {
+        let rule = mock!(Client::put_events)
+            .sequence()
+            .output(|| entry_failed("ThrottlingException"))
+            .repeatedly()
+            .build();
+        let error = deliver(&delivery(&rule), Duration::from_secs(5))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            error,
+            DeliveryError::Refused {
+                attempts: 6,
+                last_error: "ThrottlingException: from the test".into()
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn retries_stop_before_the_deadline() {
+        let rule = mock!(Client::put_events)
+            .sequence()
+            .output(|| entry_failed("ThrottlingException"))
+            .repeatedly()
+            .build();
+        let mut slow = delivery(&rule);
+        slow.retry.base_delay = Duration::from_secs(10);
+        slow.retry.max_delay = Duration::from_secs(10);
+        let started = Instant::now();
+        let error = deliver(&slow, Duration::from_millis(200))
+            .await
+            .unwrap_err();
+        assert!(matches!(error, DeliveryError::OutOfTime { .. }), "{error}");
+        assert!(started.elapsed() < Duration::from_millis(200));
+    }
+
+    #[tokio::test]
+    async fn an_answer_without_an_entry_id_is_not_taken_for_success() {
+        let rule = mock!(Client::put_events)
+            .sequence()
+            .output(|| PutEventsOutput::builder().failed_entry_count(0).build())
+            .output(accepted)
+            .build();
+        let delivered = deliver(&delivery(&rule), Duration::from_secs(5))
+            .await
+            .unwrap();
+        assert_eq!(delivered.attempts, 2);
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let policy = RetryPolicy::default();
+        for attempt in 1..20 {
+            let cap = policy
+                .base_delay
+                .saturating_mul(1 << attempt.min(16))
+                .min(policy.max_delay);
+            assert!(policy.delay_after(attempt) <= cap);
+        }
+    }
+}

@@ -4,6 +4,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use lambda_runtime::LambdaEvent;
+use lambda_runtime::tracing::subscriber::EnvFilter;
+use lambda_runtime::tracing::subscriber::fmt::MakeWriter;
 use tokio::time::Instant;
 
 use crate::relay::Relay;
@@ -41,10 +43,19 @@ fn answer_deadline(deadline_ms: u64, now: SystemTime, now_instant: Instant) -> I
     now_instant + left.saturating_sub(ANSWER_MARGIN)
 }
 
-/// One JSON object per log line, as CloudWatch Logs Insights reads best.
+/// Sends the relay's logs to standard output, where Lambda hands them to CloudWatch.
 pub fn init_logging() {
-    use lambda_runtime::tracing::subscriber::{EnvFilter, fmt};
-    fmt()
+    use lambda_runtime::tracing::subscriber::util::SubscriberInitExt;
+    json_logs(std::io::stdout).init();
+}
+
+/// One JSON object per log line, as CloudWatch Logs Insights reads best. The level comes
+/// from `AWS_LAMBDA_LOG_LEVEL` (Lambda's advanced logging controls) or `RUST_LOG`.
+pub fn json_logs<W>(writer: W) -> impl lambda_runtime::tracing::Subscriber + Send + Sync
+where
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
+    lambda_runtime::tracing::subscriber::fmt()
         .json()
         .flatten_event(true)
         .with_current_span(false)
@@ -56,7 +67,8 @@ pub fn init_logging() {
                 .or_else(|_| EnvFilter::try_from_default_env())
                 .unwrap_or_else(|_| EnvFilter::new("info")),
         )
-        .init();
+        .with_writer(writer)
+        .finish()
 }
 
 #[cfg(test)]

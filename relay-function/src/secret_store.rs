@@ -189,3 +189,114 @@ impl Cache {
         value
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_secretsmanager::Client;
+    use aws_sdk_secretsmanager::config::retry::RetryConfig;
+    use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueOutput;
+    use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+
+    use super::*;
+
+    fn value(secret: &'static str) -> impl Fn() -> GetSecretValueOutput + Send + Sync + 'static {
+        move || {
+            GetSecretValueOutput::builder()
+                .secret_string(secret)
+                .build()
+        }
+    }
+
+    fn store(rule: &Rule, timing: SecretTiming) -> SecretStore {
+        let client = mock_client!(aws_sdk_secretsmanager, RuleMode::Sequential, [rule], |c| c
+            .retry_config(RetryConfig::disabled()));
+        SecretStore::secrets_manager(client, "arn:secret", timing)
+    }
+
+    fn first(secrets: &SigningSecrets) -> &str {
+        secrets.secrets[0].secret.expose()
+    }
+
+    #[tokio::test]
+    async fn a_read_serves_until_the_ttl_is_up() {
+        let rule = mock!(Client::get_secret_value)
+            .sequence()
+            .output(value("whsec_a"))
+            .output(value("whsec_b"))
+            .build();
+        let store = store(&rule, SecretTiming::default());
+        assert_eq!(first(&store.current().await.unwrap()), "whsec_a");
+        assert_eq!(first(&store.current().await.unwrap()), "whsec_a");
+        assert_eq!(rule.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_failed_refresh_serves_the_previous_copy_until_it_is_too_stale() {
+        let rule = mock!(Client::get_secret_value)
+            .sequence()
+            .output(value("whsec_a"))
+            .http_status(500, None)
+            .repeatedly()
+            .build();
+        let lenient = store(
+            &rule,
+            SecretTiming {
+                ttl: Duration::ZERO,
+                ..SecretTiming::default()
+            },
+        );
+        assert_eq!(first(&lenient.current().await.unwrap()), "whsec_a");
+        assert_eq!(first(&lenient.current().await.unwrap()), "whsec_a");
+
+        let rule = mock!(Client::get_secret_value)
+            .sequence()
+            .output(value("whsec_a"))
+            .http_status(500, None)
+            .repeatedly()
+            .build();
+        let strict = store(
+            &rule,
+            SecretTiming {
+                ttl: Duration::ZERO,
+                max_stale: Duration::ZERO,
+                ..SecretTiming::default()
+            },
+        );
+        strict.current().await.unwrap();
+        assert!(matches!(
+            strict.current().await,
+            Err(SecretError::Unavailable(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_mismatch_reads_again_at_most_once_per_interval() {
+        let rule = mock!(Client::get_secret_value)
+            .sequence()
+            .output(value("whsec_a"))
+            .output(value("whsec_b"))
+            .output(value("whsec_c"))
+            .build();
+        let store = store(&rule, SecretTiming::default());
+        let seen = store.current().await.unwrap();
+        let fresh = store.refresh_after_mismatch(&seen).await.unwrap().unwrap();
+        assert_eq!(first(&fresh), "whsec_b");
+        assert_eq!(store.refresh_after_mismatch(&fresh).await.unwrap(), None);
+        assert_eq!(rule.num_calls(), 2);
+        // What the mismatch read found now serves every request.
+        assert_eq!(first(&store.current().await.unwrap()), "whsec_b");
+    }
+
+    #[tokio::test]
+    async fn an_unreadable_value_is_an_error_that_names_the_problem() {
+        let rule = mock!(Client::get_secret_value)
+            .sequence()
+            .output(value(r#"{"version":9,"secrets":[]}"#))
+            .build();
+        let error = store(&rule, SecretTiming::default())
+            .current()
+            .await
+            .unwrap_err();
+        assert!(error.to_string().contains("version 9"), "{error}");
+    }
+}

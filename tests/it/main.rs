@@ -3,5 +3,6 @@
 
 mod relay_delivery;
 mod relay_failures;
+mod relay_logs;
 mod signature_oracle;
 mod support;
