@@ -213,6 +213,16 @@ mod tests {
         SecretStore::secrets_manager(client, "arn:secret", timing)
     }
 
+    /// Secrets Manager answers the first read, then fails every read after it.
+    fn answers_once_then_fails() -> Rule {
+        mock!(Client::get_secret_value)
+            .sequence()
+            .output(value("whsec_a"))
+            .http_status(500, None)
+            .repeatedly()
+            .build()
+    }
+
     fn first(secrets: &SigningSecrets) -> &str {
         secrets.secrets[0].secret.expose()
     }
@@ -232,12 +242,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_failed_refresh_serves_the_previous_copy_until_it_is_too_stale() {
-        let rule = mock!(Client::get_secret_value)
-            .sequence()
-            .output(value("whsec_a"))
-            .http_status(500, None)
-            .repeatedly()
-            .build();
+        let rule = answers_once_then_fails();
         let lenient = store(
             &rule,
             SecretTiming {
@@ -248,12 +253,7 @@ mod tests {
         assert_eq!(first(&lenient.current().await.unwrap()), "whsec_a");
         assert_eq!(first(&lenient.current().await.unwrap()), "whsec_a");
 
-        let rule = mock!(Client::get_secret_value)
-            .sequence()
-            .output(value("whsec_a"))
-            .http_status(500, None)
-            .repeatedly()
-            .build();
+        let rule = answers_once_then_fails();
         let strict = store(
             &rule,
             SecretTiming {

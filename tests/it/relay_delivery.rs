@@ -167,9 +167,11 @@ async fn forged_and_broken_requests_never_reach_the_bus_and_are_reported() {
 }
 
 #[tokio::test]
-async fn wrong_methods_and_paths_are_refused() {
+async fn requests_that_are_not_webhook_deliveries_are_refused() {
     let bridge = Bridge::create(SECRET).await;
-    let relay = Relay::from_sdk_config(&bridge.sdk, bridge.config.clone());
+    let mut config = bridge.config.clone();
+    config.max_body_bytes = 4096;
+    let relay = Relay::from_sdk_config(&bridge.sdk, config);
     let body = stripe::event("evt_method", "invoice.paid");
 
     let mut get = signed_request(SECRET, &body);
@@ -180,7 +182,29 @@ async fn wrong_methods_and_paths_are_refused() {
     elsewhere.request_context.http.path = Some("/admin".into());
     assert_eq!(answer(&relay, elsewhere).await.0, 404);
 
+    let huge = stripe::event("evt_huge", "invoice.paid").replace("in_1", &"x".repeat(5000));
+    assert_eq!(
+        answer(&relay, signed_request(SECRET, &huge)).await,
+        (413, r#"{"error":"payload_too_large"}"#.into())
+    );
+
+    let mut bad_base64 = signed_request(SECRET, &body);
+    bad_base64.is_base64_encoded = true;
+    assert_eq!(
+        answer(&relay, bad_base64).await,
+        (400, r#"{"error":"invalid_body"}"#.into())
+    );
+
     assert!(bridge.delivered_events().await.is_empty());
+    assert_eq!(
+        bridge.notice_reasons().await,
+        [
+            "invalid_body",
+            "method_not_allowed",
+            "not_found",
+            "payload_too_large"
+        ]
+    );
 }
 
 #[tokio::test]

@@ -157,6 +157,23 @@ impl Bridge {
     pub async fn notices(&self) -> Vec<serde_json::Value> {
         drain(&self.sdk, &self.notices_queue).await
     }
+
+    /// The reasons of the notices that reached the notices queue, sorted.
+    pub async fn notice_reasons(&self) -> Vec<String> {
+        let mut reasons: Vec<String> = self
+            .notices()
+            .await
+            .iter()
+            .map(|n| {
+                n["reason"]
+                    .as_str()
+                    .expect("a notice has a reason")
+                    .to_owned()
+            })
+            .collect();
+        reasons.sort();
+        reasons
+    }
 }
 
 async fn queue(sqs: &aws_sdk_sqs::Client, name: &str) -> (String, String) {
