@@ -310,7 +310,7 @@ mod tests {
     }
 
     async fn deliver(delivery: &BusDelivery, budget: Duration) -> Result<Delivered, DeliveryError> {
-        let event = StripeEvent::parse(BODY.as_bytes()).unwrap();
+        let event = StripeEvent::parse(BODY).unwrap();
         delivery
             .deliver(&event, BODY, Instant::now() + budget)
             .await

@@ -112,7 +112,7 @@ mod tests {
 
     #[test]
     fn the_entry_carries_the_body_untouched() {
-        let event = StripeEvent::parse(BODY.as_bytes()).unwrap();
+        let event = StripeEvent::parse(BODY).unwrap();
         let entry = event_entry("stripe-bridge", &event, BODY);
         assert_eq!(entry.source(), Some("Stripe"));
         assert_eq!(entry.detail_type(), Some("invoice.paid"));
@@ -129,7 +129,7 @@ mod tests {
 
     #[test]
     fn a_reference_routes_like_the_event_and_says_where_it_is() {
-        let event = StripeEvent::parse(BODY.as_bytes()).unwrap();
+        let event = StripeEvent::parse(BODY).unwrap();
         let check = ClaimCheck::for_event("bucket-1", &event, BODY.as_bytes());
         assert_eq!(check.key, "claim-check/evt_9.json");
         assert_eq!(check.size, BODY.len());

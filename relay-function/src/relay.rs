@@ -170,11 +170,11 @@ impl Relay {
             return refusal;
         }
         // Verified: from here on, the body is Stripe's.
-        let event = match StripeEvent::parse(body) {
+        let text = std::str::from_utf8(body).expect("verification accepts only UTF-8 bodies");
+        let event = match StripeEvent::parse(text) {
             Ok(event) => event,
             Err(e) => return Outcome::refused(Reason::InvalidEvent).with_detail(e),
         };
-        let text = std::str::from_utf8(body).expect("verification accepts only UTF-8 bodies");
         match self.delivery.deliver(&event, text, deadline).await {
             Ok(delivered) => {
                 Outcome::relayed(&event, delivered.attempts, delivered.claim_check.is_some())
