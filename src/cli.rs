@@ -1,9 +1,107 @@
 //! The command line: global options, and one argument struct per command.
 
-use clap::Parser;
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Stand up, in your own AWS account, a verified Stripe webhook → Amazon EventBridge
 /// relay, and run it.
 #[derive(Debug, Parser)]
 #[command(name = "stripe-bridge", version, about, long_about = None)]
-pub struct Cli {}
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// The bridge's name: several bridges (test and live, several Stripe accounts) can
+    /// live side by side in one account and region.
+    #[arg(long, global = true, default_value = "stripe-bridge", value_parser = parse_bridge_name)]
+    pub name: String,
+    /// The AWS region (default: from the AWS profile or AWS_REGION).
+    #[arg(long, global = true)]
+    pub region: Option<String>,
+    /// The AWS profile to use.
+    #[arg(long, global = true)]
+    pub profile: Option<String>,
+    /// Send every AWS call to this endpoint (also read from AWS_ENDPOINT_URL).
+    #[arg(long, global = true)]
+    pub endpoint_url: Option<String>,
+    /// How to print results.
+    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+    /// Print only errors.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Print more detail.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print the CloudFormation template, for deploying through your own pipeline.
+    #[command(after_help = "Example:\n  stripe-bridge template --format json > bridge.json")]
+    Template(TemplateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TemplateArgs {
+    /// The template's format.
+    #[arg(long, value_enum, default_value_t = TemplateFormat::Yaml)]
+    pub format: TemplateFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TemplateFormat {
+    Yaml,
+    Json,
+}
+
+/// A bridge name becomes part of the stack's, the bus's and the function's names, so it
+/// must fit all of them.
+fn parse_bridge_name(name: &str) -> Result<String, String> {
+    let valid = (1..=40).contains(&name.len())
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !name.ends_with('-');
+    if valid {
+        Ok(name.to_owned())
+    } else {
+        Err(format!(
+            "`{name}` is not a bridge name: use 1 to 40 lowercase letters, digits and hyphens, \
+             starting with a letter and not ending with a hyphen (e.g. `stripe-live`)"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn bridge_names_fit_every_aws_name_they_become_part_of() {
+        for good in ["stripe-bridge", "live", "acme-test-2"] {
+            assert_eq!(parse_bridge_name(good).as_deref(), Ok(good));
+        }
+        for bad in ["", "Live", "2live", "live-", "a_b", &"a".repeat(41)] {
+            assert!(parse_bridge_name(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,9 +1,29 @@
-//! stripe-bridge: parses the command line and runs the command.
+//! stripe-bridge: parses the command line, runs the command, and maps its result to an
+//! exit code: 0 done, 1 a user or deploy failure, 2 a usage error (clap's own).
 
 mod cli;
+mod commands;
+mod template;
+
+use std::process::ExitCode;
 
 use clap::Parser;
 
-fn main() {
-    let _cli = cli::Cli::parse();
+use crate::cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::Template(args) => commands::template::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            for cause in error.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            ExitCode::from(1)
+        }
+    }
 }

@@ -6,3 +6,4 @@ mod relay_failures;
 mod relay_logs;
 mod signature_oracle;
 mod support;
+mod template;

@@ -24,7 +24,8 @@ fn workspace_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn python() -> PathBuf {
+/// The Python that has moto and cfn-lint (tests/run.sh installs them).
+pub fn python() -> PathBuf {
     match std::env::var_os("STRIPE_BRIDGE_PYTHON") {
         Some(path) => PathBuf::from(path),
         None => workspace_root().join(".venv-aws/bin/python"),
@@ -43,20 +44,23 @@ fn start() -> Emulator {
         .and_then(|l| l.local_addr())
         .expect("a free port on 127.0.0.1")
         .port();
-    let child = Command::new(&python)
+    let log_path = std::env::temp_dir().join(format!("stripe-bridge-moto-{port}.log"));
+    let log = std::fs::File::create(&log_path).expect("create the emulator's log");
+    let mut child = Command::new(&python)
         .arg(workspace_root().join("tests/emulator/moto_server.py"))
         .arg(port.to_string())
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(log)
         .spawn()
         .expect("start the AWS emulator");
     let deadline = Instant::now() + Duration::from_secs(60);
     while TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "the AWS emulator did not listen on port {port} within 60 s"
-        );
+        let exited = child.try_wait().expect("check the emulator");
+        if exited.is_some() || Instant::now() > deadline {
+            let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+            panic!("the AWS emulator did not start on port {port} ({exited:?}):\n{log}");
+        }
         std::thread::yield_now();
     }
     Emulator {

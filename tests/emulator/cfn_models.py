@@ -1,0 +1,241 @@
+"""CloudFormation support that moto 5.2.5 lacks, for the resource types stripe-bridge's
+stack uses: AWS::SecretsManager::Secret and AWS::ApiGatewayV2::Api/Integration/Route/Stage.
+
+moto skips resource types it has no model for, so a stack "creates" without them and
+an Output with `!GetAtt HttpApi.ApiEndpoint` fails. Each class here delegates to moto's
+own service backend, so what the stack makes is visible through that service's API.
+
+moto finds models among the *direct* subclasses of CloudFormationModel, and derives the
+service from the class's module: hence `__module__ = "moto.<service>.…"` on each. Importing
+this module before the server starts is enough to register them.
+"""
+
+import json
+
+from moto.apigatewayv2.models import apigatewayv2_backends
+from moto.core.common_models import CloudFormationModel
+from moto.secretsmanager.models import secretsmanager_backends
+
+
+def _properties(cloudformation_json):
+    return cloudformation_json.get("Properties", {})
+
+
+def _tags(properties):
+    return [{"Key": t["Key"], "Value": t["Value"]} for t in properties.get("Tags", [])]
+
+
+class Secret(CloudFormationModel):
+    __module__ = "moto.secretsmanager.stripe_bridge"
+
+    def __init__(self, arn, name):
+        self.arn = arn
+        self.name = name
+
+    @property
+    def physical_resource_id(self):
+        return self.arn
+
+    @staticmethod
+    def cloudformation_name_type():
+        return "Name"
+
+    @staticmethod
+    def cloudformation_type():
+        return "AWS::SecretsManager::Secret"
+
+    @classmethod
+    def has_cfn_attr(cls, attr):
+        return attr == "Id"
+
+    def get_cfn_attribute(self, attribute_name):
+        return self.arn
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        properties = _properties(cloudformation_json)
+        name = properties.get("Name") or resource_name
+        created = secretsmanager_backends[account_id][region_name].create_secret(
+            name=name,
+            secret_string=properties.get("SecretString"),
+            secret_binary=None,
+            description=properties.get("Description"),
+            tags=_tags(properties),
+            kms_key_id=properties.get("KmsKeyId"),
+            client_request_token=None,
+            replica_regions=[],
+            force_overwrite=False,
+        )
+        return cls(json.loads(created)["ARN"], name)
+
+    @classmethod
+    def update_from_cloudformation_json(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):
+        # The value is the user's (set-secret writes it); a stack update leaves it alone,
+        # as CloudFormation does when SecretString is unchanged in the template.
+        return original_resource
+
+    @classmethod
+    def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name):
+        # CloudFormation deletes a stack's secret at once, without a recovery window.
+        secretsmanager_backends[account_id][region_name].delete_secret(
+            secret_id=resource_name, recovery_window_in_days=None, force_delete_without_recovery=True
+        )
+
+
+class HttpApi(CloudFormationModel):
+    __module__ = "moto.apigatewayv2.stripe_bridge"
+
+    def __init__(self, api):
+        self.api = api
+
+    @property
+    def physical_resource_id(self):
+        return self.api.api_id
+
+    @staticmethod
+    def cloudformation_name_type():
+        return "Name"
+
+    @staticmethod
+    def cloudformation_type():
+        return "AWS::ApiGatewayV2::Api"
+
+    @classmethod
+    def has_cfn_attr(cls, attr):
+        return attr in ("ApiEndpoint", "ApiId")
+
+    def get_cfn_attribute(self, attribute_name):
+        return self.api.api_endpoint if attribute_name == "ApiEndpoint" else self.api.api_id
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        properties = _properties(cloudformation_json)
+        api = apigatewayv2_backends[account_id][region_name].create_api(
+            api_key_selection_expression=None,
+            cors_configuration=None,
+            description=properties.get("Description"),
+            disable_schema_validation=None,
+            disable_execute_api_endpoint=properties.get("DisableExecuteApiEndpoint"),
+            name=properties.get("Name") or resource_name,
+            protocol_type=properties["ProtocolType"],
+            route_selection_expression=None,
+            tags=properties.get("Tags") or {},
+            version=None,
+        )
+        return cls(api)
+
+    @classmethod
+    def update_from_cloudformation_json(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):
+        return original_resource
+
+    @classmethod
+    def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name):
+        apigatewayv2_backends[account_id][region_name].delete_api(resource_name)
+
+
+class _ApiChild:
+    """A part of an HTTP API. Deleting the API deletes its parts, so deleting a part alone
+    is a no-op here; moto deletes the stack's API too. A mixin, not a model: moto only
+    finds direct subclasses of CloudFormationModel."""
+
+    def __init__(self, physical_id):
+        self.physical_id = physical_id
+
+    @property
+    def physical_resource_id(self):
+        return self.physical_id
+
+    @staticmethod
+    def cloudformation_name_type():
+        return ""
+
+    @classmethod
+    def has_cfn_attr(cls, attr):
+        return False
+
+    @classmethod
+    def update_from_cloudformation_json(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):
+        return original_resource
+
+    @classmethod
+    def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name):
+        pass
+
+
+class Integration(_ApiChild, CloudFormationModel):
+    __module__ = "moto.apigatewayv2.stripe_bridge"
+
+    @staticmethod
+    def cloudformation_type():
+        return "AWS::ApiGatewayV2::Integration"
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        p = _properties(cloudformation_json)
+        integration = apigatewayv2_backends[account_id][region_name].create_integration(
+            api_id=p["ApiId"],
+            connection_id=None,
+            connection_type=None,
+            content_handling_strategy=None,
+            credentials_arn=None,
+            description=p.get("Description"),
+            integration_method=p.get("IntegrationMethod"),
+            integration_subtype=None,
+            integration_type=p["IntegrationType"],
+            integration_uri=p.get("IntegrationUri"),
+            passthrough_behavior=None,
+            payload_format_version=p.get("PayloadFormatVersion"),
+            request_parameters=None,
+            request_templates=None,
+            response_parameters=None,
+            template_selection_expression=None,
+            timeout_in_millis=p.get("TimeoutInMillis"),
+            tls_config=None,
+        )
+        return cls(integration.id)
+
+
+class Route(_ApiChild, CloudFormationModel):
+    __module__ = "moto.apigatewayv2.stripe_bridge"
+
+    @staticmethod
+    def cloudformation_type():
+        return "AWS::ApiGatewayV2::Route"
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        p = _properties(cloudformation_json)
+        route = apigatewayv2_backends[account_id][region_name].create_route(
+            api_id=p["ApiId"],
+            api_key_required=False,
+            authorization_scopes=[],
+            authorization_type=p.get("AuthorizationType"),
+            authorizer_id=None,
+            model_selection_expression=None,
+            operation_name=None,
+            request_models=None,
+            request_parameters=None,
+            route_key=p["RouteKey"],
+            route_response_selection_expression=None,
+            target=p.get("Target"),
+        )
+        return cls(route.route_id)
+
+
+class Stage(_ApiChild, CloudFormationModel):
+    __module__ = "moto.apigatewayv2.stripe_bridge"
+
+    @staticmethod
+    def cloudformation_type():
+        return "AWS::ApiGatewayV2::Stage"
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        p = _properties(cloudformation_json)
+        config = {"stageName": p["StageName"], "autoDeploy": p.get("AutoDeploy")}
+        if "DefaultRouteSettings" in p:
+            config["defaultRouteSettings"] = {
+                k[0].lower() + k[1:]: v for k, v in p["DefaultRouteSettings"].items()
+            }
+        apigatewayv2_backends[account_id][region_name].create_stage(p["ApiId"], config)
+        return cls(p["StageName"])
