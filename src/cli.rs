@@ -51,6 +51,36 @@ pub enum Command {
     /// Print the CloudFormation template, for deploying through your own pipeline.
     #[command(after_help = "Example:\n  stripe-bridge template --format json > bridge.json")]
     Template(TemplateArgs),
+    /// Build the relay and write its Lambda zip, for deploying through your own pipeline.
+    #[command(after_help = "Example:\n  stripe-bridge package --arch arm64 --out relay.zip")]
+    Package(PackageArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PackageArgs {
+    /// The Lambda architecture to build for.
+    #[arg(long, value_enum, default_value_t = Arch::X86_64)]
+    pub arch: Arch,
+    /// Where to write the zip.
+    #[arg(long, default_value = "stripe-bridge-relay.zip")]
+    pub out: std::path::PathBuf,
+}
+
+/// A Lambda architecture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Arch {
+    #[value(name = "x86_64")]
+    X86_64,
+    Arm64,
+}
+
+impl From<Arch> for crate::package::Architecture {
+    fn from(arch: Arch) -> Self {
+        match arch {
+            Arch::X86_64 => Self::X86_64,
+            Arch::Arm64 => Self::Arm64,
+        }
+    }
 }
 
 #[derive(Debug, Args)]

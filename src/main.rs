@@ -3,6 +3,8 @@
 
 mod cli;
 mod commands;
+mod output;
+mod package;
 mod template;
 
 use std::process::ExitCode;
@@ -13,8 +15,10 @@ use crate::cli::{Cli, Command};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let printer = output::Printer::new(&cli.global);
     let result = match &cli.command {
         Command::Template(args) => commands::template::run(args),
+        Command::Package(args) => commands::package::run(args, printer),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

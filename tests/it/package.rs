@@ -1,0 +1,68 @@
+//! `stripe-bridge package` builds the relay from the source the CLI carries and writes
+//! a Lambda zip that is the same, byte for byte, each time the code is the same.
+
+use std::io::{Cursor, Read};
+use std::process::{Command, Output};
+
+use crate::support::aws::unique;
+
+fn package(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_stripe-bridge"))
+        .args(["--output", "json", "package"])
+        .args(args)
+        // From another directory: the CLI must not need the repository around it.
+        .current_dir(std::env::temp_dir())
+        .output()
+        .expect("run stripe-bridge package")
+}
+
+#[test]
+fn package_builds_a_reproducible_lambda_zip() {
+    let dir = std::env::temp_dir().join(unique("package"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut hashes = Vec::new();
+    for name in ["first.zip", "second.zip"] {
+        let out = dir.join(name);
+        let output = package(&["--out", out.to_str().unwrap()]);
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let result: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert_eq!(result["architecture"], "x86_64");
+        let zip = std::fs::read(&out).unwrap();
+        assert_eq!(result["bytes"], zip.len());
+        assert!(zip.len() <= 4_000_000, "the zip is {} bytes", zip.len());
+
+        let mut archive = zip::ZipArchive::new(Cursor::new(zip)).unwrap();
+        let mut bootstrap = archive.by_name("bootstrap").unwrap();
+        assert_eq!(bootstrap.unix_mode().map(|m| m & 0o777), Some(0o755));
+        let mut binary = Vec::new();
+        bootstrap.read_to_end(&mut binary).unwrap();
+        assert_eq!(&binary[..4], b"\x7fELF");
+        hashes.push(result["sha256"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(hashes[0], hashes[1], "the same code packaged twice differs");
+}
+
+#[test]
+fn a_missing_cross_toolchain_is_named_with_its_fix() {
+    let out = std::env::temp_dir()
+        .join(unique("arm64"))
+        .with_extension("zip");
+    let output = package(&["--arch", "arm64", "--out", out.to_str().unwrap()]);
+    if output.status.success() {
+        // This machine can build for arm64: the zip must then exist.
+        assert!(out.exists());
+        return;
+    }
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("rustup target add aarch64-unknown-linux-gnu")
+            || stderr.contains("cargo install cargo-zigbuild"),
+        "{stderr}"
+    );
+    assert!(!out.exists(), "a failed package left a file behind");
+}
