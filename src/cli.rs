@@ -48,12 +48,58 @@ pub enum OutputFormat {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Build the relay and deploy the bridge's stack; prints the webhook URL.
+    #[command(
+        after_help = "Examples:\n  stripe-bridge deploy\n  stripe-bridge --name stripe-live --region eu-west-1 deploy --notify-email ops@example.com --confirm"
+    )]
+    Deploy(DeployArgs),
+    /// Delete everything the bridge made.
+    #[command(after_help = "Example:\n  stripe-bridge --name stripe-live remove --yes")]
+    Remove(RemoveArgs),
     /// Print the CloudFormation template, for deploying through your own pipeline.
     #[command(after_help = "Example:\n  stripe-bridge template --format json > bridge.json")]
     Template(TemplateArgs),
     /// Build the relay and write its Lambda zip, for deploying through your own pipeline.
     #[command(after_help = "Example:\n  stripe-bridge package --arch arm64 --out relay.zip")]
     Package(PackageArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    /// The Lambda architecture (arm64 is Graviton).
+    #[arg(long, value_enum, default_value_t = Arch::X86_64)]
+    pub arch: Arch,
+    /// Deploy this prebuilt zip (from `stripe-bridge package`) instead of building.
+    #[arg(long)]
+    pub artifact: Option<std::path::PathBuf>,
+    /// `custom`: a bus of the bridge's own; `default`: the account's default bus.
+    #[arg(long, value_enum, default_value_t = BusChoice::Custom)]
+    pub bus: BusChoice,
+    /// Subscribe this address to failure notices.
+    #[arg(long)]
+    pub notify_email: Option<String>,
+    /// How old (or far ahead) a Stripe signature may be, in seconds.
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub tolerance: u64,
+    /// Show the changes and ask before making them.
+    #[arg(long)]
+    pub confirm: bool,
+    /// Print the template instead of deploying; nothing is created.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BusChoice {
+    Custom,
+    Default,
+}
+
+#[derive(Debug, Args)]
+pub struct RemoveArgs {
+    /// Do not ask for confirmation.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
 }
 
 #[derive(Debug, Args)]

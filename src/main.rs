@@ -1,10 +1,14 @@
 //! stripe-bridge: parses the command line, runs the command, and maps its result to an
 //! exit code: 0 done, 1 a user or deploy failure, 2 a usage error (clap's own).
 
+mod artifacts;
+mod aws;
 mod cli;
 mod commands;
 mod output;
 mod package;
+mod report;
+mod stack;
 mod template;
 
 use std::process::ExitCode;
@@ -13,12 +17,26 @@ use clap::Parser;
 
 use crate::cli::{Cli, Command};
 
+/// The AWS commands' runtime: one thread is plenty for a CLI that waits on AWS.
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let printer = output::Printer::new(&cli.global);
     let result = match &cli.command {
         Command::Template(args) => commands::template::run(args),
         Command::Package(args) => commands::package::run(args, printer),
+        Command::Deploy(args) => {
+            runtime().block_on(commands::deploy::run(&cli.global, args, printer))
+        }
+        Command::Remove(args) => {
+            runtime().block_on(commands::remove::run(&cli.global, args, printer))
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -79,10 +79,6 @@ pub fn package(bootstrap: &[u8]) -> Result<Artifact> {
 }
 
 /// Reads a prebuilt zip (`deploy --artifact`), checking that Lambda can run it.
-#[cfg_attr(
-    not(test),
-    expect(dead_code, reason = "deploy --artifact, next, calls it")
-)]
 pub fn load_prebuilt(path: &Path) -> Result<Artifact> {
     let zip = std::fs::read(path)
         .with_context(|| format!("cannot read the artifact {}", path.display()))?;

@@ -1,4 +1,6 @@
 //! One module per command.
 
+pub mod deploy;
 pub mod package;
+pub mod remove;
 pub mod template;

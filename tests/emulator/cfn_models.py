@@ -239,3 +239,59 @@ class Stage(_ApiChild, CloudFormationModel):
             }
         apigatewayv2_backends[account_id][region_name].create_stage(p["ApiId"], config)
         return cls(p["StageName"])
+
+
+def _outputs_after_change_sets():
+    """moto 5.2.5 computes a stack's outputs when the stack is made and on update_stack,
+    but not when a change set runs: a stack made by a CREATE change set reports no
+    outputs. Recompute them, from the template the change set brought, after it runs,
+    as CloudFormation does."""
+    from moto.cloudformation.models import CloudFormationBackend
+
+    execute = CloudFormationBackend.execute_change_set
+
+    def execute_and_refresh_outputs(self, change_set_name, stack_name=None):
+        execute(self, change_set_name, stack_name)
+        for stack in self.stacks.values():
+            if stack.name == stack_name or stack.stack_id == stack_name:
+                stack._parse_template()
+                stack.output_map = stack._create_output_map()
+
+    CloudFormationBackend.execute_change_set = execute_and_refresh_outputs
+
+
+_outputs_after_change_sets()
+
+
+def _lambda_environment_as_strings():
+    """CloudFormation passes a Lambda's environment variables as strings (a `Ref` to a
+    Number parameter included); moto 5.2.5 passes the number through, and the SDK then
+    cannot read the function back. Turn each value into a string first."""
+    from moto.awslambda.models import LambdaFunction
+
+    def stringified(cloudformation_json):
+        variables = (
+            cloudformation_json.get("Properties", {}).get("Environment", {}).get("Variables")
+        )
+        if variables:
+            for key, value in variables.items():
+                variables[key] = value if isinstance(value, str) else json.dumps(value)
+        return cloudformation_json
+
+    create = LambdaFunction.create_from_cloudformation_json.__func__
+    update = LambdaFunction.update_from_cloudformation_json.__func__
+
+    # moto calls these with keyword arguments: the names must match its own.
+    def create_with_strings(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        return create(cls, resource_name, stringified(cloudformation_json), account_id, region_name, **kwargs)
+
+    def update_with_strings(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):
+        return update(
+            cls, original_resource, new_resource_name, stringified(cloudformation_json), account_id, region_name
+        )
+
+    LambdaFunction.create_from_cloudformation_json = classmethod(create_with_strings)
+    LambdaFunction.update_from_cloudformation_json = classmethod(update_with_strings)
+
+
+_lambda_environment_as_strings()

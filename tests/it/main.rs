@@ -1,6 +1,7 @@
 //! Integration tests: the relay against the AWS emulator, and the signature verifier
 //! against Stripe's official library.
 
+mod deploy;
 mod package;
 mod relay_delivery;
 mod relay_failures;

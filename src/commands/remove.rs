@@ -1,0 +1,89 @@
+//! `stripe-bridge remove`: delete everything the bridge made, and wait until it is gone.
+
+use anyhow::{Result, bail};
+use aws_sdk_cloudformation::primitives::DateTime;
+use serde_json::json;
+
+use crate::artifacts;
+use crate::aws;
+use crate::cli::{GlobalArgs, RemoveArgs};
+use crate::commands::deploy::{Progress, confirmed};
+use crate::output::Printer;
+use crate::report;
+use crate::stack;
+
+pub async fn run(global: &GlobalArgs, args: &RemoveArgs, printer: Printer) -> Result<()> {
+    let name = global.name.as_str();
+    let ctx = aws::connect(global).await?;
+    let cfn = aws_sdk_cloudformation::Client::new(&ctx.sdk);
+    let s3 = aws_sdk_s3::Client::new(&ctx.sdk);
+    let bucket = artifacts::bucket_name(&ctx.account_id, &ctx.region, name);
+
+    let existing = stack::describe(&cfn, name).await?;
+    let has_bucket = artifacts::exists(&s3, &bucket).await?;
+    let Some(state) = existing else {
+        if has_bucket {
+            // An earlier remove stopped half-way: finish it.
+            artifacts::delete_bucket(&s3, &bucket).await?;
+        }
+        printer.result(
+            format!("No bridge {name} in {}; nothing to remove.", ctx.region),
+            json!({"stack": name, "region": ctx.region, "removed": false}),
+        );
+        return Ok(());
+    };
+    stack::check_owner(&state, name, &ctx.region)?;
+    if !args.yes
+        && !confirmed(&format!(
+            "Remove bridge {name} (stack {name} in {}) and everything it made?",
+            ctx.region
+        ))?
+    {
+        printer.status("Nothing removed.");
+        return Ok(());
+    }
+
+    // Objects in a bucket keep CloudFormation from deleting it.
+    if let Some(claim_checks) = state.output("ClaimCheckBucketName")
+        && artifacts::exists(&s3, claim_checks).await?
+    {
+        artifacts::empty(&s3, claim_checks).await?;
+    }
+    let since = DateTime::from(std::time::SystemTime::now());
+    stack::delete(&cfn, name).await?;
+    let progress = Progress::new(&printer, "Deleting", name, 0);
+    let (after, events) =
+        stack::wait(&cfn, &state.id, since, |event| progress.event(event)).await?;
+    progress.finish();
+    if let Some(after) = after {
+        let cause = report::first_failure(&events, name)
+            .unwrap_or_else(|| format!("the stack is {}", after.status.as_str()));
+        bail!(
+            "removing {name} failed: {cause}. Fix that, then run `stripe-bridge --name {name} remove` again."
+        );
+    }
+    // A secret CloudFormation deleted with a recovery window would linger for days.
+    if let Some(secret) = state.output("SigningSecretArn") {
+        let deleted = aws_sdk_secretsmanager::Client::new(&ctx.sdk)
+            .delete_secret()
+            .secret_id(secret)
+            .force_delete_without_recovery(true)
+            .send()
+            .await;
+        match deleted {
+            Ok(_) => {}
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) => {}
+            Err(e) => return Err(anyhow::Error::new(e).context("cannot delete the signing secret")),
+        }
+    }
+    if has_bucket {
+        artifacts::delete_bucket(&s3, &bucket).await?;
+    }
+    printer.result(
+        format!("Removed bridge {name} from {}.", ctx.region),
+        json!({"stack": name, "region": ctx.region, "removed": true}),
+    );
+    Ok(())
+}

@@ -1,0 +1,329 @@
+//! The bridge's CloudFormation stack: finding it, change sets, waiting with events, and
+//! outputs. The stack carries the tag `stripe-bridge:bridge = NAME`, which is how a
+//! stack made by stripe-bridge is told from someone else's.
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use aws_sdk_cloudformation::Client;
+use aws_sdk_cloudformation::error::ProvideErrorMetadata;
+use aws_sdk_cloudformation::primitives::DateTime;
+use aws_sdk_cloudformation::types::{
+    Capability, ChangeAction as CfnAction, ChangeSetStatus, ChangeSetType, Parameter, Stack,
+    StackStatus, Tag,
+};
+
+use crate::report::{ChangeAction, ResourceChange, StackEvent};
+
+pub const OWNER_TAG: &str = "stripe-bridge:bridge";
+
+/// How long a deploy or remove waits for CloudFormation before giving up waiting (the
+/// stack operation itself goes on).
+const WAIT_LIMIT: Duration = Duration::from_secs(60 * 60);
+
+/// What stripe-bridge needs to know of an existing stack.
+#[derive(Debug, Clone)]
+pub struct StackState {
+    /// The stack's ARN: it still names the stack after a delete, when the name does not.
+    pub id: String,
+    pub status: StackStatus,
+    pub outputs: Vec<(String, String)>,
+    pub owner: Option<String>,
+}
+
+impl StackState {
+    pub fn output(&self, key: &str) -> Option<&str> {
+        self.outputs
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn in_progress(&self) -> bool {
+        self.status.as_str().ends_with("_IN_PROGRESS")
+    }
+}
+
+/// The stack named `name`, or `None` if there is none.
+pub async fn describe(cfn: &Client, name: &str) -> Result<Option<StackState>> {
+    let answer = cfn.describe_stacks().stack_name(name).send().await;
+    let stacks = match answer {
+        Ok(output) => output.stacks.unwrap_or_default(),
+        Err(e) if e.message().is_some_and(|m| m.contains("does not exist")) => return Ok(None),
+        Err(e) => {
+            return Err(anyhow::Error::new(e).context(format!("cannot look up stack {name}")));
+        }
+    };
+    Ok(stacks.into_iter().next().and_then(state))
+}
+
+fn state(stack: Stack) -> Option<StackState> {
+    let status = stack.stack_status?;
+    if status == StackStatus::DeleteComplete {
+        return None;
+    }
+    Some(StackState {
+        id: stack.stack_id.unwrap_or_default(),
+        outputs: stack
+            .outputs
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|o| Some((o.output_key?, o.output_value?)))
+            .collect(),
+        owner: stack
+            .tags
+            .unwrap_or_default()
+            .into_iter()
+            .find(|t| t.key() == Some(OWNER_TAG))
+            .and_then(|t| t.value),
+        status,
+    })
+}
+
+/// Refuses to touch a stack that some other tool or person made.
+pub fn check_owner(state: &StackState, name: &str, region: &str) -> Result<()> {
+    match state.owner.as_deref() {
+        Some(owner) if owner == name => Ok(()),
+        _ => bail!(
+            "stack {name} in {region} was not made by stripe-bridge (it has no {OWNER_TAG}={name} tag), \
+             so stripe-bridge will not change it; choose another --name"
+        ),
+    }
+}
+
+/// A change set ready to run, or the news that there is nothing to change.
+pub enum Prepared {
+    Changes {
+        change_set: String,
+        changes: Vec<ResourceChange>,
+    },
+    NoChanges,
+}
+
+pub struct StackRequest<'a> {
+    pub name: &'a str,
+    pub template_body: String,
+    pub parameters: Vec<(&'static str, String)>,
+    pub create: bool,
+}
+
+/// Creates a change set and waits until CloudFormation has worked out its changes.
+pub async fn prepare(cfn: &Client, request: StackRequest<'_>) -> Result<Prepared> {
+    let change_set = format!("stripe-bridge-{}", unix_millis());
+    let created = cfn
+        .create_change_set()
+        .stack_name(request.name)
+        .change_set_name(&change_set)
+        .change_set_type(if request.create {
+            ChangeSetType::Create
+        } else {
+            ChangeSetType::Update
+        })
+        .template_body(request.template_body)
+        .set_parameters(Some(
+            request
+                .parameters
+                .into_iter()
+                .map(|(k, v)| {
+                    Parameter::builder()
+                        .parameter_key(k)
+                        .parameter_value(v)
+                        .build()
+                })
+                .collect(),
+        ))
+        .capabilities(Capability::CapabilityIam)
+        .tags(Tag::builder().key(OWNER_TAG).value(request.name).build())
+        .description("stripe-bridge deploy")
+        .send()
+        .await;
+    if let Err(e) = &created
+        && is_no_changes(e.message())
+    {
+        // moto refuses an empty change set at once; AWS makes a FAILED one (below).
+        return Ok(Prepared::NoChanges);
+    }
+    created.with_context(|| format!("cannot create a change set for stack {}", request.name))?;
+
+    let started = Instant::now();
+    loop {
+        let described = cfn
+            .describe_change_set()
+            .stack_name(request.name)
+            .change_set_name(&change_set)
+            .send()
+            .await
+            .context("cannot read the change set")?;
+        match described.status() {
+            Some(ChangeSetStatus::CreateComplete) => {
+                return Ok(Prepared::Changes {
+                    changes: described
+                        .changes()
+                        .iter()
+                        .filter_map(resource_change)
+                        .collect(),
+                    change_set,
+                });
+            }
+            Some(ChangeSetStatus::Failed) => {
+                let reason = described.status_reason().unwrap_or("no reason given");
+                if is_no_changes(Some(reason)) {
+                    // Leave nothing behind: the empty change set goes.
+                    let _ = cfn
+                        .delete_change_set()
+                        .stack_name(request.name)
+                        .change_set_name(&change_set)
+                        .send()
+                        .await;
+                    return Ok(Prepared::NoChanges);
+                }
+                bail!("CloudFormation refused the change set: {reason}");
+            }
+            _ => {}
+        }
+        pause(started).await?;
+    }
+}
+
+fn is_no_changes(message: Option<&str>) -> bool {
+    message.is_some_and(|m| {
+        m.contains("No updates are to be performed") || m.contains("didn't contain changes")
+    })
+}
+
+fn resource_change(change: &aws_sdk_cloudformation::types::Change) -> Option<ResourceChange> {
+    let rc = change.resource_change()?;
+    Some(ResourceChange {
+        action: match rc.action() {
+            Some(CfnAction::Add) => ChangeAction::Add,
+            Some(CfnAction::Modify) => ChangeAction::Modify,
+            Some(CfnAction::Remove) => ChangeAction::Remove,
+            _ => ChangeAction::Other,
+        },
+        logical_id: rc.logical_resource_id().unwrap_or_default().to_owned(),
+        resource_type: rc.resource_type().unwrap_or_default().to_owned(),
+        replacement: rc.replacement().map(|r| r.as_str().to_owned()),
+    })
+}
+
+/// Drops a change set that will not run, and a stack that only it had made.
+pub async fn abandon(cfn: &Client, name: &str, change_set: &str, created: bool) -> Result<()> {
+    cfn.delete_change_set()
+        .stack_name(name)
+        .change_set_name(change_set)
+        .send()
+        .await
+        .context("cannot delete the change set")?;
+    if created {
+        // A CREATE change set leaves an empty stack in REVIEW_IN_PROGRESS.
+        cfn.delete_stack()
+            .stack_name(name)
+            .send()
+            .await
+            .context("cannot delete the empty stack")?;
+    }
+    Ok(())
+}
+
+pub async fn execute(cfn: &Client, name: &str, change_set: &str) -> Result<()> {
+    cfn.execute_change_set()
+        .stack_name(name)
+        .change_set_name(change_set)
+        .send()
+        .await
+        .with_context(|| format!("cannot run the change set on stack {name}"))?;
+    Ok(())
+}
+
+pub async fn delete(cfn: &Client, name: &str) -> Result<()> {
+    cfn.delete_stack()
+        .stack_name(name)
+        .send()
+        .await
+        .with_context(|| format!("cannot delete stack {name}"))?;
+    Ok(())
+}
+
+/// Waits until the stack `id` (its ARN) is no longer in progress, reporting each new
+/// event once. Returns the final state (`None`: the stack is gone) and every event seen,
+/// oldest first.
+pub async fn wait(
+    cfn: &Client,
+    id: &str,
+    since: DateTime,
+    mut on_event: impl FnMut(&StackEvent),
+) -> Result<(Option<StackState>, Vec<StackEvent>)> {
+    let started = Instant::now();
+    let mut seen = HashSet::new();
+    let mut events = Vec::new();
+    loop {
+        let mut fresh: Vec<StackEvent> = recent_events(cfn, id, since)
+            .await?
+            .into_iter()
+            .filter(|e| seen.insert(e.event_id.clone()))
+            .collect();
+        fresh.reverse();
+        for event in &fresh {
+            on_event(event);
+        }
+        events.extend(fresh);
+        let current = describe(cfn, id).await?;
+        match current {
+            Some(state) if state.in_progress() => pause(started).await?,
+            other => return Ok((other, events)),
+        }
+    }
+}
+
+/// Events newer than `since`, newest first (CloudFormation's order).
+async fn recent_events(cfn: &Client, stack: &str, since: DateTime) -> Result<Vec<StackEvent>> {
+    let output = cfn
+        .describe_stack_events()
+        .stack_name(stack)
+        .send()
+        .await
+        .context("cannot read the stack's events")?;
+    Ok(output
+        .stack_events()
+        .iter()
+        .filter(|e| e.timestamp().is_some_and(|t| t.secs() >= since.secs()))
+        .map(|e| StackEvent {
+            event_id: e.event_id().unwrap_or_default().to_owned(),
+            timestamp: e.timestamp().map(|t| t.to_string()).unwrap_or_default(),
+            logical_id: e.logical_resource_id().unwrap_or_default().to_owned(),
+            resource_type: e.resource_type().unwrap_or_default().to_owned(),
+            status: e
+                .resource_status()
+                .map(|s| s.as_str().to_owned())
+                .unwrap_or_default(),
+            reason: e.resource_status_reason().map(str::to_owned),
+        })
+        .collect())
+}
+
+/// Waits between polls: briefly at first (an emulator, or a quick change), then at
+/// CloudFormation's own pace.
+async fn pause(started: Instant) -> Result<()> {
+    let elapsed = started.elapsed();
+    if elapsed > WAIT_LIMIT {
+        bail!(
+            "CloudFormation is still working after {} minutes; run the command again to keep waiting",
+            WAIT_LIMIT.as_secs() / 60
+        );
+    }
+    let interval = if elapsed < Duration::from_secs(5) {
+        Duration::from_millis(250)
+    } else {
+        Duration::from_secs(3)
+    };
+    tokio::time::sleep(interval).await;
+    Ok(())
+}
+
+fn unix_millis() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or_default()
+}

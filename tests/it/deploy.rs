@@ -1,0 +1,384 @@
+//! `deploy` and `remove` through the real binary, against the emulator: what they make is
+//! checked through each service's own API, and what `remove` leaves is nothing.
+
+use std::io::{Cursor, Write};
+use std::process::{Command, Output};
+
+use base64::Engine;
+use sha2::{Digest, Sha256};
+
+use crate::support::aws::{sdk_config, unique};
+use crate::support::emulator;
+
+/// The CLI, aimed at the emulator, with nothing from this machine's AWS set-up.
+fn cli(args: &[&str]) -> Output {
+    cli_with_env(args, &[])
+}
+
+fn cli_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_stripe-bridge"));
+    command
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", std::env::temp_dir())
+        .env("AWS_ENDPOINT_URL", emulator::endpoint())
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", "/nonexistent/stripe-bridge-test")
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/stripe-bridge-test",
+        );
+    for (key, value) in env {
+        if value.is_empty() {
+            command.env_remove(key);
+        } else {
+            command.env(key, value);
+        }
+    }
+    command.output().expect("run stripe-bridge")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn json(output: &Output) -> serde_json::Value {
+    assert!(output.status.success(), "{}", stderr(output));
+    serde_json::from_slice(&output.stdout).expect("JSON on stdout")
+}
+
+/// A relay zip as `package` makes it, with `marker` as the binary so that two differ.
+fn artifact(marker: &str) -> (std::path::PathBuf, Vec<u8>) {
+    let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default().unix_permissions(0o755);
+    writer.start_file("bootstrap", options).unwrap();
+    writer
+        .write_all(format!("\x7fELF {marker} GLIBC_2.17").as_bytes())
+        .unwrap();
+    let zip = writer.finish().unwrap().into_inner();
+    let path = std::env::temp_dir()
+        .join(unique("relay"))
+        .with_extension("zip");
+    std::fs::write(&path, &zip).unwrap();
+    (path, zip)
+}
+
+fn deploy(name: &str, artifact: &std::path::Path) -> Output {
+    cli(&[
+        "--name",
+        name,
+        "--output",
+        "json",
+        "deploy",
+        "--artifact",
+        artifact.to_str().unwrap(),
+    ])
+}
+
+#[tokio::test]
+async fn deploy_makes_the_bridge_and_a_second_deploy_changes_nothing() {
+    let name = unique("dep");
+    let (zip_path, zip) = artifact("v1");
+
+    let first = json(&deploy(&name, &zip_path));
+    assert_eq!(first["changed"], true);
+    let outputs = &first["outputs"];
+    assert!(
+        outputs["WebhookUrl"]
+            .as_str()
+            .unwrap()
+            .ends_with("/webhook")
+    );
+    assert_eq!(outputs["EventBusName"], name.as_str());
+
+    let sdk = sdk_config().await;
+    let function = aws_sdk_lambda::Client::new(&sdk)
+        .get_function()
+        .function_name(format!("{name}-relay"))
+        .send()
+        .await
+        .expect("the relay function exists");
+    let config = function.configuration().unwrap();
+    let env = config.environment().unwrap().variables().unwrap();
+    assert_eq!(env["EVENT_BUS_NAME"], name);
+    assert_eq!(
+        env["SIGNING_SECRET_ARN"],
+        outputs["SigningSecretArn"].as_str().unwrap()
+    );
+    assert_eq!(
+        env["FAILURE_TOPIC_ARN"],
+        outputs["FailureTopicArn"].as_str().unwrap()
+    );
+    assert_eq!(
+        config.code_sha256(),
+        Some(lambda_code_sha256(&zip).as_str())
+    );
+    aws_sdk_eventbridge::Client::new(&sdk)
+        .describe_event_bus()
+        .name(&name)
+        .send()
+        .await
+        .expect("the bus exists");
+    aws_sdk_sns::Client::new(&sdk)
+        .get_topic_attributes()
+        .topic_arn(outputs["FailureTopicArn"].as_str().unwrap())
+        .send()
+        .await
+        .expect("the failure topic exists");
+
+    let again = deploy(&name, &zip_path);
+    assert_eq!(json(&again)["changed"], false);
+    assert!(
+        stderr(&again).contains("No changes to deploy"),
+        "{}",
+        stderr(&again)
+    );
+
+    assert!(cli(&["--name", &name, "remove", "--yes"]).status.success());
+}
+
+#[tokio::test]
+async fn a_code_change_updates_the_function() {
+    let name = unique("code");
+    let (v1, _) = artifact("v1");
+    let (v2, zip2) = artifact("v2");
+    json(&deploy(&name, &v1));
+    let second = json(&deploy(&name, &v2));
+    assert_eq!(second["changed"], true);
+
+    let sdk = sdk_config().await;
+    let function = aws_sdk_lambda::Client::new(&sdk)
+        .get_function()
+        .function_name(format!("{name}-relay"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        function.configuration().unwrap().code_sha256(),
+        Some(lambda_code_sha256(&zip2).as_str())
+    );
+    assert!(cli(&["--name", &name, "remove", "--yes"]).status.success());
+}
+
+#[tokio::test]
+async fn remove_leaves_nothing_behind_and_the_name_can_be_used_again() {
+    let name = unique("rm");
+    let (zip_path, _) = artifact("v1");
+    let deployed = json(&deploy(&name, &zip_path));
+    let outputs = deployed["outputs"].clone();
+
+    let removed = cli(&["--name", &name, "--output", "json", "remove", "--yes"]);
+    assert_eq!(json(&removed)["removed"], true);
+
+    let sdk = sdk_config().await;
+    let stacks = aws_sdk_cloudformation::Client::new(&sdk)
+        .describe_stacks()
+        .stack_name(&name)
+        .send()
+        .await;
+    assert!(
+        stacks.is_err()
+            || stacks
+                .unwrap()
+                .stacks()
+                .iter()
+                .all(|s| s.stack_status().map(|s| s.as_str()) == Some("DELETE_COMPLETE"))
+    );
+    assert!(
+        aws_sdk_lambda::Client::new(&sdk)
+            .get_function()
+            .function_name(format!("{name}-relay"))
+            .send()
+            .await
+            .is_err(),
+        "the function is left"
+    );
+    assert!(
+        aws_sdk_eventbridge::Client::new(&sdk)
+            .describe_event_bus()
+            .name(&name)
+            .send()
+            .await
+            .is_err(),
+        "the bus is left"
+    );
+    assert!(
+        aws_sdk_secretsmanager::Client::new(&sdk)
+            .describe_secret()
+            .secret_id(outputs["SigningSecretArn"].as_str().unwrap())
+            .send()
+            .await
+            .is_err(),
+        "the secret is left"
+    );
+    let buckets = aws_sdk_s3::Client::new(&sdk)
+        .list_buckets()
+        .send()
+        .await
+        .unwrap();
+    let left: Vec<&str> = buckets
+        .buckets()
+        .iter()
+        .filter_map(|b| b.name())
+        .filter(|b| {
+            *b == outputs["ClaimCheckBucketName"].as_str().unwrap()
+                || b.starts_with("stripe-bridge-artifacts-")
+        })
+        .collect();
+    // Other tests' artifact buckets may exist at this moment; this bridge's must not.
+    let ours = relay_bucket_of(&name);
+    assert!(
+        !left
+            .iter()
+            .any(|b| *b == ours || *b == outputs["ClaimCheckBucketName"].as_str().unwrap()),
+        "{left:?}"
+    );
+
+    let again = cli(&["--name", &name, "remove", "--yes"]);
+    assert!(again.status.success());
+    assert!(String::from_utf8_lossy(&again.stdout).contains("nothing to remove"));
+
+    json(&deploy(&name, &zip_path));
+    assert!(cli(&["--name", &name, "remove", "--yes"]).status.success());
+}
+
+/// Lambda's `CodeSha256` of a zip: base64 of its SHA-256.
+fn lambda_code_sha256(zip: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(Sha256::digest(zip))
+}
+
+/// The artifacts bucket `deploy` uses for `name` in the emulator's account and region.
+fn relay_bucket_of(name: &str) -> String {
+    let digest = hex::encode(Sha256::digest(format!("123456789012/us-east-1/{name}")));
+    format!("stripe-bridge-artifacts-{}", &digest[..16])
+}
+
+#[tokio::test]
+async fn bad_input_gets_a_clear_error_and_creates_nothing() {
+    let (zip_path, _) = artifact("v1");
+    let zip = zip_path.to_str().unwrap();
+    let sdk = sdk_config().await;
+    let cfn = aws_sdk_cloudformation::Client::new(&sdk);
+
+    let bad_name = cli(&["--name", "Not_Valid", "deploy", "--artifact", zip]);
+    assert_eq!(bad_name.status.code(), Some(2));
+    assert!(
+        stderr(&bad_name).contains("is not a bridge name"),
+        "{}",
+        stderr(&bad_name)
+    );
+
+    let name = unique("bad");
+    let region = cli_with_env(
+        &[
+            "--name",
+            &name,
+            "--region",
+            "us-moon-1",
+            "deploy",
+            "--artifact",
+            zip,
+        ],
+        &[],
+    );
+    assert_eq!(region.status.code(), Some(1));
+    assert!(
+        stderr(&region).contains("`us-moon-1` is not an AWS region"),
+        "{}",
+        stderr(&region)
+    );
+
+    let no_credentials = cli_with_env(
+        &["--name", &name, "deploy", "--artifact", zip],
+        &[("AWS_ACCESS_KEY_ID", ""), ("AWS_SECRET_ACCESS_KEY", "")],
+    );
+    assert_eq!(no_credentials.status.code(), Some(1));
+    assert!(
+        stderr(&no_credentials).contains("aws configure"),
+        "{}",
+        stderr(&no_credentials)
+    );
+
+    let not_a_zip = std::env::temp_dir().join(unique("notzip"));
+    std::fs::write(&not_a_zip, b"hello").unwrap();
+    let bad_artifact = cli(&[
+        "--name",
+        &name,
+        "deploy",
+        "--artifact",
+        not_a_zip.to_str().unwrap(),
+    ]);
+    assert_eq!(bad_artifact.status.code(), Some(1));
+    assert!(
+        stderr(&bad_artifact).contains("is not a zip file"),
+        "{}",
+        stderr(&bad_artifact)
+    );
+
+    // None of it made a stack or a bucket.
+    assert!(
+        cfn.describe_stacks()
+            .stack_name(&name)
+            .send()
+            .await
+            .is_err()
+    );
+    let buckets = aws_sdk_s3::Client::new(&sdk)
+        .list_buckets()
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        !buckets
+            .buckets()
+            .iter()
+            .any(|b| b.name() == Some(relay_bucket_of(&name).as_str()))
+    );
+}
+
+#[tokio::test]
+async fn a_stack_that_stripe_bridge_did_not_make_is_left_alone() {
+    let name = unique("theirs");
+    let sdk = sdk_config().await;
+    let cfn = aws_sdk_cloudformation::Client::new(&sdk);
+    cfn.create_stack()
+        .stack_name(&name)
+        .template_body(r#"{"Resources":{"Topic":{"Type":"AWS::SNS::Topic"}}}"#)
+        .send()
+        .await
+        .unwrap();
+    let (zip_path, _) = artifact("v1");
+
+    for args in [
+        vec![
+            "--name",
+            name.as_str(),
+            "deploy",
+            "--artifact",
+            zip_path.to_str().unwrap(),
+        ],
+        vec!["--name", name.as_str(), "remove", "--yes"],
+    ] {
+        let output = cli(&args);
+        assert_eq!(output.status.code(), Some(1));
+        assert!(
+            stderr(&output).contains("was not made by stripe-bridge"),
+            "{}",
+            stderr(&output)
+        );
+    }
+    let stack = cfn
+        .describe_stacks()
+        .stack_name(&name)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        stack.stacks()[0].stack_status().unwrap().as_str(),
+        "CREATE_COMPLETE"
+    );
+}
