@@ -75,8 +75,8 @@ pub struct DeployArgs {
     /// `custom`: a bus of the bridge's own; `default`: the account's default bus.
     #[arg(long, value_enum, default_value_t = BusChoice::Custom)]
     pub bus: BusChoice,
-    /// Subscribe this address to failure notices.
-    #[arg(long)]
+    /// Subscribe this address to failure notices (AWS mails a confirmation link first).
+    #[arg(long, value_parser = parse_email)]
     pub notify_email: Option<String>,
     /// How old (or far ahead) a Stripe signature may be, in seconds.
     #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
@@ -161,6 +161,24 @@ fn parse_bridge_name(name: &str) -> Result<String, String> {
     }
 }
 
+/// Catches what is plainly not an address; SNS's confirmation mail checks the rest.
+fn parse_email(address: &str) -> Result<String, String> {
+    let plausible = address.split_once('@').is_some_and(|(local, domain)| {
+        !local.is_empty()
+            && domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+            && !domain.contains('@')
+    }) && !address.chars().any(char::is_whitespace);
+    if plausible {
+        Ok(address.to_owned())
+    } else {
+        Err(format!(
+            "`{address}` is not an e-mail address (e.g. ops@example.com)"
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,6 +187,21 @@ mod tests {
     #[test]
     fn the_command_line_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn e_mail_addresses_are_checked_for_the_obvious() {
+        assert!(parse_email("ops@example.com").is_ok());
+        for bad in [
+            "ops",
+            "ops@",
+            "@example.com",
+            "ops@example",
+            "a b@example.com",
+            "a@b@c.com",
+        ] {
+            assert!(parse_email(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -327,3 +327,246 @@ fn unix_millis() -> u128 {
         .map(|d| d.as_millis())
         .unwrap_or_default()
 }
+
+/// Failure paths the emulator cannot provoke, through a real SDK client with canned
+/// answers: AWS's empty change set, a rollback, throttling.
+#[cfg(test)]
+mod tests {
+    use aws_sdk_cloudformation::config::retry::RetryConfig;
+    use aws_sdk_cloudformation::operation::create_change_set::CreateChangeSetOutput;
+    use aws_sdk_cloudformation::operation::delete_change_set::DeleteChangeSetOutput;
+    use aws_sdk_cloudformation::operation::describe_change_set::DescribeChangeSetOutput;
+    use aws_sdk_cloudformation::operation::describe_stack_events::DescribeStackEventsOutput;
+    use aws_sdk_cloudformation::operation::describe_stacks::DescribeStacksOutput;
+    use aws_sdk_cloudformation::types::{ResourceStatus, StackEvent as CfnEvent};
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+
+    use super::*;
+    use crate::report::first_failure;
+
+    const ARN: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/live/1";
+
+    fn request() -> StackRequest<'static> {
+        StackRequest {
+            name: "live",
+            template_body: "{}".into(),
+            parameters: vec![("BridgeName", "live".into())],
+            create: false,
+        }
+    }
+
+    fn stack(status: StackStatus) -> DescribeStacksOutput {
+        DescribeStacksOutput::builder()
+            .stacks(
+                Stack::builder()
+                    .stack_name("live")
+                    .stack_id(ARN)
+                    .stack_status(status)
+                    .creation_time(DateTime::from_secs(0))
+                    .tags(Tag::builder().key(OWNER_TAG).value("live").build())
+                    .build(),
+            )
+            .build()
+    }
+
+    fn event(
+        id: &str,
+        at: i64,
+        logical: &str,
+        kind: &str,
+        status: ResourceStatus,
+        reason: &str,
+    ) -> CfnEvent {
+        CfnEvent::builder()
+            .stack_id(ARN)
+            .stack_name("live")
+            .event_id(id)
+            .timestamp(DateTime::from_secs(at))
+            .logical_resource_id(logical)
+            .resource_type(kind)
+            .resource_status(status)
+            .resource_status_reason(reason)
+            .build()
+    }
+
+    #[tokio::test]
+    async fn awss_failed_empty_change_set_means_no_changes_and_is_cleaned_up() {
+        let create = mock!(Client::create_change_set)
+            .then_output(|| CreateChangeSetOutput::builder().id("cs-1").build());
+        let describe = mock!(Client::describe_change_set).then_output(|| {
+            DescribeChangeSetOutput::builder()
+                .status(ChangeSetStatus::Failed)
+                .status_reason("The submitted information didn't contain changes. Submit different information to create a change set.")
+                .build()
+        });
+        let delete = mock!(Client::delete_change_set)
+            .then_output(|| DeleteChangeSetOutput::builder().build());
+        let cfn = mock_client!(
+            aws_sdk_cloudformation,
+            RuleMode::MatchAny,
+            [&create, &describe, &delete]
+        );
+
+        let prepared = prepare(&cfn, request()).await.unwrap();
+
+        assert!(matches!(prepared, Prepared::NoChanges));
+        assert_eq!(delete.num_calls(), 1, "the empty change set is left behind");
+    }
+
+    #[tokio::test]
+    async fn a_change_set_refused_for_another_reason_is_an_error_with_that_reason() {
+        let create = mock!(Client::create_change_set)
+            .then_output(|| CreateChangeSetOutput::builder().id("cs-1").build());
+        let describe = mock!(Client::describe_change_set).then_output(|| {
+            DescribeChangeSetOutput::builder()
+                .status(ChangeSetStatus::Failed)
+                .status_reason("Requires capabilities : [CAPABILITY_NAMED_IAM]")
+                .build()
+        });
+        let cfn = mock_client!(
+            aws_sdk_cloudformation,
+            RuleMode::MatchAny,
+            [&create, &describe]
+        );
+        let error = prepare(&cfn, request()).await.err().unwrap().to_string();
+        assert!(error.contains("CAPABILITY_NAMED_IAM"), "{error}");
+    }
+
+    #[tokio::test]
+    async fn a_rollback_is_followed_to_its_end_and_its_first_failure_named() {
+        let first_poll = vec![
+            event(
+                "3",
+                12,
+                "RelayRole",
+                "AWS::IAM::Role",
+                ResourceStatus::UpdateFailed,
+                "AccessDenied: iam:PutRolePolicy",
+            ),
+            event(
+                "2",
+                11,
+                "RelayRole",
+                "AWS::IAM::Role",
+                ResourceStatus::UpdateInProgress,
+                "",
+            ),
+            event(
+                "1",
+                10,
+                "live",
+                "AWS::CloudFormation::Stack",
+                ResourceStatus::UpdateInProgress,
+                "User Initiated",
+            ),
+            event(
+                "0",
+                5,
+                "live",
+                "AWS::CloudFormation::Stack",
+                ResourceStatus::CreateComplete,
+                "an older deploy",
+            ),
+        ];
+        let mut second_poll = vec![
+            event(
+                "5",
+                14,
+                "live",
+                "AWS::CloudFormation::Stack",
+                ResourceStatus::UpdateRollbackComplete,
+                "",
+            ),
+            event(
+                "4",
+                13,
+                "RelayFunction",
+                "AWS::Lambda::Function",
+                ResourceStatus::UpdateFailed,
+                "Resource update cancelled",
+            ),
+        ];
+        second_poll.extend(first_poll.clone());
+        let events = mock!(Client::describe_stack_events)
+            .sequence()
+            .output(move || {
+                DescribeStackEventsOutput::builder()
+                    .set_stack_events(Some(first_poll.clone()))
+                    .build()
+            })
+            .output(move || {
+                DescribeStackEventsOutput::builder()
+                    .set_stack_events(Some(second_poll.clone()))
+                    .build()
+            })
+            .build();
+        let stacks = mock!(Client::describe_stacks)
+            .sequence()
+            .output(|| stack(StackStatus::UpdateRollbackInProgress))
+            .output(|| stack(StackStatus::UpdateRollbackComplete))
+            .build();
+        let cfn = mock_client!(
+            aws_sdk_cloudformation,
+            RuleMode::MatchAny,
+            [&events, &stacks]
+        );
+
+        let mut printed = Vec::new();
+        let (state, seen) = wait(&cfn, ARN, DateTime::from_secs(10), |e| {
+            printed.push(e.event_id.clone())
+        })
+        .await
+        .unwrap();
+
+        assert_eq!(state.unwrap().status, StackStatus::UpdateRollbackComplete);
+        assert_eq!(
+            printed,
+            ["1", "2", "3", "4", "5"],
+            "each new event once, oldest first"
+        );
+        assert_eq!(
+            first_failure(&seen, "live").unwrap(),
+            "RelayRole (AWS::IAM::Role) failed: AccessDenied: iam:PutRolePolicy"
+        );
+    }
+
+    #[tokio::test]
+    async fn throttling_is_retried_and_not_reported() {
+        let throttled = r#"<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error></ErrorResponse>"#;
+        let stacks = mock!(Client::describe_stacks)
+            .sequence()
+            .http_status(400, Some(throttled.into()))
+            .times(2)
+            .output(|| stack(StackStatus::UpdateComplete))
+            .build();
+        let cfn = mock_client!(
+            aws_sdk_cloudformation,
+            RuleMode::Sequential,
+            [&stacks],
+            |c| c.retry_config(RetryConfig::standard().with_max_attempts(3))
+        );
+
+        let state = describe(&cfn, "live").await.unwrap().unwrap();
+
+        assert_eq!(state.status, StackStatus::UpdateComplete);
+        assert_eq!(stacks.num_calls(), 3);
+    }
+
+    #[test]
+    fn a_stack_without_our_tag_is_refused() {
+        let mut state = StackState {
+            id: ARN.into(),
+            status: StackStatus::CreateComplete,
+            outputs: vec![],
+            owner: None,
+        };
+        let error = check_owner(&state, "live", "eu-west-1")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("was not made by stripe-bridge"), "{error}");
+        state.owner = Some("other".into());
+        assert!(check_owner(&state, "live", "eu-west-1").is_err());
+        state.owner = Some("live".into());
+        assert!(check_owner(&state, "live", "eu-west-1").is_ok());
+    }
+}

@@ -1,0 +1,76 @@
+"""Whole-process timings of the CLI, against moto on 127.0.0.1 (see cli.sh):
+
+- `stripe-bridge --help` (target: at most 10 ms);
+- `stripe-bridge deploy` with nothing changed, the relay build check included (target:
+  at most 3 s). One deploy first makes the bridge; the timed ones find nothing to do.
+"""
+
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+
+HELP_TARGET_MS = 10
+NO_OP_DEPLOY_TARGET_MS = 3000
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def timed(command, env, runs):
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        result = subprocess.run(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        times.append((time.perf_counter() - started) * 1000)
+        if result.returncode != 0:
+            sys.exit(f"{' '.join(command)} failed: {result.stderr.decode()}")
+    return statistics.median(times), max(times)
+
+
+def main():
+    binary, python, launcher, runs = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+    port = free_port()
+    emulator = subprocess.Popen(
+        [python, launcher, str(port)], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or emulator.poll() is not None:
+                    sys.exit("the emulator did not start")
+        env = dict(
+            os.environ,
+            AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}",
+            AWS_REGION="us-east-1",
+            AWS_ACCESS_KEY_ID="testing",
+            AWS_SECRET_ACCESS_KEY="testing",
+            AWS_EC2_METADATA_DISABLED="true",
+        )
+        help_median, help_max = timed([binary, "--help"], env, runs * 5)
+        deploy = [binary, "--name", "bench", "deploy"]
+        subprocess.run(deploy, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deploy_median, deploy_max = timed(deploy, env, runs)
+    finally:
+        emulator.stdin.close()
+        emulator.wait()
+    print(f"stripe-bridge --help: median {help_median:.1f} ms, max {help_max:.1f} ms (target <= {HELP_TARGET_MS} ms)")
+    print(
+        f"deploy, nothing changed: median {deploy_median:.0f} ms, max {deploy_max:.0f} ms "
+        f"over {runs} runs (target <= {NO_OP_DEPLOY_TARGET_MS} ms)"
+    )
+    failed = help_median > HELP_TARGET_MS or deploy_median > NO_OP_DEPLOY_TARGET_MS
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
