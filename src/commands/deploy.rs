@@ -1,18 +1,16 @@
 //! `stripe-bridge deploy`: from source to a live webhook URL, in one stack.
 
-use std::io::IsTerminal;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use aws_sdk_cloudformation::primitives::DateTime;
 use aws_sdk_cloudformation::types::StackStatus;
-use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
 use crate::artifacts;
 use crate::aws;
 use crate::cli::{BusChoice, DeployArgs, GlobalArgs};
-use crate::output::Printer;
+use crate::output::{Printer, Progress, check_can_ask, confirmed};
 use crate::package::{self, Artifact};
 use crate::report;
 use crate::stack::{self, Prepared, StackRequest};
@@ -24,6 +22,9 @@ pub async fn run(global: &GlobalArgs, args: &DeployArgs, printer: Printer) -> Re
     if args.dry_run {
         print!("{}", template::to_yaml_text(&template::render()));
         return Ok(());
+    }
+    if args.confirm {
+        check_can_ask("leave out --confirm")?;
     }
     let ctx = aws::connect(global).await?;
     let cfn = aws_sdk_cloudformation::Client::new(&ctx.sdk);
@@ -91,7 +92,17 @@ pub async fn run(global: &GlobalArgs, args: &DeployArgs, printer: Printer) -> Re
             create,
         },
     )
-    .await?;
+    .await;
+    let prepared = match prepared {
+        Ok(prepared) => prepared,
+        Err(error) if create => {
+            // A first deploy that goes no further leaves nothing behind.
+            let _ = stack::delete(&cfn, name).await;
+            let _ = artifacts::delete_bucket(&s3, &bucket).await;
+            return Err(error);
+        }
+        Err(error) => return Err(error),
+    };
     let (change_set, changes) = match prepared {
         Prepared::NoChanges => {
             let state = existing.context("a stack with no changes exists")?;
@@ -182,69 +193,6 @@ fn finish(
     );
 }
 
-/// Asks on the terminal; without one, there is nobody to ask.
-pub fn confirmed(question: &str) -> Result<bool> {
-    if !std::io::stdin().is_terminal() {
-        bail!(
-            "{question} There is no terminal to ask on; run it from one, or without the prompt (--yes / no --confirm)"
-        );
-    }
-    eprint!("{question} [y/N] ");
-    let mut answer = String::new();
-    std::io::stdin().read_line(&mut answer)?;
-    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
-}
-
 fn now() -> DateTime {
     DateTime::from(std::time::SystemTime::now())
-}
-
-/// `Updating stack NAME (n/total)` as a bar on a terminal, one plain line per event
-/// otherwise; nothing with `--quiet`.
-pub struct Progress {
-    bar: Option<ProgressBar>,
-    printer: Printer,
-}
-
-impl Progress {
-    pub fn new(printer: &Printer, verb: &str, name: &str, total: usize) -> Self {
-        let bar = (!printer.quiet && std::io::stderr().is_terminal()).then(|| {
-            let bar = ProgressBar::new(total as u64);
-            bar.set_style(
-                ProgressStyle::with_template("{spinner} {msg} ({pos}/{len}) {elapsed}")
-                    .expect("a valid template"),
-            );
-            bar.set_message(format!("{verb} stack {name}"));
-            bar.enable_steady_tick(std::time::Duration::from_millis(120));
-            bar
-        });
-        if bar.is_none() {
-            printer.status(format!("{verb} stack {name} ({total} resources)"));
-        }
-        Self {
-            bar,
-            printer: *printer,
-        }
-    }
-
-    pub fn event(&self, event: &report::StackEvent) {
-        let line = report::event_line(event);
-        match &self.bar {
-            Some(bar) => {
-                if event.status.ends_with("_COMPLETE")
-                    && event.resource_type != "AWS::CloudFormation::Stack"
-                {
-                    bar.inc(1);
-                }
-                bar.println(line);
-            }
-            None => self.printer.status(line),
-        }
-    }
-
-    pub fn finish(&self) {
-        if let Some(bar) = &self.bar {
-            bar.finish_and_clear();
-        }
-    }
 }

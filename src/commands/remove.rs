@@ -7,13 +7,15 @@ use serde_json::json;
 use crate::artifacts;
 use crate::aws;
 use crate::cli::{GlobalArgs, RemoveArgs};
-use crate::commands::deploy::{Progress, confirmed};
-use crate::output::Printer;
+use crate::output::{Printer, Progress, check_can_ask, confirmed};
 use crate::report;
 use crate::stack;
 
 pub async fn run(global: &GlobalArgs, args: &RemoveArgs, printer: Printer) -> Result<()> {
     let name = global.name.as_str();
+    if !args.yes {
+        check_can_ask("pass --yes")?;
+    }
     let ctx = aws::connect(global).await?;
     let cfn = aws_sdk_cloudformation::Client::new(&ctx.sdk);
     let s3 = aws_sdk_s3::Client::new(&ctx.sdk);

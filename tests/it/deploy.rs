@@ -171,10 +171,25 @@ async fn remove_leaves_nothing_behind_and_the_name_can_be_used_again() {
     let deployed = json(&deploy(&name, &zip_path));
     let outputs = deployed["outputs"].clone();
 
+    // Without --yes and without a terminal to ask on, nothing is removed.
+    let unasked = cli(&["--name", &name, "remove"]);
+    assert_eq!(unasked.status.code(), Some(1));
+    assert!(
+        stderr(&unasked).contains("pass --yes"),
+        "{}",
+        stderr(&unasked)
+    );
+    let sdk = sdk_config().await;
+    aws_sdk_lambda::Client::new(&sdk)
+        .get_function()
+        .function_name(format!("{name}-relay"))
+        .send()
+        .await
+        .expect("the bridge is still there");
+
     let removed = cli(&["--name", &name, "--output", "json", "remove", "--yes"]);
     assert_eq!(json(&removed)["removed"], true);
 
-    let sdk = sdk_config().await;
     let stacks = aws_sdk_cloudformation::Client::new(&sdk)
         .describe_stacks()
         .stack_name(&name)
