@@ -27,18 +27,45 @@ pub async fn run(global: &GlobalArgs, args: &DeployArgs, printer: Printer) -> Re
         check_can_ask("leave out --confirm")?;
     }
     let ctx = aws::connect(global).await?;
-    let cfn = aws_sdk_cloudformation::Client::new(&ctx.sdk);
-    let s3 = aws_sdk_s3::Client::new(&ctx.sdk);
+    let target = Target {
+        cfn: aws_sdk_cloudformation::Client::new(&ctx.sdk),
+        s3: aws_sdk_s3::Client::new(&ctx.sdk),
+        region: ctx.region,
+        account_id: ctx.account_id,
+    };
+    deploy(&target, name, args, printer, started).await
+}
 
-    let mut existing = stack::describe(&cfn, name).await?;
+/// Where a deploy goes: the clients, and the account and region they reach.
+pub struct Target {
+    pub cfn: aws_sdk_cloudformation::Client,
+    pub s3: aws_sdk_s3::Client,
+    pub region: String,
+    pub account_id: String,
+}
+
+async fn deploy(
+    target: &Target,
+    name: &str,
+    args: &DeployArgs,
+    printer: Printer,
+    started: Instant,
+) -> Result<()> {
+    let Target {
+        cfn,
+        s3,
+        region,
+        account_id,
+    } = target;
+    let mut existing = stack::describe(cfn, name).await?;
     if let Some(state) = &existing {
-        stack::check_owner(state, name, &ctx.region)?;
+        stack::check_owner(state, name, region)?;
         if state.in_progress() {
             printer.status(format!(
                 "Stack {name} is busy ({}); waiting for it to finish",
                 state.status.as_str()
             ));
-            existing = stack::wait(&cfn, &state.id, DateTime::from_secs(0), |_| {})
+            existing = stack::wait(cfn, &state.id, DateTime::from_secs(0), |_| {})
                 .await?
                 .0;
         }
@@ -50,15 +77,15 @@ pub async fn run(global: &GlobalArgs, args: &DeployArgs, printer: Printer) -> Re
             "Stack {name} failed its first create and holds nothing; deleting it to start again"
         ));
         let since = now();
-        stack::delete(&cfn, name).await?;
-        stack::wait(&cfn, &state.id, since, |_| {}).await?;
+        stack::delete(cfn, name).await?;
+        stack::wait(cfn, &state.id, since, |_| {}).await?;
         existing = None;
     }
 
     let artifact = artifact(args, printer)?;
-    let bucket = artifacts::bucket_name(&ctx.account_id, &ctx.region, name);
-    artifacts::ensure_bucket(&s3, &bucket, &ctx.region, name).await?;
-    if artifacts::upload(&s3, &bucket, &artifact).await? {
+    let bucket = artifacts::bucket_name(account_id, region, name);
+    artifacts::ensure_bucket(s3, &bucket, region, name).await?;
+    if artifacts::upload(s3, &bucket, &artifact).await? {
         printer.detail(format!("Uploaded s3://{bucket}/{}", artifact.key()));
     }
 
@@ -84,7 +111,7 @@ pub async fn run(global: &GlobalArgs, args: &DeployArgs, printer: Printer) -> Re
     parameters.push(("NotifyEmail", args.notify_email.clone().unwrap_or_default()));
     let create = existing.is_none();
     let prepared = stack::prepare(
-        &cfn,
+        cfn,
         StackRequest {
             name,
             template_body: template::to_json_text(&template::render()),
@@ -97,8 +124,8 @@ pub async fn run(global: &GlobalArgs, args: &DeployArgs, printer: Printer) -> Re
         Ok(prepared) => prepared,
         Err(error) if create => {
             // A first deploy that goes no further leaves nothing behind.
-            let _ = stack::delete(&cfn, name).await;
-            let _ = artifacts::delete_bucket(&s3, &bucket).await;
+            let _ = stack::delete(cfn, name).await;
+            let _ = artifacts::delete_bucket(s3, &bucket).await;
             return Err(error);
         }
         Err(error) => return Err(error),
@@ -107,7 +134,7 @@ pub async fn run(global: &GlobalArgs, args: &DeployArgs, printer: Printer) -> Re
         Prepared::NoChanges => {
             let state = existing.context("a stack with no changes exists")?;
             printer.status(format!("No changes to deploy: {name} is up to date"));
-            finish(&printer, name, &ctx.region, &state.outputs, started, false);
+            finish(&printer, name, region, &state.outputs, started, false);
             return Ok(());
         }
         Prepared::Changes {
@@ -116,26 +143,21 @@ pub async fn run(global: &GlobalArgs, args: &DeployArgs, printer: Printer) -> Re
         } => (change_set, changes),
     };
     printer.status(report::change_table(name, &changes));
-    if args.confirm
-        && !confirmed(&format!(
-            "Deploy these changes to {name} in {}?",
-            ctx.region
-        ))?
-    {
-        stack::abandon(&cfn, name, &change_set, create).await?;
+    if args.confirm && !confirmed(&format!("Deploy these changes to {name} in {}?", region))? {
+        stack::abandon(cfn, name, &change_set, create).await?;
         printer.status("Nothing deployed.");
         return Ok(());
     }
 
     let since = now();
-    stack::execute(&cfn, name, &change_set).await?;
-    let id = stack::describe(&cfn, name)
+    stack::execute(cfn, name, &change_set).await?;
+    let id = stack::describe(cfn, name)
         .await?
         .context("the stack disappeared while deploying")?
         .id;
     let verb = if create { "Creating" } else { "Updating" };
     let progress = Progress::new(&printer, verb, name, changes.len());
-    let (state, events) = stack::wait(&cfn, &id, since, |event| progress.event(event)).await?;
+    let (state, events) = stack::wait(cfn, &id, since, |event| progress.event(event)).await?;
     progress.finish();
     let state = state.context("the stack disappeared while deploying")?;
     let status = state.status.as_str();
@@ -146,7 +168,7 @@ pub async fn run(global: &GlobalArgs, args: &DeployArgs, printer: Printer) -> Re
             "deploying {name} failed: {cause}. The stack rolled back ({status}); nothing changed."
         );
     }
-    finish(&printer, name, &ctx.region, &state.outputs, started, true);
+    finish(&printer, name, region, &state.outputs, started, true);
     Ok(())
 }
 
@@ -195,4 +217,211 @@ fn finish(
 
 fn now() -> DateTime {
     DateTime::from(std::time::SystemTime::now())
+}
+
+/// What the emulator cannot provoke, through real SDK clients with canned answers: a
+/// deploy that rolls back, and a stack left in ROLLBACK_COMPLETE by a failed first create.
+#[cfg(test)]
+mod tests {
+    use aws_sdk_cloudformation::Client;
+    use aws_sdk_cloudformation::operation::create_change_set::CreateChangeSetOutput;
+    use aws_sdk_cloudformation::operation::delete_stack::DeleteStackOutput;
+    use aws_sdk_cloudformation::operation::describe_change_set::DescribeChangeSetOutput;
+    use aws_sdk_cloudformation::operation::describe_stack_events::DescribeStackEventsOutput;
+    use aws_sdk_cloudformation::operation::describe_stacks::DescribeStacksOutput;
+    use aws_sdk_cloudformation::operation::execute_change_set::ExecuteChangeSetOutput;
+    use aws_sdk_cloudformation::types::{
+        Change, ChangeSetStatus, ChangeSetType, ChangeType, Output, ResourceChange, ResourceStatus,
+        Stack, StackEvent, Tag,
+    };
+    use aws_sdk_s3::operation::head_bucket::HeadBucketOutput;
+    use aws_sdk_s3::operation::head_object::HeadObjectOutput;
+    use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+
+    use super::*;
+    use crate::cli::{Arch, OutputFormat};
+    use crate::stack::OWNER_TAG;
+
+    const ARN: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/live/1";
+
+    fn stack(status: StackStatus) -> DescribeStacksOutput {
+        DescribeStacksOutput::builder()
+            .stacks(
+                Stack::builder()
+                    .stack_name("live")
+                    .stack_id(ARN)
+                    .stack_status(status)
+                    .creation_time(DateTime::from_secs(0))
+                    .tags(Tag::builder().key(OWNER_TAG).value("live").build())
+                    .outputs(
+                        Output::builder()
+                            .output_key("WebhookUrl")
+                            .output_value("https://abc.execute-api.us-east-1.amazonaws.com/webhook")
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build()
+    }
+
+    fn event(
+        id: &str,
+        logical: &str,
+        kind: &str,
+        status: ResourceStatus,
+        reason: &str,
+    ) -> StackEvent {
+        StackEvent::builder()
+            .stack_id(ARN)
+            .event_id(id)
+            .timestamp(DateTime::from(std::time::SystemTime::now()))
+            .logical_resource_id(logical)
+            .resource_type(kind)
+            .resource_status(status)
+            .resource_status_reason(reason)
+            .build()
+    }
+
+    /// The change-set rules every deploy here goes through; the change set must be of
+    /// type `kind`.
+    fn change_set_rules(kind: ChangeSetType) -> Vec<Rule> {
+        vec![
+            mock!(Client::create_change_set)
+                .match_requests(move |r| r.change_set_type() == Some(&kind))
+                .then_output(|| CreateChangeSetOutput::builder().id("cs").build()),
+            mock!(Client::describe_change_set).then_output(|| {
+                DescribeChangeSetOutput::builder()
+                    .status(ChangeSetStatus::CreateComplete)
+                    .changes(
+                        Change::builder()
+                            .r#type(ChangeType::Resource)
+                            .resource_change(
+                                ResourceChange::builder()
+                                    .logical_resource_id("RelayRole")
+                                    .resource_type("AWS::IAM::Role")
+                                    .build(),
+                            )
+                            .build(),
+                    )
+                    .build()
+            }),
+            mock!(Client::execute_change_set)
+                .then_output(|| ExecuteChangeSetOutput::builder().build()),
+        ]
+    }
+
+    /// The artifacts bucket and the artifact are already there.
+    fn s3() -> aws_sdk_s3::Client {
+        let bucket = mock!(aws_sdk_s3::Client::head_bucket)
+            .then_output(|| HeadBucketOutput::builder().build());
+        let object = mock!(aws_sdk_s3::Client::head_object)
+            .then_output(|| HeadObjectOutput::builder().build());
+        mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&bucket, &object])
+    }
+
+    fn args() -> DeployArgs {
+        let zip = std::env::temp_dir().join(format!("sb-deploy-test-{}.zip", std::process::id()));
+        std::fs::write(
+            &zip,
+            crate::package::package(b"ELF GLIBC_2.17").unwrap().zip,
+        )
+        .unwrap();
+        DeployArgs {
+            arch: Arch::X86_64,
+            artifact: Some(zip),
+            bus: BusChoice::Custom,
+            notify_email: None,
+            tolerance: 300,
+            confirm: false,
+            dry_run: false,
+        }
+    }
+
+    fn quiet() -> Printer {
+        Printer {
+            format: OutputFormat::Json,
+            quiet: true,
+            verbose: false,
+        }
+    }
+
+    fn target(cfn: Client) -> Target {
+        Target {
+            cfn,
+            s3: s3(),
+            region: "us-east-1".into(),
+            account_id: "123456789012".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_deploy_that_rolls_back_names_the_first_failure_and_fails() {
+        let stacks = mock!(Client::describe_stacks)
+            .sequence()
+            .output(|| stack(StackStatus::UpdateComplete))
+            .output(|| stack(StackStatus::UpdateInProgress))
+            .output(|| stack(StackStatus::UpdateRollbackComplete))
+            .repeatedly()
+            .build();
+        let events = mock!(Client::describe_stack_events).then_output(|| {
+            DescribeStackEventsOutput::builder()
+                .stack_events(event(
+                    "2",
+                    "RelayFunction",
+                    "AWS::Lambda::Function",
+                    ResourceStatus::UpdateFailed,
+                    "Resource update cancelled",
+                ))
+                .stack_events(event(
+                    "1",
+                    "RelayRole",
+                    "AWS::IAM::Role",
+                    ResourceStatus::UpdateFailed,
+                    "AccessDenied: iam:PutRolePolicy",
+                ))
+                .build()
+        });
+        let mut rules = change_set_rules(ChangeSetType::Update);
+        rules.extend([stacks, events]);
+        let cfn = mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, &rules);
+
+        let error = deploy(&target(cfn), "live", &args(), quiet(), Instant::now())
+            .await
+            .unwrap_err()
+            .to_string();
+
+        assert!(
+            error.contains("RelayRole (AWS::IAM::Role) failed: AccessDenied: iam:PutRolePolicy"),
+            "{error}"
+        );
+        assert!(error.contains("rolled back"), "{error}");
+    }
+
+    #[tokio::test]
+    async fn a_stack_left_in_rollback_complete_is_deleted_and_made_again() {
+        let stacks = mock!(Client::describe_stacks)
+            .sequence()
+            .output(|| stack(StackStatus::RollbackComplete))
+            .output(|| stack(StackStatus::DeleteComplete))
+            .output(|| stack(StackStatus::CreateComplete))
+            .repeatedly()
+            .build();
+        let delete =
+            mock!(Client::delete_stack).then_output(|| DeleteStackOutput::builder().build());
+        let events = mock!(Client::describe_stack_events)
+            .then_output(|| DescribeStackEventsOutput::builder().build());
+        let mut rules = change_set_rules(ChangeSetType::Create);
+        rules.extend([stacks, events]);
+        let cfn = mock_client!(
+            aws_sdk_cloudformation,
+            RuleMode::MatchAny,
+            rules.iter().chain([&delete])
+        );
+
+        deploy(&target(cfn), "live", &args(), quiet(), Instant::now())
+            .await
+            .expect("the deploy recovers");
+
+        assert_eq!(delete.num_calls(), 1);
+    }
 }
