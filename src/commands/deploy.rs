@@ -145,6 +145,9 @@ async fn deploy(
     printer.status(report::change_table(name, &changes));
     if args.confirm && !confirmed(&format!("Deploy these changes to {name} in {}?", region))? {
         stack::abandon(cfn, name, &change_set, create).await?;
+        if create {
+            artifacts::delete_bucket(s3, &bucket).await?;
+        }
         printer.status("Nothing deployed.");
         return Ok(());
     }

@@ -42,6 +42,39 @@ fn cli_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     command.output().expect("run stripe-bridge")
 }
 
+/// The CLI on a terminal (a pseudo-terminal from util-linux's `script`), answering its
+/// question with `answer`. Output comes back merged, as a terminal shows it.
+fn cli_on_terminal(args: &[&str], answer: &str) -> Output {
+    let command_line = std::iter::once(env!("CARGO_BIN_EXE_stripe-bridge"))
+        .chain(args.iter().copied())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut child = Command::new("script")
+        .args(["-qec", &command_line, "/dev/null"])
+        .env("AWS_ENDPOINT_URL", emulator::endpoint())
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", "/nonexistent/stripe-bridge-test")
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/stripe-bridge-test",
+        )
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run script(1)");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(answer.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
 fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
@@ -396,4 +429,60 @@ async fn a_stack_that_stripe_bridge_did_not_make_is_left_alone() {
         stack.stacks()[0].stack_status().unwrap().as_str(),
         "CREATE_COMPLETE"
     );
+}
+
+#[tokio::test]
+async fn confirm_asks_first_and_a_no_leaves_nothing() {
+    let name = unique("ask");
+    let (zip_path, _) = artifact("v1");
+    let args = [
+        "--name",
+        name.as_str(),
+        "deploy",
+        "--confirm",
+        "--artifact",
+        zip_path.to_str().unwrap(),
+    ];
+
+    let declined = cli_on_terminal(&args, "n\n");
+    let screen = String::from_utf8_lossy(&declined.stdout);
+    assert!(declined.status.success(), "{screen}");
+    assert!(
+        screen.contains("+ Add") && screen.contains("RelayFunction"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains(&format!(
+            "Deploy these changes to {name} in us-east-1? [y/N]"
+        )),
+        "{screen}"
+    );
+    assert!(screen.contains("Nothing deployed."), "{screen}");
+    let sdk = sdk_config().await;
+    assert!(
+        aws_sdk_cloudformation::Client::new(&sdk)
+            .describe_stacks()
+            .stack_name(&name)
+            .send()
+            .await
+            .is_err(),
+        "a declined first deploy left its stack"
+    );
+    let buckets = aws_sdk_s3::Client::new(&sdk)
+        .list_buckets()
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        !buckets
+            .buckets()
+            .iter()
+            .any(|b| b.name() == Some(relay_bucket_of(&name).as_str()))
+    );
+
+    let accepted = cli_on_terminal(&args, "y\n");
+    let screen = String::from_utf8_lossy(&accepted.stdout);
+    assert!(accepted.status.success(), "{screen}");
+    assert!(screen.contains("Deployed"), "{screen}");
+    assert!(cli(&["--name", &name, "remove", "--yes"]).status.success());
 }
