@@ -53,6 +53,11 @@ pub enum Command {
         after_help = "Examples:\n  stripe-bridge deploy\n  stripe-bridge --name stripe-live --region eu-west-1 deploy --notify-email ops@example.com --confirm"
     )]
     Deploy(DeployArgs),
+    /// Set the Stripe webhook signing secret (whsec_…); the relay uses it within seconds.
+    #[command(
+        after_help = "Examples:\n  stripe-bridge set-secret                      # asks, without echo\n  stripe-bridge set-secret - < secret.txt\n  stripe-bridge set-secret --keep-previous 24h  # after Stripe's \"roll secret\"\n  stripe-bridge set-secret --show"
+    )]
+    SetSecret(SetSecretArgs),
     /// Delete everything the bridge made.
     #[command(after_help = "Example:\n  stripe-bridge --name stripe-live remove --yes")]
     Remove(RemoveArgs),
@@ -93,6 +98,21 @@ pub struct DeployArgs {
 pub enum BusChoice {
     Custom,
     Default,
+}
+
+#[derive(Debug, Args)]
+pub struct SetSecretArgs {
+    /// The signing secret, or `-` to read it from standard input. Without it, a prompt
+    /// asks (and the secret stays out of your shell history).
+    #[arg(conflicts_with = "show")]
+    pub secret: Option<String>,
+    /// Keep the current secret valid this long beside the new one (at most 24h), as
+    /// Stripe does when you roll a secret.
+    #[arg(long, conflicts_with = "show")]
+    pub keep_previous: Option<humantime::Duration>,
+    /// Show the active secrets, masked, with their expiry.
+    #[arg(long)]
+    pub show: bool,
 }
 
 #[derive(Debug, Args)]

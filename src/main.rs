@@ -34,6 +34,9 @@ fn main() -> ExitCode {
         Command::Deploy(args) => {
             runtime().block_on(commands::deploy::run(&cli.global, args, printer))
         }
+        Command::SetSecret(args) => {
+            runtime().block_on(commands::set_secret::run(&cli.global, args, printer))
+        }
         Command::Remove(args) => {
             runtime().block_on(commands::remove::run(&cli.global, args, printer))
         }

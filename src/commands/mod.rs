@@ -3,4 +3,5 @@
 pub mod deploy;
 pub mod package;
 pub mod remove;
+pub mod set_secret;
 pub mod template;

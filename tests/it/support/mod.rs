@@ -1,5 +1,6 @@
 //! What the integration tests share: the AWS emulator, and Stripe-like requests.
 
 pub mod aws;
+pub mod cli;
 pub mod emulator;
 pub mod stripe;

@@ -1,0 +1,126 @@
+//! The stripe-bridge binary, run as a user runs it, aimed at the emulator.
+
+use std::io::{Cursor, Write};
+use std::process::{Command, Output, Stdio};
+
+use super::aws::unique;
+use super::emulator;
+
+/// The CLI, aimed at the emulator, with nothing from this machine's AWS set-up.
+pub fn cli(args: &[&str]) -> Output {
+    cli_with_env(args, &[])
+}
+
+pub fn cli_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    cli_with_input(args, env, "")
+}
+
+/// The CLI with `input` on its standard input (which is not a terminal).
+pub fn cli_with_input(args: &[&str], env: &[(&str, &str)], input: &str) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_stripe-bridge"));
+    command
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", std::env::temp_dir())
+        .env("AWS_ENDPOINT_URL", emulator::endpoint())
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", "/nonexistent/stripe-bridge-test")
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/stripe-bridge-test",
+        );
+    for (key, value) in env {
+        if value.is_empty() {
+            command.env_remove(key);
+        } else {
+            command.env(key, value);
+        }
+    }
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run stripe-bridge");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// The CLI on a terminal (a pseudo-terminal from util-linux's `script`), answering its
+/// question with `answer`. Output comes back merged, as a terminal shows it.
+pub fn cli_on_terminal(args: &[&str], answer: &str) -> Output {
+    let command_line = std::iter::once(env!("CARGO_BIN_EXE_stripe-bridge"))
+        .chain(args.iter().copied())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut child = Command::new("script")
+        .args(["-qec", &command_line, "/dev/null"])
+        .env("AWS_ENDPOINT_URL", emulator::endpoint())
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", "/nonexistent/stripe-bridge-test")
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/stripe-bridge-test",
+        )
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run script(1)");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(answer.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+pub fn json(output: &Output) -> serde_json::Value {
+    assert!(output.status.success(), "{}", stderr(output));
+    serde_json::from_slice(&output.stdout).expect("JSON on stdout")
+}
+
+/// A relay zip as `package` makes it, with `marker` as the binary so that two differ.
+pub fn artifact(marker: &str) -> (std::path::PathBuf, Vec<u8>) {
+    let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default().unix_permissions(0o755);
+    writer.start_file("bootstrap", options).unwrap();
+    writer
+        .write_all(format!("\x7fELF {marker} GLIBC_2.17").as_bytes())
+        .unwrap();
+    let zip = writer.finish().unwrap().into_inner();
+    let path = std::env::temp_dir()
+        .join(unique("relay"))
+        .with_extension("zip");
+    std::fs::write(&path, &zip).unwrap();
+    (path, zip)
+}
+
+pub fn deploy(name: &str, artifact: &std::path::Path) -> Output {
+    cli(&[
+        "--name",
+        name,
+        "--output",
+        "json",
+        "deploy",
+        "--artifact",
+        artifact.to_str().unwrap(),
+    ])
+}
