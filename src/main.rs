@@ -5,6 +5,7 @@ mod artifacts;
 mod aws;
 mod cli;
 mod commands;
+mod event_types;
 mod output;
 mod package;
 mod report;

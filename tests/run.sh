@@ -17,14 +17,19 @@ if [ ! -x "$venv/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "${requirem
 fi
 export STRIPE_BRIDGE_PYTHON="$PWD/$venv/bin/python"
 
-# The signature fixtures must be what Stripe's official library says today: regenerate
-# them with the pinned library and compare.
+# The signature fixtures and the event-type catalogue must be what Stripe's official
+# library says: regenerate them with the pinned library and compare.
 if command -v npm >/dev/null; then
   (cd tests/oracle && npm ci --silent --no-audit --no-fund)
   regenerated="$(mktemp)"
   node tests/oracle/generate-signature-fixtures.mjs "$regenerated" >/dev/null
   if ! cmp -s "$regenerated" tests/fixtures/signatures.json; then
     echo "tests/run.sh: tests/fixtures/signatures.json differs from what the oracle generates; run: cd tests/oracle && npm run generate" >&2
+    exit 1
+  fi
+  node tests/oracle/generate-event-types.mjs "$regenerated" >/dev/null
+  if ! cmp -s "$regenerated" src/stripe_event_types.txt; then
+    echo "tests/run.sh: src/stripe_event_types.txt differs from what the pinned library lists; run: cd tests/oracle && node generate-event-types.mjs" >&2
     exit 1
   fi
   rm -f "$regenerated"
