@@ -58,6 +58,17 @@ pub enum Command {
         after_help = "Examples:\n  stripe-bridge set-secret                      # asks, without echo\n  stripe-bridge set-secret - < secret.txt\n  stripe-bridge set-secret --keep-previous 24h  # after Stripe's \"roll secret\"\n  stripe-bridge set-secret --show"
     )]
     SetSecret(SetSecretArgs),
+    /// Route Stripe events of some types to a target (Lambda function, SQS queue, SNS topic).
+    #[command(
+        after_help = "Examples:\n  stripe-bridge add-rule --type invoice.paid --target arn:aws:sqs:us-east-1:123456789012:invoices\n  stripe-bridge add-rule --type 'invoice.*' --type customer.created --target arn:aws:lambda:us-east-1:123456789012:function:billing --dlq arn:aws:sqs:us-east-1:123456789012:billing-dlq --max-retries 10"
+    )]
+    AddRule(AddRuleArgs),
+    /// List the bridge's rules and their targets.
+    #[command(after_help = "Example:\n  stripe-bridge list-rules --output json")]
+    ListRules,
+    /// Remove one of the bridge's rules, with the permissions add-rule gave its target.
+    #[command(after_help = "Example:\n  stripe-bridge remove-rule stripe-bridge-invoice-paid")]
+    RemoveRule(RemoveRuleArgs),
     /// Delete everything the bridge made.
     #[command(after_help = "Example:\n  stripe-bridge --name stripe-live remove --yes")]
     Remove(RemoveArgs),
@@ -113,6 +124,46 @@ pub struct SetSecretArgs {
     /// Show the active secrets, masked, with their expiry.
     #[arg(long)]
     pub show: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AddRuleArgs {
+    /// A Stripe event type (invoice.paid), a prefix (invoice.*), or * for all; repeatable.
+    #[arg(long = "type", required = true)]
+    pub types: Vec<String>,
+    /// The ARN of a Lambda function, SQS queue or SNS topic in the bridge's region.
+    #[arg(long)]
+    pub target: String,
+    /// The rule's name (default: the bridge's name and the types).
+    #[arg(long)]
+    pub rule_name: Option<String>,
+    /// An SQS queue for events the target could not take.
+    #[arg(long)]
+    pub dlq: Option<String>,
+    /// How many times EventBridge retries a failed delivery (0 to 185).
+    #[arg(long, value_parser = clap::value_parser!(i32).range(0..=185))]
+    pub max_retries: Option<i32>,
+    /// How long EventBridge keeps retrying (60s to 24h).
+    #[arg(long, value_parser = parse_max_age)]
+    pub max_age: Option<std::time::Duration>,
+}
+
+fn parse_max_age(text: &str) -> Result<std::time::Duration, String> {
+    let duration =
+        humantime::parse_duration(text).map_err(|e| format!("`{text}`: {e} (e.g. 1h, 90m)"))?;
+    if (60..=86_400).contains(&duration.as_secs()) {
+        Ok(duration)
+    } else {
+        Err(format!(
+            "`{text}` is outside what EventBridge allows: 60s to 24h"
+        ))
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct RemoveRuleArgs {
+    /// The rule's name, as list-rules shows it.
+    pub rule: String,
 }
 
 #[derive(Debug, Args)]

@@ -4,8 +4,6 @@
 //! by `tests/oracle/generate-event-types.mjs`. A `--type` is one of its types, a prefix
 //! wildcard such as `invoice.*`, or `*` for every Stripe event. The pattern is built as
 //! JSON values, never by pasting strings together.
-// `add-rule` (issue 4, next step) is its caller; until then only its tests use it.
-#![cfg_attr(not(test), expect(dead_code))]
 
 use anyhow::{Result, bail};
 use serde_json::{Value, json};

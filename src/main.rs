@@ -9,6 +9,8 @@ mod event_types;
 mod output;
 mod package;
 mod report;
+mod rule_target;
+mod rules;
 mod stack;
 mod template;
 
@@ -34,6 +36,13 @@ fn main() -> ExitCode {
         Command::Package(args) => commands::package::run(args, printer),
         Command::Deploy(args) => {
             runtime().block_on(commands::deploy::run(&cli.global, args, printer))
+        }
+        Command::AddRule(args) => {
+            runtime().block_on(commands::rules::add(&cli.global, args, printer))
+        }
+        Command::ListRules => runtime().block_on(commands::rules::list(&cli.global, printer)),
+        Command::RemoveRule(args) => {
+            runtime().block_on(commands::rules::remove(&cli.global, args, printer))
         }
         Command::SetSecret(args) => {
             runtime().block_on(commands::set_secret::run(&cli.global, args, printer))

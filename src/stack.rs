@@ -81,6 +81,15 @@ fn state(stack: Stack) -> Option<StackState> {
     })
 }
 
+/// The bridge's stack, which must exist and be stripe-bridge's.
+pub async fn require(cfn: &Client, name: &str, region: &str) -> Result<StackState> {
+    let state = describe(cfn, name).await?.with_context(|| {
+        format!("no bridge {name} in {region}; run `stripe-bridge --name {name} deploy` first")
+    })?;
+    check_owner(&state, name, region)?;
+    Ok(state)
+}
+
 /// Refuses to touch a stack that some other tool or person made.
 pub fn check_owner(state: &StackState, name: &str, region: &str) -> Result<()> {
     match state.owner.as_deref() {

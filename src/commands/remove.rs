@@ -9,6 +9,7 @@ use crate::aws;
 use crate::cli::{GlobalArgs, RemoveArgs};
 use crate::output::{Printer, Progress, check_can_ask, confirmed};
 use crate::report;
+use crate::rules::Rules;
 use crate::stack;
 
 pub async fn run(global: &GlobalArgs, args: &RemoveArgs, printer: Printer) -> Result<()> {
@@ -45,6 +46,14 @@ pub async fn run(global: &GlobalArgs, args: &RemoveArgs, printer: Printer) -> Re
         return Ok(());
     }
 
+    // The rules add-rule made, with their permissions: a bus with rules on it cannot go.
+    if let Some(bus) = state.output("EventBusName") {
+        let rules = Rules::new(&ctx.sdk, bus, name);
+        for rule in rules.list().await? {
+            rules.delete(&rule.name).await?;
+            printer.status(format!("Removed rule {}", rule.name));
+        }
+    }
     // Objects in a bucket keep CloudFormation from deleting it.
     if let Some(claim_checks) = state.output("ClaimCheckBucketName")
         && artifacts::exists(&s3, claim_checks).await?

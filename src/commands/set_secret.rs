@@ -37,13 +37,7 @@ pub async fn run(global: &GlobalArgs, args: &SetSecretArgs, printer: Printer) ->
 
     let ctx = aws::connect(global).await?;
     let cfn = aws_sdk_cloudformation::Client::new(&ctx.sdk);
-    let state = stack::describe(&cfn, name).await?.with_context(|| {
-        format!(
-            "no bridge {name} in {}; run `stripe-bridge --name {name} deploy` first",
-            ctx.region
-        )
-    })?;
-    stack::check_owner(&state, name, &ctx.region)?;
+    let state = stack::require(&cfn, name, &ctx.region).await?;
     let secret_arn = state.output("SigningSecretArn").with_context(|| {
         format!("stack {name} has no SigningSecretArn output; run `stripe-bridge --name {name} deploy` to finish it")
     })?;

@@ -6,6 +6,7 @@ mod package;
 mod relay_delivery;
 mod relay_failures;
 mod relay_logs;
+mod rules;
 mod set_secret;
 mod signature_oracle;
 mod support;

@@ -1,0 +1,353 @@
+//! `add-rule`, `list-rules`, `remove-rule` through the binary against the emulator: real
+//! events from the relay reach a queue through a rule, and only the events it selects.
+
+use std::time::Duration;
+
+use aws_sdk_sqs::types::QueueAttributeName;
+use relay_function::lambda;
+use relay_function::relay::Relay;
+use relay_function::relay_config::RelayConfig;
+
+use crate::support::aws::{sdk_config, unique};
+use crate::support::cli::{artifact, cli, cli_with_input, deploy, json, stderr};
+use crate::support::stripe::{self, invocation, signed_request};
+
+const SECRET: &str = "whsec_rulesSecret0123456789abcdefABCDEF";
+const USERS_STATEMENT: &str = r#"{"Sid":"UsersOwn","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sqs:ReceiveMessage","Resource":"*"}"#;
+
+/// A deployed bridge with its signing secret set; its stack outputs.
+fn bridge(name: &str) -> serde_json::Value {
+    let (zip, _) = artifact("v1");
+    let outputs = json(&deploy(name, &zip))["outputs"].clone();
+    let set = cli_with_input(&["--name", name, "set-secret", "-"], &[], SECRET);
+    assert!(set.status.success(), "{}", stderr(&set));
+    outputs
+}
+
+/// A queue whose policy already holds a statement of the user's; its URL and ARN.
+async fn users_queue(name: &str) -> (String, String) {
+    let sqs = aws_sdk_sqs::Client::new(&sdk_config().await);
+    let url = sqs
+        .create_queue()
+        .queue_name(name)
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let arn = format!("arn:aws:sqs:us-east-1:123456789012:{name}");
+    let policy = format!(r#"{{"Version":"2012-10-17","Statement":[{USERS_STATEMENT}]}}"#);
+    sqs.set_queue_attributes()
+        .queue_url(&url)
+        .attributes(QueueAttributeName::Policy, policy)
+        .send()
+        .await
+        .unwrap();
+    (url, arn)
+}
+
+async fn queue_policy(url: &str) -> String {
+    aws_sdk_sqs::Client::new(&sdk_config().await)
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(QueueAttributeName::Policy)
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .unwrap_or_default()
+        .remove(&QueueAttributeName::Policy)
+        .unwrap_or_default()
+}
+
+/// Sends a signed event of `event_type` through a freshly started relay of the bridge.
+async fn send(outputs: &serde_json::Value, event_type: &str) {
+    let config = RelayConfig::new(
+        outputs["EventBusName"].as_str().unwrap(),
+        outputs["SigningSecretArn"].as_str().unwrap(),
+    );
+    let relay = Relay::from_sdk_config(&sdk_config().await, config);
+    let body = stripe::event(
+        &format!("evt_{}", event_type.replace(['.', '_'], "")),
+        event_type,
+    );
+    let answer = lambda::handle(
+        &relay,
+        invocation(signed_request(SECRET, &body), Duration::from_secs(10)),
+    )
+    .await;
+    assert_eq!(answer.status_code, 200);
+}
+
+/// The detail-types of the messages in the queue now (and takes them out).
+async fn received(url: &str) -> Vec<String> {
+    let sqs = aws_sdk_sqs::Client::new(&sdk_config().await);
+    let mut types = Vec::new();
+    loop {
+        let messages = sqs
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .unwrap()
+            .messages
+            .unwrap_or_default();
+        if messages.is_empty() {
+            types.sort();
+            return types;
+        }
+        for m in messages {
+            let body: serde_json::Value = serde_json::from_str(m.body().unwrap()).unwrap();
+            types.push(body["detail-type"].as_str().unwrap().to_owned());
+            sqs.delete_message()
+                .queue_url(url)
+                .receipt_handle(m.receipt_handle().unwrap())
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_rule_routes_the_types_it_selects_to_a_queue_until_it_is_removed() {
+    let name = unique("route");
+    let outputs = bridge(&name);
+    let (url, arn) = users_queue(&format!("{name}-invoices")).await;
+
+    let added = json(&cli(&[
+        "--name",
+        &name,
+        "--output",
+        "json",
+        "add-rule",
+        "--type",
+        "invoice.*",
+        "--target",
+        &arn,
+    ]));
+    assert_eq!(added["changed"], true);
+    assert_eq!(added["rule"], format!("{name}-invoice-all"));
+    assert_eq!(
+        added["pattern"],
+        serde_json::json!({"source": ["Stripe"], "detail-type": [{"prefix": "invoice."}]})
+    );
+
+    send(&outputs, "invoice.paid").await;
+    send(&outputs, "customer.created").await;
+    assert_eq!(received(&url).await, ["invoice.paid"]);
+
+    // The user's own statement survives beside the rule's.
+    let policy = queue_policy(&url).await;
+    assert!(
+        policy.contains("UsersOwn")
+            && policy.contains(&format!("stripe-bridge-{name}-invoice-all")),
+        "{policy}"
+    );
+
+    let again = cli(&[
+        "--name",
+        &name,
+        "add-rule",
+        "--type",
+        "invoice.*",
+        "--target",
+        &arn,
+    ]);
+    assert!(again.status.success());
+    assert!(String::from_utf8_lossy(&again.stdout).contains("nothing changed"));
+
+    let listed = json(&cli(&["--name", &name, "--output", "json", "list-rules"]));
+    assert_eq!(listed["rules"].as_array().unwrap().len(), 1);
+    assert_eq!(listed["rules"][0]["targets"][0], arn.as_str());
+
+    let removed = cli(&[
+        "--name",
+        &name,
+        "remove-rule",
+        &format!("{name}-invoice-all"),
+    ]);
+    assert!(removed.status.success(), "{}", stderr(&removed));
+    send(&outputs, "invoice.paid").await;
+    assert!(
+        received(&url).await.is_empty(),
+        "events still arrive after remove-rule"
+    );
+    let policy = queue_policy(&url).await;
+    assert!(
+        policy.contains("UsersOwn") && !policy.contains("stripe-bridge-"),
+        "{policy}"
+    );
+
+    assert!(cli(&["--name", &name, "remove", "--yes"]).status.success());
+}
+
+#[tokio::test]
+async fn a_lambda_target_gets_a_permission_scoped_to_the_rule_and_remove_takes_it_back() {
+    let name = unique("lam");
+    bridge(&name);
+    let function = format!("arn:aws:lambda:us-east-1:123456789012:function:{name}-relay");
+    let (_, queue) = users_queue(&format!("{name}-dlq")).await;
+    json(&cli(&[
+        "--name",
+        &name,
+        "--output",
+        "json",
+        "add-rule",
+        "--type",
+        "invoice.paid",
+        "--target",
+        &function,
+        "--dlq",
+        &queue,
+        "--max-retries",
+        "5",
+        "--max-age",
+        "1h",
+    ]));
+
+    let sdk = sdk_config().await;
+    let rule_arn = aws_sdk_eventbridge::Client::new(&sdk)
+        .describe_rule()
+        .name(format!("{name}-invoice-paid"))
+        .event_bus_name(&name)
+        .send()
+        .await
+        .unwrap()
+        .arn
+        .unwrap();
+    let policy = aws_sdk_lambda::Client::new(&sdk)
+        .get_policy()
+        .function_name(format!("{name}-relay"))
+        .send()
+        .await
+        .unwrap()
+        .policy
+        .unwrap();
+    assert!(
+        policy.contains(&format!("stripe-bridge-{name}-invoice-paid")),
+        "{policy}"
+    );
+    assert!(
+        policy.contains("events.amazonaws.com") && policy.contains(&rule_arn),
+        "{policy}"
+    );
+    let targets = aws_sdk_eventbridge::Client::new(&sdk)
+        .list_targets_by_rule()
+        .rule(format!("{name}-invoice-paid"))
+        .event_bus_name(&name)
+        .send()
+        .await
+        .unwrap();
+    let target = &targets.targets()[0];
+    assert_eq!(
+        target.dead_letter_config().and_then(|d| d.arn()),
+        Some(queue.as_str())
+    );
+    assert_eq!(
+        target
+            .retry_policy()
+            .and_then(|r| r.maximum_retry_attempts()),
+        Some(5)
+    );
+    assert_eq!(
+        target
+            .retry_policy()
+            .and_then(|r| r.maximum_event_age_in_seconds()),
+        Some(3600)
+    );
+
+    assert!(cli(&["--name", &name, "remove", "--yes"]).status.success());
+    let rules = aws_sdk_eventbridge::Client::new(&sdk)
+        .list_rules()
+        .event_bus_name(&name)
+        .send()
+        .await;
+    assert!(
+        rules.is_err() || rules.unwrap().rules().is_empty(),
+        "remove left a rule behind"
+    );
+}
+
+#[tokio::test]
+async fn bad_rules_are_refused_before_anything_is_made() {
+    let name = unique("badrule");
+    bridge(&name);
+    let (_, queue) = users_queue(&format!("{name}-q")).await;
+    for (args, expected) in [
+        (
+            vec!["--type", "invoice.payed", "--target", queue.as_str()],
+            "did you mean `invoice.paid`?",
+        ),
+        (
+            vec![
+                "--type",
+                "invoice.paid",
+                "--target",
+                "arn:aws:dynamodb:us-east-1:123456789012:table/t",
+            ],
+            "not a target add-rule supports",
+        ),
+        (
+            vec![
+                "--type",
+                "invoice.paid",
+                "--target",
+                "arn:aws:sqs:eu-west-1:123456789012:q",
+            ],
+            "is in eu-west-1",
+        ),
+        (
+            vec![
+                "--type",
+                "invoice.paid",
+                "--target",
+                "arn:aws:sqs:us-east-1:123456789012:no-such-queue",
+            ],
+            "does not exist",
+        ),
+        (
+            vec!["--type", "invoice.paid", "--target", "not-an-arn"],
+            "is not an ARN",
+        ),
+    ] {
+        let mut full = vec!["--name", name.as_str(), "add-rule"];
+        full.extend(args);
+        let output = cli(&full);
+        assert_eq!(output.status.code(), Some(1), "{full:?}");
+        assert!(
+            stderr(&output).contains(expected),
+            "{full:?}: {}",
+            stderr(&output)
+        );
+    }
+    let rules = aws_sdk_eventbridge::Client::new(&sdk_config().await)
+        .list_rules()
+        .event_bus_name(&name)
+        .send()
+        .await
+        .unwrap();
+    assert!(rules.rules().is_empty(), "a refused add-rule made a rule");
+    assert!(cli(&["--name", &name, "remove", "--yes"]).status.success());
+}
+
+#[test]
+fn every_catalogue_type_is_accepted_by_add_rule_before_any_aws_call() {
+    // With no bridge at all, a valid type gets as far as looking for the bridge; an
+    // invalid one is refused before.
+    let output = cli(&[
+        "--name",
+        "no-such-bridge",
+        "add-rule",
+        "--type",
+        "charge.dispute.created",
+        "--target",
+        "arn:aws:sqs:us-east-1:123456789012:q",
+    ]);
+    assert!(
+        stderr(&output).contains("no bridge no-such-bridge"),
+        "{}",
+        stderr(&output)
+    );
+}
