@@ -337,6 +337,38 @@ fn unix_millis() -> u128 {
         .unwrap_or_default()
 }
 
+/// Canned CloudFormation answers for tests that drive a real SDK client.
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use aws_sdk_cloudformation::operation::describe_stacks::DescribeStacksOutput;
+    use aws_sdk_cloudformation::types::Output;
+
+    use super::*;
+
+    pub const ARN: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/live/1";
+
+    /// The bridge `live`'s stack, made by stripe-bridge, in `status`.
+    pub fn stack(status: StackStatus) -> DescribeStacksOutput {
+        DescribeStacksOutput::builder()
+            .stacks(
+                Stack::builder()
+                    .stack_name("live")
+                    .stack_id(ARN)
+                    .stack_status(status)
+                    .creation_time(DateTime::from_secs(0))
+                    .tags(Tag::builder().key(OWNER_TAG).value("live").build())
+                    .outputs(
+                        Output::builder()
+                            .output_key("WebhookUrl")
+                            .output_value("https://abc.execute-api.us-east-1.amazonaws.com/webhook")
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build()
+    }
+}
+
 /// Failure paths the emulator cannot provoke, through a real SDK client with canned
 /// answers: AWS's empty change set, a rollback, throttling.
 #[cfg(test)]
@@ -346,14 +378,13 @@ mod tests {
     use aws_sdk_cloudformation::operation::delete_change_set::DeleteChangeSetOutput;
     use aws_sdk_cloudformation::operation::describe_change_set::DescribeChangeSetOutput;
     use aws_sdk_cloudformation::operation::describe_stack_events::DescribeStackEventsOutput;
-    use aws_sdk_cloudformation::operation::describe_stacks::DescribeStacksOutput;
     use aws_sdk_cloudformation::types::{ResourceStatus, StackEvent as CfnEvent};
     use aws_smithy_mocks::{RuleMode, mock, mock_client};
 
     use super::*;
     use crate::report::first_failure;
 
-    const ARN: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/live/1";
+    use super::fixtures::{ARN, stack};
 
     fn request() -> StackRequest<'static> {
         StackRequest {
@@ -362,20 +393,6 @@ mod tests {
             parameters: vec![("BridgeName", "live".into())],
             create: false,
         }
-    }
-
-    fn stack(status: StackStatus) -> DescribeStacksOutput {
-        DescribeStacksOutput::builder()
-            .stacks(
-                Stack::builder()
-                    .stack_name("live")
-                    .stack_id(ARN)
-                    .stack_status(status)
-                    .creation_time(DateTime::from_secs(0))
-                    .tags(Tag::builder().key(OWNER_TAG).value("live").build())
-                    .build(),
-            )
-            .build()
     }
 
     fn event(

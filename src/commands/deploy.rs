@@ -231,11 +231,10 @@ mod tests {
     use aws_sdk_cloudformation::operation::delete_stack::DeleteStackOutput;
     use aws_sdk_cloudformation::operation::describe_change_set::DescribeChangeSetOutput;
     use aws_sdk_cloudformation::operation::describe_stack_events::DescribeStackEventsOutput;
-    use aws_sdk_cloudformation::operation::describe_stacks::DescribeStacksOutput;
     use aws_sdk_cloudformation::operation::execute_change_set::ExecuteChangeSetOutput;
     use aws_sdk_cloudformation::types::{
-        Change, ChangeSetStatus, ChangeSetType, ChangeType, Output, ResourceChange, ResourceStatus,
-        Stack, StackEvent, Tag,
+        Change, ChangeSetStatus, ChangeSetType, ChangeType, ResourceChange, ResourceStatus,
+        StackEvent,
     };
     use aws_sdk_s3::operation::head_bucket::HeadBucketOutput;
     use aws_sdk_s3::operation::head_object::HeadObjectOutput;
@@ -243,29 +242,8 @@ mod tests {
 
     use super::*;
     use crate::cli::{Arch, OutputFormat};
-    use crate::stack::OWNER_TAG;
 
-    const ARN: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/live/1";
-
-    fn stack(status: StackStatus) -> DescribeStacksOutput {
-        DescribeStacksOutput::builder()
-            .stacks(
-                Stack::builder()
-                    .stack_name("live")
-                    .stack_id(ARN)
-                    .stack_status(status)
-                    .creation_time(DateTime::from_secs(0))
-                    .tags(Tag::builder().key(OWNER_TAG).value("live").build())
-                    .outputs(
-                        Output::builder()
-                            .output_key("WebhookUrl")
-                            .output_value("https://abc.execute-api.us-east-1.amazonaws.com/webhook")
-                            .build(),
-                    )
-                    .build(),
-            )
-            .build()
-    }
+    use crate::stack::fixtures::{ARN, stack};
 
     fn event(
         id: &str,

@@ -4,7 +4,7 @@
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
-use crate::support::aws::{sdk_config, unique};
+use crate::support::aws::{bucket_exists, sdk_config, unique};
 use crate::support::cli::{artifact, cli, cli_on_terminal, cli_with_env, deploy, json, stderr};
 
 #[tokio::test]
@@ -158,28 +158,15 @@ async fn remove_leaves_nothing_behind_and_the_name_can_be_used_again() {
             .is_err(),
         "the secret is left"
     );
-    let buckets = aws_sdk_s3::Client::new(&sdk)
-        .list_buckets()
-        .send()
-        .await
-        .unwrap();
-    let left: Vec<&str> = buckets
-        .buckets()
-        .iter()
-        .filter_map(|b| b.name())
-        .filter(|b| {
-            *b == outputs["ClaimCheckBucketName"].as_str().unwrap()
-                || b.starts_with("stripe-bridge-artifacts-")
-        })
-        .collect();
-    // Other tests' artifact buckets may exist at this moment; this bridge's must not.
-    let ours = relay_bucket_of(&name);
-    assert!(
-        !left
-            .iter()
-            .any(|b| *b == ours || *b == outputs["ClaimCheckBucketName"].as_str().unwrap()),
-        "{left:?}"
-    );
+    for bucket in [
+        relay_bucket_of(&name),
+        outputs["ClaimCheckBucketName"].as_str().unwrap().to_owned(),
+    ] {
+        assert!(
+            !bucket_exists(&sdk, &bucket).await,
+            "bucket {bucket} is left"
+        );
+    }
 
     let again = cli(&["--name", &name, "remove", "--yes"]);
     assert!(again.status.success());
@@ -270,17 +257,7 @@ async fn bad_input_gets_a_clear_error_and_creates_nothing() {
             .await
             .is_err()
     );
-    let buckets = aws_sdk_s3::Client::new(&sdk)
-        .list_buckets()
-        .send()
-        .await
-        .unwrap();
-    assert!(
-        !buckets
-            .buckets()
-            .iter()
-            .any(|b| b.name() == Some(relay_bucket_of(&name).as_str()))
-    );
+    assert!(!bucket_exists(&sdk, &relay_bucket_of(&name)).await);
 }
 
 #[tokio::test]
@@ -363,17 +340,7 @@ async fn confirm_asks_first_and_a_no_leaves_nothing() {
             .is_err(),
         "a declined first deploy left its stack"
     );
-    let buckets = aws_sdk_s3::Client::new(&sdk)
-        .list_buckets()
-        .send()
-        .await
-        .unwrap();
-    assert!(
-        !buckets
-            .buckets()
-            .iter()
-            .any(|b| b.name() == Some(relay_bucket_of(&name).as_str()))
-    );
+    assert!(!bucket_exists(&sdk, &relay_bucket_of(&name)).await);
 
     let accepted = cli_on_terminal(&args, "y\n");
     let screen = String::from_utf8_lossy(&accepted.stdout);

@@ -333,9 +333,7 @@ async fn bad_rules_are_refused_before_anything_is_made() {
 }
 
 #[test]
-fn every_catalogue_type_is_accepted_by_add_rule_before_any_aws_call() {
-    // With no bridge at all, a valid type gets as far as looking for the bridge; an
-    // invalid one is refused before.
+fn a_valid_rule_for_a_bridge_that_does_not_exist_says_deploy_first() {
     let output = cli(&[
         "--name",
         "no-such-bridge",

@@ -26,6 +26,15 @@ pub async fn sdk_config_at(endpoint: &str) -> SdkConfig {
         .await
 }
 
+pub async fn bucket_exists(sdk: &SdkConfig, bucket: &str) -> bool {
+    aws_sdk_s3::Client::new(sdk)
+        .head_bucket()
+        .bucket(bucket)
+        .send()
+        .await
+        .is_ok()
+}
+
 pub fn unique(prefix: &str) -> String {
     static NEXT: AtomicU32 = AtomicU32::new(0);
     format!(

@@ -22,7 +22,34 @@ pub fn cli_with_input(args: &[&str], env: &[(&str, &str)], input: &str) -> Outpu
         .args(args)
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", std::env::temp_dir())
+        .env("HOME", std::env::temp_dir());
+    aim_at_emulator(&mut command);
+    for (key, value) in env {
+        if value.is_empty() {
+            command.env_remove(key);
+        } else {
+            command.env(key, value);
+        }
+    }
+    run_with_input(command, input)
+}
+
+/// The CLI on a terminal (a pseudo-terminal from util-linux's `script`), answering its
+/// question with `answer`. Output comes back merged, as a terminal shows it.
+pub fn cli_on_terminal(args: &[&str], answer: &str) -> Output {
+    let command_line = std::iter::once(env!("CARGO_BIN_EXE_stripe-bridge"))
+        .chain(args.iter().copied())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut command = Command::new("script");
+    command.args(["-qec", &command_line, "/dev/null"]);
+    aim_at_emulator(&mut command);
+    run_with_input(command, answer)
+}
+
+/// The emulator's endpoint and test credentials, and none of this machine's AWS files.
+fn aim_at_emulator(command: &mut Command) {
+    command
         .env("AWS_ENDPOINT_URL", emulator::endpoint())
         .env("AWS_REGION", "us-east-1")
         .env("AWS_ACCESS_KEY_ID", "testing")
@@ -33,57 +60,20 @@ pub fn cli_with_input(args: &[&str], env: &[(&str, &str)], input: &str) -> Outpu
             "AWS_SHARED_CREDENTIALS_FILE",
             "/nonexistent/stripe-bridge-test",
         );
-    for (key, value) in env {
-        if value.is_empty() {
-            command.env_remove(key);
-        } else {
-            command.env(key, value);
-        }
-    }
+}
+
+fn run_with_input(mut command: Command, input: &str) -> Output {
     let mut child = command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("run stripe-bridge");
+        .expect("run the command");
     child
         .stdin
         .take()
         .unwrap()
         .write_all(input.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
-}
-
-/// The CLI on a terminal (a pseudo-terminal from util-linux's `script`), answering its
-/// question with `answer`. Output comes back merged, as a terminal shows it.
-pub fn cli_on_terminal(args: &[&str], answer: &str) -> Output {
-    let command_line = std::iter::once(env!("CARGO_BIN_EXE_stripe-bridge"))
-        .chain(args.iter().copied())
-        .collect::<Vec<_>>()
-        .join(" ");
-    let mut child = Command::new("script")
-        .args(["-qec", &command_line, "/dev/null"])
-        .env("AWS_ENDPOINT_URL", emulator::endpoint())
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", "/nonexistent/stripe-bridge-test")
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            "/nonexistent/stripe-bridge-test",
-        )
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run script(1)");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(answer.as_bytes())
         .unwrap();
     child.wait_with_output().unwrap()
 }
