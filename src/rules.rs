@@ -187,33 +187,10 @@ impl Rules {
 
     /// Deletes one of the bridge's rules with the permissions it was given.
     pub async fn delete(&self, name: &str) -> Result<()> {
-        let described = self
-            .events
-            .describe_rule()
-            .name(name)
-            .event_bus_name(&self.bus)
-            .send()
-            .await;
-        let rule_arn = match described {
-            Ok(rule) => rule.arn.unwrap_or_default(),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
-            {
-                bail!(
-                    "no rule {name} on bus {}; `stripe-bridge list-rules` shows the bridge's rules",
-                    self.bus
-                )
-            }
-            Err(e) => {
-                return Err(anyhow::Error::new(e).context(format!("cannot look up rule {name}")));
-            }
-        };
-        if !self.is_ours(&rule_arn).await? {
+        if self.find(name).await?.is_none() {
             bail!(
-                "rule {name} on bus {} was not made by stripe-bridge for {}; it is left alone",
-                self.bus,
-                self.bridge
+                "no rule {name} on bus {}; `stripe-bridge list-rules` shows the bridge's rules",
+                self.bus
             );
         }
         let targets = self.targets(name).await?;
@@ -244,6 +221,8 @@ impl Rules {
         Ok(())
     }
 
+    /// The bridge's rule `name`, or `None`; a rule of that name that is not the bridge's is
+    /// an error, so it is never changed or deleted.
     async fn find(&self, name: &str) -> Result<Option<RuleInfo>> {
         let described = self
             .events
@@ -256,8 +235,10 @@ impl Rules {
             Ok(rule) => {
                 if !self.is_ours(rule.arn().unwrap_or_default()).await? {
                     bail!(
-                        "a rule named {name} already exists on bus {} and was not made by stripe-bridge; pass another --rule-name",
-                        self.bus
+                        "rule {name} on bus {} was not made by stripe-bridge for {}, so it is left alone; \
+                         use another --rule-name",
+                        self.bus,
+                        self.bridge
                     );
                 }
                 Ok(Some(RuleInfo {
