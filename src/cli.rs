@@ -58,7 +58,7 @@ pub enum Command {
         after_help = "Examples:\n  stripe-bridge set-secret                      # asks, without echo\n  stripe-bridge set-secret - < secret.txt\n  stripe-bridge set-secret --keep-previous 24h  # after Stripe's \"roll secret\"\n  stripe-bridge set-secret --show"
     )]
     SetSecret(SetSecretArgs),
-    /// Route Stripe events of some types to a target (Lambda function, SQS queue, SNS topic).
+    /// Route Stripe events of some types to a target (Lambda, SQS, SNS, Step Functions, event bus, Kinesis).
     #[command(
         after_help = "Examples:\n  stripe-bridge add-rule --type invoice.paid --target arn:aws:sqs:us-east-1:123456789012:invoices\n  stripe-bridge add-rule --type 'invoice.*' --type customer.created --target arn:aws:lambda:us-east-1:123456789012:function:billing --dlq arn:aws:sqs:us-east-1:123456789012:billing-dlq --max-retries 10"
     )]
@@ -131,9 +131,14 @@ pub struct AddRuleArgs {
     /// A Stripe event type (invoice.paid), a prefix (invoice.*), or * for all; repeatable.
     #[arg(long = "type", required = true)]
     pub types: Vec<String>,
-    /// The ARN of a Lambda function, SQS queue or SNS topic in the bridge's region.
+    /// The ARN of a Lambda function, SQS queue, SNS topic, Step Functions state machine,
+    /// event bus or Kinesis stream in the bridge's region.
     #[arg(long)]
     pub target: String,
+    /// For state machines, buses and streams: the role EventBridge assumes to deliver
+    /// (default: one made for the rule, allowed only that delivery).
+    #[arg(long)]
+    pub role_arn: Option<String>,
     /// The rule's name (default: the bridge's name and the types).
     #[arg(long)]
     pub rule_name: Option<String>,

@@ -8,11 +8,35 @@ use serde_json::{Value, json};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TargetKind {
     /// Needs a resource-policy permission for events.amazonaws.com.
-    Lambda { function: String },
+    Lambda {
+        function: String,
+    },
     /// Needs a statement in the queue policy.
-    Sqs { queue: String },
+    Sqs {
+        queue: String,
+    },
     /// Needs a statement in the topic policy.
     Sns,
+    /// The rest need a role that EventBridge assumes to deliver.
+    StateMachine,
+    EventBus {
+        name: String,
+    },
+    KinesisStream {
+        name: String,
+    },
+}
+
+impl TargetKind {
+    /// The action a delivery role must allow on the target, for kinds that need a role.
+    pub fn role_action(&self) -> Option<&'static str> {
+        match self {
+            Self::StateMachine => Some("states:StartExecution"),
+            Self::EventBus { .. } => Some("events:PutEvents"),
+            Self::KinesisStream { .. } => Some("kinesis:PutRecord"),
+            Self::Lambda { .. } | Self::Sqs { .. } | Self::Sns => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,12 +75,22 @@ impl Target {
                 queue: resource.to_owned(),
             },
             ("sns", None) if !resource.is_empty() => TargetKind::Sns,
-            ("states" | "events" | "kinesis", _) => bail!(
-                "`{arn}`: {service} targets need a delivery role, which add-rule does not make yet; \
-                 use a Lambda function, an SQS queue or an SNS topic"
-            ),
+            ("states", Some(("stateMachine", machine))) if !machine.is_empty() => {
+                TargetKind::StateMachine
+            }
+            ("events", None) if resource.starts_with("event-bus/") && resource.len() > 10 => {
+                TargetKind::EventBus {
+                    name: resource["event-bus/".len()..].to_owned(),
+                }
+            }
+            ("kinesis", None) if resource.starts_with("stream/") && resource.len() > 7 => {
+                TargetKind::KinesisStream {
+                    name: resource["stream/".len()..].to_owned(),
+                }
+            }
             _ => bail!(
-                "`{arn}` is not a target add-rule supports: use the ARN of a Lambda function, an SQS queue or an SNS topic"
+                "`{arn}` is not a target add-rule supports: use the ARN of a Lambda function, an SQS \
+                 queue, an SNS topic, a Step Functions state machine, an event bus or a Kinesis stream"
             ),
         };
         if target_region != region {
@@ -71,6 +105,30 @@ impl Target {
             kind,
         })
     }
+}
+
+/// The trust policy of a delivery role: EventBridge may assume it, for this rule only.
+pub fn delivery_trust_policy(rule_arn: &str, account: &str) -> Value {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": { "Service": "events.amazonaws.com" },
+            "Action": "sts:AssumeRole",
+            "Condition": {
+                "ArnEquals": { "aws:SourceArn": rule_arn },
+                "StringEquals": { "aws:SourceAccount": account }
+            }
+        }]
+    })
+}
+
+/// What a delivery role may do: the one action, on the one target.
+pub fn delivery_permissions(action: &str, target_arn: &str) -> Value {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{ "Effect": "Allow", "Action": action, "Resource": target_arn }]
+    })
 }
 
 /// The statement id stripe-bridge gives the permission for `rule`, so that it can be
@@ -165,6 +223,48 @@ mod tests {
     }
 
     #[test]
+    fn role_targets_are_read_and_say_what_their_role_must_allow() {
+        let machine = Target::parse(
+            "arn:aws:states:us-east-1:123456789012:stateMachine:orders",
+            "us-east-1",
+        )
+        .unwrap();
+        assert_eq!(machine.kind.role_action(), Some("states:StartExecution"));
+        let bus = Target::parse(
+            "arn:aws:events:us-east-1:123456789012:event-bus/billing",
+            "us-east-1",
+        )
+        .unwrap();
+        assert_eq!(
+            bus.kind,
+            TargetKind::EventBus {
+                name: "billing".into()
+            }
+        );
+        let stream = Target::parse(
+            "arn:aws:kinesis:us-east-1:123456789012:stream/events",
+            "us-east-1",
+        )
+        .unwrap();
+        assert_eq!(
+            stream.kind,
+            TargetKind::KinesisStream {
+                name: "events".into()
+            }
+        );
+        assert_eq!(
+            Target::parse("arn:aws:sqs:us-east-1:123456789012:q", "us-east-1")
+                .unwrap()
+                .kind
+                .role_action(),
+            None
+        );
+        let permissions = delivery_permissions("kinesis:PutRecord", &stream.arn);
+        assert_eq!(permissions["Statement"][0]["Resource"], stream.arn.as_str());
+        assert_ne!(permissions["Statement"][0]["Resource"], "*");
+    }
+
+    #[test]
     fn bad_targets_are_refused_with_the_reason() {
         for (arn, expected) in [
             ("queue", "is not an ARN"),
@@ -175,8 +275,8 @@ mod tests {
                 "not a target add-rule supports",
             ),
             (
-                "arn:aws:states:us-east-1:123456789012:stateMachine:m",
-                "need a delivery role",
+                "arn:aws:events:us-east-1:123456789012:rule/r",
+                "not a target add-rule supports",
             ),
             (
                 "arn:aws:sqs:eu-west-1:123456789012:q",

@@ -13,7 +13,8 @@ use aws_sdk_eventbridge::types::{DeadLetterConfig, RetryPolicy, Tag, Target as E
 use serde_json::Value;
 
 use crate::rule_target::{
-    Target, TargetKind, merge_statement, policy_statement, statement_id, without_statement,
+    Target, TargetKind, delivery_permissions, delivery_trust_policy, merge_statement,
+    policy_statement, statement_id, without_statement,
 };
 use crate::stack::OWNER_TAG;
 
@@ -24,6 +25,9 @@ pub struct Rules {
     sqs: aws_sdk_sqs::Client,
     sns: aws_sdk_sns::Client,
     lambda: aws_sdk_lambda::Client,
+    iam: aws_sdk_iam::Client,
+    sfn: aws_sdk_sfn::Client,
+    kinesis: aws_sdk_kinesis::Client,
     pub bus: String,
     pub bridge: String,
 }
@@ -37,6 +41,8 @@ pub struct RuleSpec {
     pub dead_letter_queue: Option<Target>,
     pub max_retries: Option<i32>,
     pub max_age_seconds: Option<i32>,
+    /// For targets that need a delivery role: the user's, instead of one made for the rule.
+    pub role_arn: Option<String>,
 }
 
 /// A rule as `list-rules` shows it.
@@ -61,6 +67,9 @@ impl Rules {
             sqs: aws_sdk_sqs::Client::new(sdk),
             sns: aws_sdk_sns::Client::new(sdk),
             lambda: aws_sdk_lambda::Client::new(sdk),
+            iam: aws_sdk_iam::Client::new(sdk),
+            sfn: aws_sdk_sfn::Client::new(sdk),
+            kinesis: aws_sdk_kinesis::Client::new(sdk),
             bus: bus.to_owned(),
             bridge: bridge.to_owned(),
         }
@@ -108,6 +117,24 @@ impl Rules {
             self.grant(&spec.name, &rule_arn, dlq).await?;
         }
         let mut target = EbTarget::builder().id(TARGET_ID).arn(&spec.target.arn);
+        if let Some(action) = spec.target.kind.role_action() {
+            let role = match &spec.role_arn {
+                Some(role) => role.clone(),
+                None => {
+                    self.delivery_role(&spec.name, &rule_arn, &spec.target, action)
+                        .await?
+                }
+            };
+            target = target.role_arn(role);
+        }
+        if matches!(spec.target.kind, TargetKind::KinesisStream { .. }) {
+            // One event id, one shard: a consumer sees Stripe's retries of an event in order.
+            target = target.kinesis_parameters(
+                aws_sdk_eventbridge::types::KinesisParameters::builder()
+                    .partition_key_path("$.detail.id")
+                    .build()?,
+            );
+        }
         if let Some(dlq) = &spec.dead_letter_queue {
             target = target.dead_letter_config(DeadLetterConfig::builder().arn(&dlq.arn).build());
         }
@@ -198,6 +225,11 @@ impl Rules {
             self.revoke(name, target.arn()).await?;
             if let Some(dlq) = target.dead_letter_config().and_then(|d| d.arn()) {
                 self.revoke(name, dlq).await?;
+            }
+        }
+        for role in targets.iter().filter_map(|t| t.role_arn()) {
+            if role.ends_with(&format!("/{}", self.delivery_role_name(name))) {
+                self.delete_delivery_role(name).await?;
             }
         }
         let ids: Vec<String> = targets.iter().map(|t| t.id().to_owned()).collect();
@@ -330,6 +362,27 @@ impl Rules {
                 .send()
                 .await
                 .is_ok(),
+            TargetKind::StateMachine => self
+                .sfn
+                .describe_state_machine()
+                .state_machine_arn(&target.arn)
+                .send()
+                .await
+                .is_ok(),
+            TargetKind::EventBus { name } => self
+                .events
+                .describe_event_bus()
+                .name(name)
+                .send()
+                .await
+                .is_ok(),
+            TargetKind::KinesisStream { .. } => self
+                .kinesis
+                .describe_stream_summary()
+                .stream_arn(&target.arn)
+                .send()
+                .await
+                .is_ok(),
         };
         if found {
             Ok(())
@@ -381,15 +434,12 @@ impl Rules {
                     policy.as_deref(),
                     policy_statement(rule, rule_arn, &target.arn, "sns:Publish"),
                 )?;
-                self.sns
-                    .set_topic_attributes()
-                    .topic_arn(&target.arn)
-                    .attribute_name("Policy")
-                    .attribute_value(merged)
-                    .send()
-                    .await
-                    .with_context(|| format!("cannot update the policy of {}", target.arn))?;
+                self.set_topic_policy(&target.arn, merged).await?;
             }
+            // A delivery role grants these (see `delivery_role`).
+            TargetKind::StateMachine
+            | TargetKind::EventBus { .. }
+            | TargetKind::KinesisStream { .. } => {}
         }
         Ok(())
     }
@@ -426,17 +476,112 @@ impl Rules {
                 if let Ok(Some(policy)) = self.topic_policy(&target.arn).await
                     && let Some(rest) = without_statement(&policy, &sid)?
                 {
-                    self.sns
-                        .set_topic_attributes()
-                        .topic_arn(&target.arn)
-                        .attribute_name("Policy")
-                        .attribute_value(rest)
-                        .send()
-                        .await
-                        .with_context(|| format!("cannot update the policy of {}", target.arn))?;
+                    self.set_topic_policy(&target.arn, rest).await?;
                 }
             }
+            // Their delivery role goes with the rule (see `delete`).
+            TargetKind::StateMachine
+            | TargetKind::EventBus { .. }
+            | TargetKind::KinesisStream { .. } => {}
         }
+        Ok(())
+    }
+
+    async fn set_topic_policy(&self, topic_arn: &str, policy: String) -> Result<()> {
+        self.sns
+            .set_topic_attributes()
+            .topic_arn(topic_arn)
+            .attribute_name("Policy")
+            .attribute_value(policy)
+            .send()
+            .await
+            .with_context(|| format!("cannot update the policy of {topic_arn}"))?;
+        Ok(())
+    }
+
+    /// The role made for `rule`: one per rule, so removing a rule removes exactly its own.
+    fn delivery_role_name(&self, rule: &str) -> String {
+        let digest = sha2::Digest::finalize(<sha2::Sha256 as sha2::Digest>::new_with_prefix(
+            format!("{}/{rule}", self.bridge).as_bytes(),
+        ));
+        format!("stripe-bridge-rule-{}", &hex::encode(digest)[..16])
+    }
+
+    /// Makes (or brings up to date) the role EventBridge assumes to deliver `rule`'s
+    /// events to `target`: trusted only for this rule, allowed only `action` on `target`.
+    async fn delivery_role(
+        &self,
+        rule: &str,
+        rule_arn: &str,
+        target: &Target,
+        action: &str,
+    ) -> Result<String> {
+        let name = self.delivery_role_name(rule);
+        let trust = delivery_trust_policy(rule_arn, &target.account).to_string();
+        let existing = self.iam.get_role().role_name(&name).send().await;
+        let arn = match existing {
+            Ok(found) => {
+                self.iam
+                    .update_assume_role_policy()
+                    .role_name(&name)
+                    .policy_document(&trust)
+                    .send()
+                    .await
+                    .with_context(|| format!("cannot update the delivery role {name}"))?;
+                found.role.map(|r| r.arn).unwrap_or_default()
+            }
+            Err(_) => self
+                .iam
+                .create_role()
+                .role_name(&name)
+                .assume_role_policy_document(&trust)
+                .description(format!(
+                    "stripe-bridge {}: EventBridge delivers rule {rule} with it",
+                    self.bridge
+                ))
+                .tags(
+                    aws_sdk_iam::types::Tag::builder()
+                        .key(OWNER_TAG)
+                        .value(&self.bridge)
+                        .build()?,
+                )
+                .send()
+                .await
+                .with_context(|| {
+                    format!(
+                        "cannot create the delivery role {name}; pass --role-arn to use your own"
+                    )
+                })?
+                .role
+                .map(|r| r.arn)
+                .context("IAM returned no role")?,
+        };
+        self.iam
+            .put_role_policy()
+            .role_name(&name)
+            .policy_name("delivery")
+            .policy_document(delivery_permissions(action, &target.arn).to_string())
+            .send()
+            .await
+            .with_context(|| format!("cannot set what the delivery role {name} may do"))?;
+        Ok(arn)
+    }
+
+    async fn delete_delivery_role(&self, rule: &str) -> Result<()> {
+        let name = self.delivery_role_name(rule);
+        let _ = self
+            .iam
+            .delete_role_policy()
+            .role_name(&name)
+            .policy_name("delivery")
+            .send()
+            .await;
+        self.iam
+            .delete_role()
+            .role_name(&name)
+            .send()
+            .await
+            .with_context(|| format!("cannot delete the delivery role {name}"))?;
         Ok(())
     }
 

@@ -37,6 +37,7 @@ pub async fn add(global: &GlobalArgs, args: &AddRuleArgs, printer: Printer) -> R
             .transpose()?,
         max_retries: args.max_retries,
         max_age_seconds: args.max_age.map(|d| d.as_secs() as i32),
+        role_arn: args.role_arn.clone(),
     };
     let applied = rules.apply(&spec).await?;
     let text = match applied {

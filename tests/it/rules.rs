@@ -349,3 +349,121 @@ fn a_valid_rule_for_a_bridge_that_does_not_exist_says_deploy_first() {
         stderr(&output)
     );
 }
+
+#[tokio::test]
+async fn targets_that_need_a_role_get_one_scoped_to_their_rule_and_remove_deletes_it() {
+    let name = unique("role");
+    bridge(&name);
+    let sdk = sdk_config().await;
+    let stream = format!("{name}-stream");
+    let kinesis = aws_sdk_kinesis::Client::new(&sdk);
+    kinesis
+        .create_stream()
+        .stream_name(&stream)
+        .shard_count(1)
+        .send()
+        .await
+        .unwrap();
+    let stream_arn = kinesis
+        .describe_stream_summary()
+        .stream_name(&stream)
+        .send()
+        .await
+        .unwrap()
+        .stream_description_summary
+        .unwrap()
+        .stream_arn;
+    let other_bus = aws_sdk_eventbridge::Client::new(&sdk)
+        .create_event_bus()
+        .name(format!("{name}-downstream"))
+        .send()
+        .await
+        .unwrap()
+        .event_bus_arn
+        .unwrap();
+
+    let machine = aws_sdk_sfn::Client::new(&sdk)
+        .create_state_machine()
+        .name(format!("{name}-orders"))
+        .definition(r#"{"StartAt":"Done","States":{"Done":{"Type":"Pass","End":true}}}"#)
+        .role_arn("arn:aws:iam::123456789012:role/sfn-execution")
+        .send()
+        .await
+        .unwrap()
+        .state_machine_arn;
+
+    let events = aws_sdk_eventbridge::Client::new(&sdk);
+    let iam = aws_sdk_iam::Client::new(&sdk);
+    let mut roles = Vec::new();
+    for (event_type, target, action) in [
+        ("invoice.paid", stream_arn.as_str(), "kinesis:PutRecord"),
+        ("customer.created", other_bus.as_str(), "events:PutEvents"),
+        ("charge.refunded", machine.as_str(), "states:StartExecution"),
+    ] {
+        json(&cli(&[
+            "--name", &name, "--output", "json", "add-rule", "--type", event_type, "--target",
+            target,
+        ]));
+        let rule = format!("{name}-{}", event_type.replace('.', "-"));
+        let rule_arn = events
+            .describe_rule()
+            .name(&rule)
+            .event_bus_name(&name)
+            .send()
+            .await
+            .unwrap()
+            .arn
+            .unwrap();
+        let targets = events
+            .list_targets_by_rule()
+            .rule(&rule)
+            .event_bus_name(&name)
+            .send()
+            .await
+            .unwrap();
+        let role_arn = targets.targets()[0].role_arn().expect("a delivery role");
+        let role_name = role_arn.rsplit('/').next().unwrap().to_owned();
+
+        let role = iam
+            .get_role()
+            .role_name(&role_name)
+            .send()
+            .await
+            .unwrap()
+            .role
+            .unwrap();
+        let trust = decoded(role.assume_role_policy_document().unwrap());
+        assert!(
+            trust.contains("events.amazonaws.com") && trust.contains(&rule_arn),
+            "{trust}"
+        );
+        let permissions = iam
+            .get_role_policy()
+            .role_name(&role_name)
+            .policy_name("delivery")
+            .send()
+            .await
+            .unwrap();
+        let document = decoded(permissions.policy_document());
+        assert!(
+            document.contains(action) && document.contains(target) && !document.contains("\"*\""),
+            "{document}"
+        );
+        roles.push(role_name);
+    }
+
+    assert!(cli(&["--name", &name, "remove", "--yes"]).status.success());
+    for role in roles {
+        assert!(
+            iam.get_role().role_name(&role).send().await.is_err(),
+            "remove left the delivery role {role}"
+        );
+    }
+}
+
+/// IAM hands policy documents back URL-encoded.
+fn decoded(document: &str) -> String {
+    percent_encoding::percent_decode_str(document)
+        .decode_utf8_lossy()
+        .into_owned()
+}
