@@ -95,6 +95,8 @@ impl Rules {
             {
                 return Ok(Applied::Unchanged);
             }
+            // What the rule delivered to before loses what it was given for this rule.
+            self.revoke_all(&spec.name).await?;
         }
         let rule_arn = self
             .events
@@ -220,18 +222,7 @@ impl Rules {
                 self.bus
             );
         }
-        let targets = self.targets(name).await?;
-        for target in &targets {
-            self.revoke(name, target.arn()).await?;
-            if let Some(dlq) = target.dead_letter_config().and_then(|d| d.arn()) {
-                self.revoke(name, dlq).await?;
-            }
-        }
-        for role in targets.iter().filter_map(|t| t.role_arn()) {
-            if role.ends_with(&format!("/{}", self.delivery_role_name(name))) {
-                self.delete_delivery_role(name).await?;
-            }
-        }
+        let targets = self.revoke_all(name).await?;
         let ids: Vec<String> = targets.iter().map(|t| t.id().to_owned()).collect();
         if !ids.is_empty() {
             self.events
@@ -251,6 +242,24 @@ impl Rules {
             .await
             .with_context(|| format!("cannot delete rule {name}"))?;
         Ok(())
+    }
+
+    /// Takes back everything the rule's targets were given (permissions, policy
+    /// statements, delivery role); returns those targets.
+    async fn revoke_all(&self, name: &str) -> Result<Vec<EbTarget>> {
+        let targets = self.targets(name).await?;
+        for target in &targets {
+            self.revoke(name, target.arn()).await?;
+            if let Some(dlq) = target.dead_letter_config().and_then(|d| d.arn()) {
+                self.revoke(name, dlq).await?;
+            }
+        }
+        for role in targets.iter().filter_map(|t| t.role_arn()) {
+            if role.ends_with(&format!("/{}", self.delivery_role_name(name))) {
+                self.delete_delivery_role(name).await?;
+            }
+        }
+        Ok(targets)
     }
 
     /// The bridge's rule `name`, or `None`; a rule of that name that is not the bridge's is
