@@ -356,14 +356,7 @@ impl Rules {
                 .send()
                 .await
                 .is_ok(),
-            TargetKind::Sqs { queue } => self
-                .sqs
-                .get_queue_url()
-                .queue_name(queue)
-                .queue_owner_aws_account_id(&target.account)
-                .send()
-                .await
-                .is_ok(),
+            TargetKind::Sqs { .. } => self.queue_url(target).await.is_ok(),
             TargetKind::Sns => self
                 .sns
                 .get_topic_attributes()
