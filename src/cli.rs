@@ -72,12 +72,98 @@ pub enum Command {
     /// Delete everything the bridge made.
     #[command(after_help = "Example:\n  stripe-bridge --name stripe-live remove --yes")]
     Remove(RemoveArgs),
+    /// Run the relay on this machine (127.0.0.1), for `stripe listen --forward-to`.
+    #[command(
+        after_help = "Examples:\n  stripe-bridge dev --secret whsec_…    # the secret `stripe listen` prints\n  stripe listen --forward-to localhost:8787/webhook\n  stripe-bridge dev --port 9000         # the deployed bridge's secret, bus and topic"
+    )]
+    Dev(DevArgs),
+    /// Send a signed sample Stripe event to the bridge and report the answer.
+    #[command(
+        after_help = "Examples:\n  stripe-bridge test\n  stripe-bridge test --type customer.subscription.updated --expect-delivery\n  stripe-bridge test --url http://127.0.0.1:8787/webhook --secret whsec_…"
+    )]
+    Test(TestArgs),
+    /// Check a Stripe-Signature header offline, and say why it does or does not verify.
+    #[command(
+        after_help = "Examples:\n  stripe-bridge verify --secret whsec_… --header 't=1700000000,v1=5257a8…' --payload body.json\n  pbpaste | stripe-bridge verify --secret whsec_… --header \"$SIG\" --payload - --at 1700000000\n\nExit status: 0 if the signature verifies, 1 if not."
+    )]
+    Verify(VerifyArgs),
+    /// Show the bridge: its stack, webhook URL, bus, topic, signing secrets and rules.
+    #[command(
+        after_help = "Examples:\n  stripe-bridge status\n  stripe-bridge --name stripe-live status --output json"
+    )]
+    Status,
+    /// Print a shell completion script.
+    #[command(
+        after_help = "Examples:\n  stripe-bridge completions bash > ~/.local/share/bash-completion/completions/stripe-bridge\n  stripe-bridge completions zsh > \"${fpath[1]}/_stripe-bridge\"\n  stripe-bridge completions fish > ~/.config/fish/completions/stripe-bridge.fish"
+    )]
+    Completions(CompletionsArgs),
     /// Print the CloudFormation template, for deploying through your own pipeline.
     #[command(after_help = "Example:\n  stripe-bridge template --format json > bridge.json")]
     Template(TemplateArgs),
     /// Build the relay and write its Lambda zip, for deploying through your own pipeline.
     #[command(after_help = "Example:\n  stripe-bridge package --arch arm64 --out relay.zip")]
     Package(PackageArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DevArgs {
+    /// The port on 127.0.0.1 to listen on (0: any free port).
+    #[arg(long, default_value_t = 8787)]
+    pub port: u16,
+    /// The signing secret to verify with (repeatable). Default: the deployed bridge's.
+    #[arg(long = "secret", value_name = "WHSEC")]
+    pub secrets: Vec<String>,
+    /// The bus to put events on. Default: the deployed bridge's.
+    #[arg(long)]
+    pub bus: Option<String>,
+    /// How old (or far ahead) a Stripe signature may be, in seconds.
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub tolerance: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    /// The Stripe event type of the sample event.
+    #[arg(long = "type", default_value = "invoice.paid")]
+    pub event_type: String,
+    /// Where to send it. Default: the deployed bridge's webhook URL.
+    #[arg(long)]
+    pub url: Option<String>,
+    /// Sign with this secret instead of the bridge's (repeatable).
+    #[arg(long = "secret", value_name = "WHSEC")]
+    pub secrets: Vec<String>,
+    /// Also prove the event reached the bridge's bus, through a temporary rule and queue
+    /// that are removed afterwards.
+    #[arg(long)]
+    pub expect_delivery: bool,
+    /// How long to wait for the answer, and for the delivery.
+    #[arg(long, default_value = "30s")]
+    pub timeout: humantime::Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// A signing secret to verify with (repeatable, as during a rotation).
+    #[arg(long = "secret", value_name = "WHSEC", required = true)]
+    pub secrets: Vec<String>,
+    /// The Stripe-Signature header's value (a leading `Stripe-Signature:` is ignored).
+    #[arg(long, value_name = "VALUE", allow_hyphen_values = true)]
+    pub header: String,
+    /// The request body exactly as it arrived: a file, or `-` for standard input.
+    #[arg(long, value_name = "FILE")]
+    pub payload: std::path::PathBuf,
+    /// Check as of this Unix time instead of now.
+    #[arg(long, value_name = "UNIX_SECONDS")]
+    pub at: Option<i64>,
+    /// How old (or far ahead) a signature may be, in seconds.
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub tolerance: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]

@@ -3,16 +3,23 @@
 
 mod artifacts;
 mod aws;
+mod bridge;
 mod cli;
 mod commands;
+mod delivery_probe;
+mod dev_server;
 mod event_types;
 mod output;
 mod package;
 mod report;
 mod rule_target;
 mod rules;
+mod sample_event;
+mod secret_input;
+mod signature_diagnosis;
 mod stack;
 mod template;
+mod webhook_client;
 
 use std::process::ExitCode;
 
@@ -49,6 +56,20 @@ fn main() -> ExitCode {
         }
         Command::Remove(args) => {
             runtime().block_on(commands::remove::run(&cli.global, args, printer))
+        }
+        Command::Dev(args) => runtime().block_on(commands::dev::run(&cli.global, args, printer)),
+        Command::Test(args) => {
+            runtime().block_on(commands::test_event::run(&cli.global, args, printer))
+        }
+        Command::Status => runtime().block_on(commands::status::run(&cli.global, printer)),
+        Command::Verify(args) => match commands::verify::run(args, printer) {
+            // The verdict is printed; a signature that does not verify is exit status 1.
+            Ok(verified) if !verified => return ExitCode::from(1),
+            other => other.map(|_| ()),
+        },
+        Command::Completions(args) => {
+            commands::completions::run(args);
+            Ok(())
         }
     };
     match result {

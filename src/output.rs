@@ -51,6 +51,13 @@ impl Printer {
     }
 }
 
+/// A Unix time as people and scripts read it: `2026-11-29T05:00:00Z`.
+pub fn rfc3339(secs: i64) -> String {
+    aws_sdk_cloudformation::primitives::DateTime::from_secs(secs)
+        .fmt(aws_sdk_cloudformation::primitives::DateTimeFormat::DateTime)
+        .unwrap_or_else(|_| secs.to_string())
+}
+
 /// Fails at once, before anything is changed, if a question will have nobody to answer.
 pub fn check_can_ask(skip_flag: &str) -> Result<()> {
     if !std::io::stdin().is_terminal() {

@@ -264,7 +264,7 @@ impl Rules {
 
     /// The bridge's rule `name`, or `None`; a rule of that name that is not the bridge's is
     /// an error, so it is never changed or deleted.
-    async fn find(&self, name: &str) -> Result<Option<RuleInfo>> {
+    pub async fn find(&self, name: &str) -> Result<Option<RuleInfo>> {
         let described = self
             .events
             .describe_rule()

@@ -30,6 +30,8 @@ pub struct StackState {
     pub status: StackStatus,
     pub outputs: Vec<(String, String)>,
     pub owner: Option<String>,
+    /// When the stack was last created or updated, in Unix seconds.
+    pub updated: Option<i64>,
 }
 
 impl StackState {
@@ -64,6 +66,10 @@ fn state(stack: Stack) -> Option<StackState> {
         return None;
     }
     Some(StackState {
+        updated: stack
+            .last_updated_time
+            .or(stack.creation_time)
+            .map(|t| t.secs()),
         id: stack.stack_id.unwrap_or_default(),
         outputs: stack
             .outputs
@@ -585,6 +591,7 @@ mod tests {
             status: StackStatus::CreateComplete,
             outputs: vec![],
             owner: None,
+            updated: None,
         };
         let error = check_owner(&state, "live", "eu-west-1")
             .unwrap_err()

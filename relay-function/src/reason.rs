@@ -3,6 +3,8 @@
 
 use serde::Serialize;
 
+use crate::signature::SignatureError;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Reason {
     /// Not a POST.
@@ -80,5 +82,25 @@ impl Reason {
 impl Serialize for Reason {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.code())
+    }
+}
+
+impl From<&SignatureError> for Reason {
+    fn from(error: &SignatureError) -> Self {
+        match error {
+            SignatureError::MissingHeader => Self::MissingSignature,
+            SignatureError::EmptyBody
+            | SignatureError::BodyNotUtf8
+            | SignatureError::ByteOrderMark => Self::InvalidBody,
+            SignatureError::MissingTimestamp
+            | SignatureError::DuplicateTimestamp
+            | SignatureError::MalformedTimestamp
+            | SignatureError::NoV1Signature { .. } => Self::MalformedSignature,
+            SignatureError::NoMatchingSignature => Self::SignatureMismatch,
+            SignatureError::NoActiveSecret => Self::SecretNotConfigured,
+            SignatureError::TimestampTooOld { .. } | SignatureError::TimestampInFuture { .. } => {
+                Self::TimestampOutsideTolerance
+            }
+        }
     }
 }

@@ -3,7 +3,7 @@
 //! topic about everything it did not relay.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use aws_config::SdkConfig;
 use serde::Serialize;
@@ -14,7 +14,7 @@ use crate::failure_notices::{FailureNotices, Notice, NoticeOutcome};
 use crate::reason::Reason;
 use crate::relay_config::RelayConfig;
 use crate::secret_store::{SecretError, SecretStore, SecretTiming};
-use crate::signature::{self, SignatureError};
+use crate::signature::{self, SignatureError, unix_now};
 use crate::signing_secrets::SigningSecrets;
 use crate::stripe_event::{StripeEvent, claimed_event_id};
 use crate::webhook::{WebhookRequest, WebhookResponse};
@@ -216,7 +216,7 @@ impl Relay {
         };
         result
             .map(|_matched| ())
-            .map_err(|e| Outcome::refused(signature_reason(&e)).with_detail(e))
+            .map_err(|e| Outcome::refused(Reason::from(&e)).with_detail(e))
     }
 
     async fn notify(
@@ -264,31 +264,6 @@ fn check(
     signature::verify(header, body, &secrets.active_at(now), now, tolerance)
 }
 
-fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or_default()
-}
-
 fn secret_failure(error: SecretError) -> Outcome {
     Outcome::refused(Reason::SecretUnavailable).with_detail(error)
-}
-
-fn signature_reason(error: &SignatureError) -> Reason {
-    match error {
-        SignatureError::MissingHeader => Reason::MissingSignature,
-        SignatureError::EmptyBody | SignatureError::BodyNotUtf8 | SignatureError::ByteOrderMark => {
-            Reason::InvalidBody
-        }
-        SignatureError::MissingTimestamp
-        | SignatureError::DuplicateTimestamp
-        | SignatureError::MalformedTimestamp
-        | SignatureError::NoV1Signature { .. } => Reason::MalformedSignature,
-        SignatureError::NoMatchingSignature => Reason::SignatureMismatch,
-        SignatureError::NoActiveSecret => Reason::SecretNotConfigured,
-        SignatureError::TimestampTooOld { .. } | SignatureError::TimestampInFuture { .. } => {
-            Reason::TimestampOutsideTolerance
-        }
-    }
 }

@@ -194,6 +194,14 @@ pub fn verify(
     Ok(matched)
 }
 
+/// The current Unix time in seconds, the clock signatures are checked against.
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default()
+}
+
 /// Builds the header Stripe would send for `body` signed at `timestamp` with `secret`.
 pub fn sign(secret: &SigningSecret, timestamp: i64, body: &[u8]) -> String {
     format!(

@@ -3,6 +3,7 @@
 
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use aws_lambda_events::encodings::Body;
+use aws_lambda_events::http::HeaderMap;
 use aws_lambda_events::http::header::{CONTENT_TYPE, HeaderValue};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -53,12 +54,7 @@ impl WebhookRequest {
         max_body_bytes: usize,
     ) -> Self {
         let context = request.request_context;
-        let signature = request
-            .headers
-            .get_all("stripe-signature")
-            .iter()
-            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-            .reduce(|joined, next| joined + "," + &next);
+        let signature = signature_header(&request.headers);
         let body = match request.body {
             None => Ok(Vec::new()),
             Some(text) if request.is_base64_encoded => {
@@ -81,6 +77,34 @@ impl WebhookRequest {
                 .unwrap_or_else(|| lambda_request_id.to_owned()),
         }
     }
+
+    /// Reads a plain HTTP request, as the local relay (`stripe-bridge dev`) receives it:
+    /// the body is already read, or was refused while reading.
+    pub fn from_http(
+        method: &str,
+        path: &str,
+        headers: &HeaderMap,
+        body: Result<Vec<u8>, Reason>,
+        request_id: String,
+    ) -> Self {
+        Self {
+            method: method.to_owned(),
+            path: path.to_owned(),
+            signature: signature_header(headers),
+            body,
+            request_id,
+        }
+    }
+}
+
+/// Every `Stripe-Signature` value (header names are case-insensitive), joined with `,`
+/// as API Gateway joins a repeated header.
+fn signature_header(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all("stripe-signature")
+        .iter()
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .reduce(|joined, next| joined + "," + &next)
 }
 
 /// API Gateway puts a named stage in front of the route's path; the `$default` stage

@@ -7,6 +7,7 @@ use serde_json::json;
 use crate::artifacts;
 use crate::aws;
 use crate::cli::{GlobalArgs, RemoveArgs};
+use crate::delivery_probe;
 use crate::output::{Printer, Progress, check_can_ask, confirmed};
 use crate::report;
 use crate::rules::Rules;
@@ -53,6 +54,11 @@ pub async fn run(global: &GlobalArgs, args: &RemoveArgs, printer: Printer) -> Re
             rules.delete(&rule.name).await?;
             printer.status(format!("Removed rule {}", rule.name));
         }
+    }
+    // Queues of `test --expect-delivery` probes that were interrupted.
+    let probes = delivery_probe::remove_leftover_queues(&ctx.sdk, name).await?;
+    if probes > 0 {
+        printer.status(format!("Removed {probes} leftover probe queue(s)"));
     }
     // Objects in a bucket keep CloudFormation from deleting it.
     if let Some(claim_checks) = state.output("ClaimCheckBucketName")

@@ -1,16 +1,15 @@
 //! `add-rule`, `list-rules` and `remove-rule`: route the bridge's Stripe events to
 //! targets (see `rules.rs` for where the rules live and why).
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde_json::json;
 
-use crate::aws;
+use crate::bridge::Bridge;
 use crate::cli::{AddRuleArgs, GlobalArgs, RemoveRuleArgs};
 use crate::event_types::{self, TypeFilter};
 use crate::output::Printer;
 use crate::rule_target::Target;
 use crate::rules::{Applied, RuleSpec, Rules, default_rule_name};
-use crate::stack;
 
 pub async fn add(global: &GlobalArgs, args: &AddRuleArgs, printer: Printer) -> Result<()> {
     let name = global.name.as_str();
@@ -108,11 +107,11 @@ pub async fn remove(global: &GlobalArgs, args: &RemoveRuleArgs, printer: Printer
 
 /// The bridge's rules, on the bus its stack reports, and the region.
 async fn connect(global: &GlobalArgs) -> Result<(Rules, String)> {
-    let ctx = aws::connect(global).await?;
-    let cfn = aws_sdk_cloudformation::Client::new(&ctx.sdk);
-    let state = stack::require(&cfn, &global.name, &ctx.region).await?;
-    let bus = state.output("EventBusName").context(
-        "the bridge's stack reports no EventBusName; run `stripe-bridge deploy` to finish it",
-    )?;
-    Ok((Rules::new(&ctx.sdk, bus, &global.name), ctx.region))
+    let bridge = Bridge::find(global).await?;
+    let rules = Rules::new(
+        &bridge.ctx.sdk,
+        bridge.output("EventBusName")?,
+        &global.name,
+    );
+    Ok((rules, bridge.ctx.region))
 }

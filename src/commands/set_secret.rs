@@ -2,18 +2,17 @@
 //! reads it, keeping the previous one valid for a while when Stripe rolls it, and show
 //! which secrets are active. No output ever holds a whole secret.
 
-use std::io::{IsTerminal, Read};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use aws_sdk_secretsmanager::primitives::DateTime;
+use relay_function::signature::unix_now;
 use relay_function::signing_secrets::{SecretEntry, SigningSecret, SigningSecrets};
 use serde_json::json;
 
-use crate::aws;
+use crate::bridge::{Bridge, read_secrets};
 use crate::cli::{GlobalArgs, SetSecretArgs};
-use crate::output::Printer;
-use crate::stack;
+use crate::output::{Printer, rfc3339};
+use crate::secret_input;
 
 /// Stripe keeps a rolled secret valid for at most 24 hours.
 const MAX_KEEP_PREVIOUS: Duration = Duration::from_secs(24 * 60 * 60);
@@ -24,8 +23,8 @@ pub async fn run(global: &GlobalArgs, args: &SetSecretArgs, printer: Printer) ->
     let new_secret = if args.show {
         None
     } else {
-        Some(signing_secret(
-            read_secret(args.secret.as_deref())?,
+        Some(secret_input::signing_secret(
+            secret_input::read_secret(args.secret.as_deref())?,
             printer,
         )?)
     };
@@ -35,14 +34,10 @@ pub async fn run(global: &GlobalArgs, args: &SetSecretArgs, printer: Printer) ->
         );
     }
 
-    let ctx = aws::connect(global).await?;
-    let cfn = aws_sdk_cloudformation::Client::new(&ctx.sdk);
-    let state = stack::require(&cfn, name, &ctx.region).await?;
-    let secret_arn = state.output("SigningSecretArn").with_context(|| {
-        format!("stack {name} has no SigningSecretArn output; run `stripe-bridge --name {name} deploy` to finish it")
-    })?;
-    let secrets_manager = aws_sdk_secretsmanager::Client::new(&ctx.sdk);
-    let current = read_stored(&secrets_manager, secret_arn).await?;
+    let bridge = Bridge::find(global).await?;
+    let secret_arn = bridge.output("SigningSecretArn")?;
+    let secrets_manager = aws_sdk_secretsmanager::Client::new(&bridge.ctx.sdk);
+    let current = read_secrets(&secrets_manager, secret_arn).await?;
     let now = unix_now();
 
     let Some(new_secret) = new_secret else {
@@ -72,75 +67,6 @@ pub async fn run(global: &GlobalArgs, args: &SetSecretArgs, printer: Printer) ->
     ));
     show(&updated, now, printer);
     Ok(())
-}
-
-/// The secret from the argument, from standard input (`-`), or from a prompt that does
-/// not echo it (so it stays out of shell history).
-fn read_secret(argument: Option<&str>) -> Result<String> {
-    match argument {
-        Some("-") => {
-            let mut text = String::new();
-            std::io::stdin()
-                .read_to_string(&mut text)
-                .context("cannot read the secret from standard input")?;
-            Ok(text)
-        }
-        Some(secret) => Ok(secret.to_owned()),
-        None if std::io::stdin().is_terminal() => {
-            rpassword::prompt_password("Stripe webhook signing secret (whsec_…, not shown): ")
-                .context("cannot read the secret from the terminal")
-        }
-        None => {
-            bail!("no secret given: pass it as an argument, or `-` to read it from standard input")
-        }
-    }
-}
-
-/// Checks that `text` is a webhook signing secret, and says what it is if it is not.
-fn signing_secret(text: String, printer: Printer) -> Result<SigningSecret> {
-    let trimmed = text.trim();
-    if trimmed.len() != text.len() {
-        printer.status("warning: removed white space around the secret");
-    }
-    let api_key = ["sk_", "rk_", "pk_"].iter().any(|p| trimmed.starts_with(p));
-    if api_key {
-        bail!(
-            "you pasted an API key; the signing secret starts with whsec_ and is on the webhook \
-             endpoint's page in Stripe (Developers > Webhooks > your endpoint > Signing secret)"
-        );
-    }
-    let Some(rest) = trimmed.strip_prefix("whsec_") else {
-        bail!(
-            "that is not a Stripe webhook signing secret: those start with whsec_ (Developers > \
-             Webhooks > your endpoint > Signing secret)"
-        );
-    };
-    if rest.len() < 16 || !rest.chars().all(|c| c.is_ascii_alphanumeric()) {
-        bail!(
-            "that secret looks cut short or mangled: after whsec_ come 16 or more letters and digits; copy it again"
-        );
-    }
-    Ok(SigningSecret::new(trimmed))
-}
-
-/// The stored value. One that cannot be read as signing secrets counts as none: the new
-/// secret replaces it.
-async fn read_stored(client: &aws_sdk_secretsmanager::Client, arn: &str) -> Result<SigningSecrets> {
-    let value = client.get_secret_value().secret_id(arn).send().await;
-    let text = match value {
-        Ok(output) => output.secret_string.unwrap_or_default(),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_resource_not_found_exception()) =>
-        {
-            bail!("the bridge's secret {arn} is gone; run `stripe-bridge deploy` to make it again")
-        }
-        Err(e) => return Err(anyhow::Error::new(e).context("cannot read the bridge's secret")),
-    };
-    Ok(SigningSecrets::parse(&text).unwrap_or(SigningSecrets {
-        version: 1,
-        secrets: Vec::new(),
-    }))
 }
 
 /// The secrets after `new` becomes current: the previous active ones stay until
@@ -207,52 +133,12 @@ fn show(secrets: &SigningSecrets, now: i64, printer: Printer) {
     );
 }
 
-fn rfc3339(secs: i64) -> String {
-    DateTime::from_secs(secs)
-        .fmt(aws_sdk_secretsmanager::primitives::DateTimeFormat::DateTime)
-        .unwrap_or_else(|_| secs.to_string())
-}
-
-fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or_default()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::OutputFormat;
-
-    const QUIET: Printer = Printer {
-        format: OutputFormat::Text,
-        quiet: true,
-        verbose: false,
-    };
 
     fn secret(s: &str) -> SigningSecret {
         SigningSecret::new(s)
-    }
-
-    #[test]
-    fn api_keys_and_other_strings_are_refused_with_a_hint() {
-        for (text, expected) in [
-            ("sk_live_abc", "you pasted an API key"),
-            ("rk_test_abc", "you pasted an API key"),
-            ("pk_live_abc", "you pasted an API key"),
-            ("hello", "start with whsec_"),
-            ("whsec_short", "cut short"),
-        ] {
-            let error = signing_secret(text.into(), QUIET).unwrap_err().to_string();
-            assert!(error.contains(expected), "{text}: {error}");
-            assert!(
-                !error.contains(text) || text == "hello",
-                "the error repeats the secret: {error}"
-            );
-        }
-        let ok = signing_secret("  whsec_0123456789abcdefABCDEF\n".into(), QUIET).unwrap();
-        assert_eq!(ok.expose(), "whsec_0123456789abcdefABCDEF");
     }
 
     #[test]

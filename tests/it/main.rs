@@ -11,3 +11,4 @@ mod set_secret;
 mod signature_oracle;
 mod support;
 mod template;
+mod verify;

@@ -1,0 +1,178 @@
+//! `stripe-bridge dev`: the relay on this machine, for `stripe listen --forward-to`. It
+//! is the Lambda's relay code, verifying with the given secret (or the deployed
+//! bridge's) and putting events on the bridge's bus (or `--bus`), wherever the AWS
+//! configuration points: real AWS, or any endpoint from `--endpoint-url`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use relay_function::relay::{Outcome, Relay};
+use relay_function::relay_config::RelayConfig;
+use relay_function::secret_store::SecretStore;
+use relay_function::signature::unix_now;
+use relay_function::signing_secrets::{SecretEntry, SigningSecrets};
+use relay_function::webhook::WebhookRequest;
+use serde_json::json;
+use tokio::net::TcpListener;
+
+use crate::aws;
+use crate::cli::{DevArgs, GlobalArgs, OutputFormat};
+use crate::dev_server::{self, Report};
+use crate::output::{Printer, rfc3339};
+use crate::secret_input;
+use crate::stack;
+
+/// As long as the Lambda has: its 15 s timeout, less the margin it keeps for answering.
+const ANSWER_WITHIN: Duration = Duration::from_millis(12_500);
+
+pub async fn run(global: &GlobalArgs, args: &DevArgs, printer: Printer) -> Result<()> {
+    let name = global.name.as_str();
+    let given = args
+        .secrets
+        .iter()
+        .map(|s| secret_input::check(s).context("--secret"))
+        .collect::<Result<Vec<_>>>()?;
+    let ctx = aws::connect(global).await?;
+    let cfn = aws_sdk_cloudformation::Client::new(&ctx.sdk);
+    let deployed = stack::describe(&cfn, name).await?;
+    if let Some(state) = &deployed {
+        stack::check_owner(state, name, &ctx.region)?;
+    }
+    let output = |key| deployed.as_ref().and_then(|s| s.output(key));
+    let region = &ctx.region;
+
+    let bus = args.bus.as_deref().or(output("EventBusName")).with_context(|| {
+        format!(
+            "no bus to put events on: bridge {name} is not deployed in {region}; deploy it, or pass --bus (e.g. --bus default)"
+        )
+    })?;
+    let secret_arn = output("SigningSecretArn");
+    if given.is_empty() && secret_arn.is_none() {
+        bail!(
+            "no signing secret to verify with: pass --secret whsec_… (`stripe listen` prints the one it signs with), \
+             or deploy bridge {name} and run set-secret"
+        );
+    }
+    let mut config = RelayConfig::new(bus, secret_arn.unwrap_or_default());
+    config.bridge_name = name.to_owned();
+    config.claim_check_bucket = output("ClaimCheckBucketName").map(str::to_owned);
+    config.tolerance = Duration::from_secs(args.tolerance);
+    // No failure notices: the person running `dev` sees every failure as it happens,
+    // and the bridge's subscribers should not hear of a laptop's test requests.
+    config.failure_topic_arn = None;
+    let mut relay = Relay::from_sdk_config(&ctx.sdk, config);
+    let secret_source = if given.is_empty() {
+        "the bridge's secret in Secrets Manager".to_owned()
+    } else {
+        let masked: Vec<String> = given.iter().map(|s| s.masked()).collect();
+        relay.secrets = SecretStore::fixed(SigningSecrets {
+            version: 1,
+            secrets: given
+                .into_iter()
+                .map(|secret| SecretEntry {
+                    secret,
+                    expires: None,
+                })
+                .collect(),
+        });
+        masked.join(", ")
+    };
+
+    let listener = TcpListener::bind(("127.0.0.1", args.port))
+        .await
+        .with_context(|| {
+            format!(
+                "cannot listen on 127.0.0.1:{}: is another `stripe-bridge dev` running? Pick another port with --port",
+                args.port
+            )
+        })?;
+    let address = listener.local_addr()?;
+    let url = format!("http://{address}/webhook");
+    printer.result(
+        format!("Listening on {url}"),
+        json!({"listening": url, "bus": bus, "secret": secret_source}),
+    );
+    printer.status(format!(
+        "Verifying with {secret_source}; relaying to bus {bus} in {region}.\n\
+         Forward Stripe's events here with: stripe listen --forward-to localhost:{}/webhook\n\
+         Stop with Ctrl-C.",
+        address.port()
+    ));
+
+    let format = printer.format;
+    let report: Report = Arc::new(
+        move |request: &WebhookRequest, outcome: &Outcome| match format {
+            OutputFormat::Text => println!("{}", request_line(unix_now(), outcome)),
+            OutputFormat::Json => println!(
+                "{}",
+                json!({
+                    "time": rfc3339(unix_now()),
+                    "request_id": request.request_id,
+                    "outcome": outcome,
+                })
+            ),
+        },
+    );
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    dev_server::serve(listener, Arc::new(relay), ANSWER_WITHIN, report, shutdown)
+        .await
+        .context("the local relay stopped")?;
+    printer.status("Stopped.");
+    Ok(())
+}
+
+/// One line per request: time, status, event type, event id, and what happened.
+fn request_line(now: i64, outcome: &Outcome) -> String {
+    let what = match (outcome.reason, &outcome.detail) {
+        (None, _) if outcome.claim_check => "relayed (claim check)".to_owned(),
+        (None, _) => "relayed".to_owned(),
+        (Some(reason), Some(detail)) => format!("{}: {detail}", reason.code()),
+        (Some(reason), None) => reason.code().to_owned(),
+    };
+    format!(
+        "{}  {}  {}  {}  {what}",
+        rfc3339(now),
+        outcome.status,
+        outcome.event_type.as_deref().unwrap_or("-"),
+        outcome.event_id.as_deref().unwrap_or("-"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use relay_function::reason::Reason;
+
+    #[test]
+    fn a_request_line_says_when_what_and_how_it_went() {
+        let relayed = Outcome {
+            status: 200,
+            reason: None,
+            event_id: Some("evt_1".into()),
+            event_type: Some("invoice.paid".into()),
+            attempts: 1,
+            claim_check: false,
+            detail: None,
+        };
+        assert_eq!(
+            request_line(1_767_225_600, &relayed),
+            "2026-01-01T00:00:00Z  200  invoice.paid  evt_1  relayed"
+        );
+        let refused = Outcome {
+            status: 400,
+            reason: Some(Reason::SignatureMismatch),
+            event_id: None,
+            event_type: None,
+            attempts: 0,
+            claim_check: false,
+            detail: Some("no v1 signature matches any active signing secret".into()),
+        };
+        assert_eq!(
+            request_line(1_767_225_600, &refused),
+            "2026-01-01T00:00:00Z  400  -  -  signature_mismatch: no v1 signature matches any active signing secret"
+        );
+    }
+}

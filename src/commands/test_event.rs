@@ -1,0 +1,196 @@
+//! `stripe-bridge test`: a sample Stripe event, signed with the bridge's current secret
+//! as Stripe signs it, sent to the bridge's webhook URL (or any `--url`), and the answer
+//! reported. With `--expect-delivery` it also proves the event reached the bus.
+
+use std::time::Duration;
+
+use anyhow::{Result, bail};
+use relay_function::signature::{compute_v1, unix_now};
+use relay_function::signing_secrets::SigningSecret;
+use serde_json::{Value, json};
+
+use crate::bridge::Bridge;
+use crate::cli::{GlobalArgs, TestArgs};
+use crate::delivery_probe::DeliveryProbe;
+use crate::output::Printer;
+use crate::sample_event::sample_event;
+use crate::secret_input;
+use crate::webhook_client::{self, Answer};
+
+pub async fn run(global: &GlobalArgs, args: &TestArgs, printer: Printer) -> Result<()> {
+    let timeout: Duration = args.timeout.into();
+    let now = unix_now();
+    // Everything that can be checked without AWS is checked first.
+    let sample = sample_event(&args.event_type, now)?;
+    let given = args
+        .secrets
+        .iter()
+        .map(|s| secret_input::check(s))
+        .collect::<Result<Vec<_>>>()?;
+    let url = args
+        .url
+        .as_deref()
+        .map(webhook_client::parse_url)
+        .transpose()?;
+
+    let needs_bridge = url.is_none() || given.is_empty() || args.expect_delivery;
+    let bridge = match needs_bridge {
+        true => Some(Bridge::find(global).await?),
+        false => None,
+    };
+    let url = match (url, &bridge) {
+        (Some(url), _) => url,
+        (None, Some(bridge)) => webhook_client::parse_url(bridge.output("WebhookUrl")?)?,
+        (None, None) => unreachable!("a bridge is looked up when no --url is given"),
+    };
+    let secrets: Vec<SigningSecret> = match (&bridge, given.is_empty()) {
+        (Some(bridge), true) => bridge
+            .signing_secrets()
+            .await?
+            .active_at(now)
+            .into_iter()
+            .cloned()
+            .collect(),
+        _ => given,
+    };
+    if secrets.is_empty() {
+        bail!(
+            "bridge {} has no signing secret yet, so the relay refuses every event (500 secret_not_configured): \
+             run `stripe-bridge set-secret` first",
+            global.name
+        );
+    }
+    // Stripe signs with every secret that is active for the endpoint: both of them
+    // while a rolled secret is still valid.
+    let signature = std::iter::once(format!("t={now}"))
+        .chain(
+            secrets
+                .iter()
+                .map(|s| format!("v1={}", compute_v1(s, now, sample.body.as_bytes()))),
+        )
+        .collect::<Vec<_>>()
+        .join(",");
+    let signed_with: Vec<String> = secrets.iter().map(SigningSecret::masked).collect();
+
+    let probe = match (&bridge, args.expect_delivery) {
+        (Some(bridge), true) => {
+            printer.status("Setting up a temporary rule and queue to catch the event…");
+            Some(
+                DeliveryProbe::create(
+                    &bridge.ctx.sdk,
+                    &bridge.ctx.region,
+                    bridge.output("EventBusName")?,
+                    &bridge.name,
+                    &sample.id,
+                )
+                .await?,
+            )
+        }
+        _ => None,
+    };
+    printer.status(format!(
+        "Sending {} {} to {url} (signed with {})…",
+        sample.event_type,
+        sample.id,
+        signed_with.join(", ")
+    ));
+    let exchange = async {
+        let answer = webhook_client::post(&url, &signature, sample.body.clone(), timeout).await?;
+        let delivery = match &probe {
+            Some(probe) if (200..300).contains(&answer.status) => {
+                Some(probe.wait(&sample.id, timeout).await?)
+            }
+            _ => None,
+        };
+        Ok::<_, anyhow::Error>((answer, delivery))
+    };
+    let result = tokio::select! {
+        result = exchange => result,
+        _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
+    };
+    if let Some(probe) = probe {
+        let rule = probe.rule.clone();
+        if let Err(error) = probe.remove().await {
+            printer.status(format!(
+                "warning: the temporary rule and queue {rule} are left over ({error:#}); `stripe-bridge remove` deletes them"
+            ));
+        }
+    }
+    let (answer, delivery) = result?;
+
+    let accepted = (200..300).contains(&answer.status);
+    let delivered = delivery.as_ref().map(Option::is_some);
+    let mut lines = vec![format!(
+        "{} answered {} {} in {} ms.",
+        url,
+        answer.status,
+        answer.body.trim(),
+        answer.elapsed.as_millis()
+    )];
+    match &delivery {
+        Some(Some((_, took))) => lines.push(format!(
+            "The event reached the bus: a rule matched it {} ms after sending.",
+            took.as_millis() + answer.elapsed.as_millis()
+        )),
+        Some(None) => lines.push(format!(
+            "The event did not reach a rule on the bus within {}.",
+            humantime::format_duration(timeout)
+        )),
+        None => {}
+    }
+    printer.result(
+        lines.join("\n"),
+        json!({
+            "event_id": sample.id,
+            "event_type": sample.event_type,
+            "url": url.to_string(),
+            "status": answer.status,
+            "answer": serde_json::from_str::<Value>(&answer.body).unwrap_or(Value::String(answer.body.clone())),
+            "elapsed_ms": answer.elapsed.as_millis() as u64,
+            "delivered": delivered,
+        }),
+    );
+    if !accepted {
+        bail!("{}", refusal_hint(&answer));
+    }
+    if delivered == Some(false) {
+        bail!(
+            "the relay took the event but it did not arrive on the bus: check the relay's logs \
+             (CloudWatch log group /aws/lambda/{}-relay) and the failure topic",
+            global.name
+        );
+    }
+    Ok(())
+}
+
+/// What to do about a refusal, by the relay's reason code.
+fn refusal_hint(answer: &Answer) -> String {
+    let code = serde_json::from_str::<Value>(&answer.body)
+        .ok()
+        .and_then(|v| v["error"].as_str().map(str::to_owned));
+    let hint = match code.as_deref() {
+        Some("secret_not_configured") => {
+            "the bridge has no signing secret: run `stripe-bridge set-secret`"
+        }
+        Some("signature_mismatch") => {
+            "the relay verifies with a different secret than the one signed with: compare `stripe-bridge set-secret --show` with --secret"
+        }
+        Some("timestamp_outside_tolerance") => {
+            "this machine's clock, or the relay's, is off: check it"
+        }
+        Some("secret_unavailable") => {
+            "the relay cannot read its secret from Secrets Manager: see its logs and the failure topic"
+        }
+        Some("relay_failed" | "claim_check_failed" | "entry_too_large") => {
+            "the relay could not put the event on the bus: see its logs and the failure topic"
+        }
+        Some("not_found") => "the URL's path is not the relay's: it serves /webhook",
+        Some(_) => "see the reason codes in the README",
+        None => "that is not the relay's answer: is the URL the bridge's webhook URL?",
+    };
+    format!(
+        "the relay refused the event ({} {}): {hint}",
+        answer.status,
+        answer.body.trim()
+    )
+}

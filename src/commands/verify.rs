@@ -1,0 +1,117 @@
+//! `stripe-bridge verify`: an offline signature debugger. It checks a header and body
+//! with the relay's own verifier, so it agrees with the Lambda by construction, and says
+//! why a signature fails in words a person can act on.
+
+use std::io::Read;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use relay_function::signature::unix_now;
+use relay_function::signing_secrets::SigningSecret;
+use serde_json::json;
+
+use crate::cli::VerifyArgs;
+use crate::output::Printer;
+use crate::signature_diagnosis::diagnose;
+
+/// Prints the verdict and its explanation; returns whether the signature verified.
+pub fn run(args: &VerifyArgs, printer: Printer) -> Result<bool> {
+    let secrets = args
+        .secrets
+        .iter()
+        .map(|s| secret(s))
+        .collect::<Result<Vec<_>>>()?;
+    let body = read_payload(&args.payload)?;
+    let header = strip_header_name(&args.header);
+    let at = args.at.unwrap_or_else(unix_now);
+    let diagnosis = diagnose(
+        header,
+        &body,
+        &secrets,
+        at,
+        Duration::from_secs(args.tolerance),
+    );
+
+    let mut text = if diagnosis.verified {
+        format!("✓ {}", diagnosis.summary)
+    } else {
+        let reason = diagnosis.reason.expect("a refusal has a reason");
+        format!(
+            "✗ not verified: {}.\n  The relay would answer {} {}.",
+            diagnosis.summary,
+            reason.status(),
+            reason.code()
+        )
+    };
+    for hint in &diagnosis.hints {
+        text.push_str(&format!("\n  - {hint}"));
+    }
+    let mut document = serde_json::to_value(&diagnosis).expect("a diagnosis serialises");
+    document["status"] = json!(diagnosis.reason.map_or(200, |r| r.status()));
+    document["checked_at"] = json!(at);
+    printer.result(text, document);
+    Ok(diagnosis.verified)
+}
+
+/// A secret exactly as given (a stray space or a missing prefix is what `verify` is
+/// for), unless it is plainly not a signing secret at all.
+fn secret(text: &str) -> Result<SigningSecret> {
+    if ["sk_", "rk_", "pk_"]
+        .iter()
+        .any(|p| text.trim().starts_with(p))
+    {
+        bail!(
+            "--secret takes the webhook signing secret (whsec_…), not an API key: it is on the \
+             endpoint's page in Stripe (Developers > Webhooks > your endpoint > Signing secret)"
+        );
+    }
+    if text.is_empty() {
+        bail!("--secret is empty: pass the endpoint's signing secret (whsec_…)");
+    }
+    Ok(SigningSecret::new(text))
+}
+
+fn read_payload(path: &std::path::Path) -> Result<Vec<u8>> {
+    if path.as_os_str() == "-" {
+        let mut body = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut body)
+            .context("cannot read the payload from standard input")?;
+        return Ok(body);
+    }
+    std::fs::read(path).with_context(|| {
+        format!(
+            "cannot read the payload file {}: pass the file holding the request body, or - for standard input",
+            path.display()
+        )
+    })
+}
+
+/// People paste the whole header line; the value is what is signed.
+fn strip_header_name(header: &str) -> &str {
+    let name = "stripe-signature:";
+    match header.get(..name.len()) {
+        Some(prefix) if prefix.eq_ignore_ascii_case(name) => header[name.len()..].trim_start(),
+        _ => header,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pasted_header_line_is_reduced_to_its_value() {
+        assert_eq!(strip_header_name("Stripe-Signature: t=1,v1=a"), "t=1,v1=a");
+        assert_eq!(strip_header_name("STRIPE-SIGNATURE:t=1"), "t=1");
+        assert_eq!(strip_header_name("t=1,v1=a"), "t=1,v1=a");
+    }
+
+    #[test]
+    fn api_keys_are_not_taken_for_secrets() {
+        let error = secret("sk_test_123").unwrap_err().to_string();
+        assert!(error.contains("not an API key"), "{error}");
+        assert!(!error.contains("sk_test_123"));
+        assert_eq!(secret(" whsec_x\n").unwrap().expose(), " whsec_x\n");
+    }
+}
