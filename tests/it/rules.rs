@@ -9,7 +9,7 @@ use relay_function::relay::Relay;
 use relay_function::relay_config::RelayConfig;
 
 use crate::support::aws::{sdk_config, unique};
-use crate::support::cli::{artifact, cli, cli_with_input, deploy, json, stderr};
+use crate::support::cli::{cli, deployed_bridge, json, stderr};
 use crate::support::stripe::{self, invocation, signed_request};
 
 const SECRET: &str = "whsec_rulesSecret0123456789abcdefABCDEF";
@@ -17,11 +17,7 @@ const USERS_STATEMENT: &str = r#"{"Sid":"UsersOwn","Effect":"Allow","Principal":
 
 /// A deployed bridge with its signing secret set; its stack outputs.
 fn bridge(name: &str) -> serde_json::Value {
-    let (zip, _) = artifact("v1");
-    let outputs = json(&deploy(name, &zip))["outputs"].clone();
-    let set = cli_with_input(&["--name", name, "set-secret", "-"], &[], SECRET);
-    assert!(set.status.success(), "{}", stderr(&set));
-    outputs
+    deployed_bridge(name, SECRET)
 }
 
 /// A queue whose policy already holds a statement of the user's; its URL and ARN.

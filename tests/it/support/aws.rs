@@ -185,7 +185,8 @@ impl Bridge {
     }
 }
 
-async fn queue(sqs: &aws_sdk_sqs::Client, name: &str) -> (String, String) {
+/// A new queue: its URL and ARN.
+pub async fn queue(sqs: &aws_sdk_sqs::Client, name: &str) -> (String, String) {
     let url = sqs
         .create_queue()
         .queue_name(name)
@@ -210,7 +211,7 @@ async fn queue(sqs: &aws_sdk_sqs::Client, name: &str) -> (String, String) {
 
 /// Every message in the queue now, parsed as JSON. The emulator delivers before
 /// PutEvents or Publish returns, so what is not there now never will be.
-async fn drain(sdk: &SdkConfig, queue_url: &str) -> Vec<serde_json::Value> {
+pub async fn drain(sdk: &SdkConfig, queue_url: &str) -> Vec<serde_json::Value> {
     let sqs = aws_sdk_sqs::Client::new(sdk);
     let mut all = Vec::new();
     loop {

@@ -114,3 +114,29 @@ pub fn deploy(name: &str, artifact: &std::path::Path) -> Output {
         artifact.to_str().unwrap(),
     ])
 }
+
+/// A bridge deployed through the binary with its signing secret set; its stack outputs.
+pub fn deployed_bridge(name: &str, secret: &str) -> serde_json::Value {
+    let (zip, _) = artifact("v1");
+    let outputs = json(&deploy(name, &zip))["outputs"].clone();
+    let set = cli_with_input(&["--name", name, "set-secret", "-"], &[], secret);
+    assert!(set.status.success(), "{}", stderr(&set));
+    outputs
+}
+
+/// The CLI running in the background (e.g. `dev`), with its standard output piped.
+pub fn spawn_cli(args: &[&str]) -> std::process::Child {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_stripe-bridge"));
+    command
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", std::env::temp_dir());
+    aim_at_emulator(&mut command);
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the command")
+}

@@ -1,0 +1,291 @@
+//! `stripe-bridge dev` and `stripe-bridge test` through the binary against the emulator:
+//! real HTTP requests, signed as Stripe signs them, through the local relay, with the
+//! events arriving in a queue through a real rule.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::Child;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use crate::support::aws::{drain, queue, sdk_config, unique};
+use crate::support::cli::{cli, deployed_bridge, json, spawn_cli, stderr};
+
+const SECRET: &str = "whsec_devServerSecret0123456789abcdefABCD";
+const OTHER: &str = "whsec_notTheBridgesSecret0123456789abcdef";
+
+/// A running `stripe-bridge dev`: its URL, and the lines it prints per request.
+struct DevServer {
+    child: Child,
+    url: String,
+    lines: mpsc::Receiver<String>,
+}
+
+impl DevServer {
+    fn start(args: &[&str]) -> Self {
+        let mut child = spawn_cli(args);
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut first = String::new();
+        stdout.read_line(&mut first).unwrap();
+        let Some(url) = first.trim().strip_prefix("Listening on ") else {
+            let mut err = String::new();
+            child
+                .stderr
+                .take()
+                .unwrap()
+                .read_to_string(&mut err)
+                .unwrap();
+            panic!("dev did not start: {first}{err}");
+        };
+        let url = url.to_owned();
+        let (send, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in stdout.lines().map_while(Result::ok) {
+                let _ = send.send(line);
+            }
+        });
+        Self { child, url, lines }
+    }
+
+    /// The next request line, waiting a little for it.
+    fn next_line(&self) -> String {
+        self.lines
+            .recv_timeout(Duration::from_secs(10))
+            .expect("a request line")
+    }
+
+    fn port(&self) -> u16 {
+        self.url
+            .rsplit(':')
+            .next()
+            .unwrap()
+            .trim_end_matches("/webhook")
+            .parse()
+            .unwrap()
+    }
+}
+
+impl Drop for DevServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The status line of a raw HTTP/1.1 request to the local relay.
+fn raw_status(port: u16, request: &str) -> String {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    answer.lines().next().unwrap_or_default().to_owned()
+}
+
+#[tokio::test]
+async fn the_local_relay_puts_verified_events_on_the_bridges_bus_and_refuses_the_rest() {
+    let name = unique("dev");
+    deployed_bridge(&name, SECRET);
+    let sdk = sdk_config().await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let (queue_url, queue_arn) = queue(&sqs, &format!("{name}-invoices")).await;
+    let added = cli(&[
+        "--name",
+        &name,
+        "add-rule",
+        "--type",
+        "invoice.paid",
+        "--target",
+        &queue_arn,
+    ]);
+    assert!(added.status.success(), "{}", stderr(&added));
+
+    // The deployed bridge's secret, bus and claim-check bucket.
+    let dev = DevServer::start(&["--name", &name, "dev", "--port", "0"]);
+    assert!(dev.url.starts_with("http://127.0.0.1:") && dev.url.ends_with("/webhook"));
+
+    let sent = json(&cli(&[
+        "--name", &name, "--output", "json", "test", "--url", &dev.url,
+    ]));
+    assert_eq!(sent["status"], 200);
+    assert_eq!(sent["answer"], serde_json::json!({"received": true}));
+    let event_id = sent["event_id"].as_str().unwrap();
+    let line = dev.next_line();
+    assert!(
+        line.contains(&format!("  200  invoice.paid  {event_id}  relayed")),
+        "{line}"
+    );
+    let arrived = drain(&sdk, &queue_url).await;
+    assert_eq!(arrived.len(), 1, "{arrived:?}");
+    assert_eq!(arrived[0]["detail"]["id"], event_id);
+    assert_eq!(arrived[0]["detail-type"], "invoice.paid");
+    assert_eq!(arrived[0]["source"], "Stripe");
+
+    // --expect-delivery proves arrival with a probe that it removes afterwards.
+    let proved = json(&cli(&[
+        "--name",
+        &name,
+        "--output",
+        "json",
+        "test",
+        "--type",
+        "customer.subscription.updated",
+        "--url",
+        &dev.url,
+        "--expect-delivery",
+    ]));
+    assert_eq!(proved["delivered"], true, "{proved}");
+    dev.next_line();
+    let rules = json(&cli(&["--name", &name, "--output", "json", "list-rules"]));
+    assert_eq!(
+        rules["rules"].as_array().unwrap().len(),
+        1,
+        "the probe's rule is gone: {rules}"
+    );
+    let probes = sqs
+        .list_queues()
+        .queue_name_prefix(format!("{name}-probe-"))
+        .send()
+        .await
+        .unwrap();
+    assert!(probes.queue_urls().is_empty(), "the probe's queue is gone");
+
+    // Signed with another secret: refused, nothing on the bus, and the user is told why.
+    let forged = cli(&[
+        "--name", &name, "test", "--url", &dev.url, "--secret", OTHER,
+    ]);
+    assert_eq!(forged.status.code(), Some(1));
+    assert!(stderr(&forged).contains("400"), "{}", stderr(&forged));
+    assert!(
+        stderr(&forged).contains("different secret"),
+        "{}",
+        stderr(&forged)
+    );
+    let line = dev.next_line();
+    assert!(line.contains("  400  -  -  signature_mismatch"), "{line}");
+    assert!(drain(&sdk, &queue_url).await.is_empty());
+
+    // Plain HTTP oddities get the relay's answers.
+    let port = dev.port();
+    assert_eq!(
+        raw_status(
+            port,
+            "GET /webhook HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        ),
+        "HTTP/1.1 405 Method Not Allowed"
+    );
+    assert!(dev.next_line().contains("method_not_allowed"));
+    assert_eq!(
+        raw_status(
+            port,
+            "POST /other HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}"
+        ),
+        "HTTP/1.1 404 Not Found"
+    );
+    assert!(dev.next_line().contains("not_found"));
+    assert_eq!(
+        raw_status(
+            port,
+            "POST /webhook HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}"
+        ),
+        "HTTP/1.1 400 Bad Request"
+    );
+    assert!(dev.next_line().contains("missing_signature"));
+}
+
+#[tokio::test]
+async fn the_local_relay_runs_without_a_deployed_bridge_given_a_secret_and_a_bus() {
+    let name = unique("devbare");
+    let sdk = sdk_config().await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let events = aws_sdk_eventbridge::Client::new(&sdk);
+    let bus = format!("{name}-bus");
+    events.create_event_bus().name(&bus).send().await.unwrap();
+    let (queue_url, queue_arn) = queue(&sqs, &name).await;
+    events
+        .put_rule()
+        .event_bus_name(&bus)
+        .name(&name)
+        .event_pattern(r#"{"source":["Stripe"]}"#)
+        .send()
+        .await
+        .unwrap();
+    events
+        .put_targets()
+        .event_bus_name(&bus)
+        .rule(&name)
+        .targets(
+            aws_sdk_eventbridge::types::Target::builder()
+                .id("q")
+                .arn(&queue_arn)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+
+    let dev = DevServer::start(&[
+        "--name", &name, "dev", "--port", "0", "--secret", SECRET, "--bus", &bus,
+    ]);
+    let sent = cli(&[
+        "--name",
+        &name,
+        "test",
+        "--url",
+        &dev.url,
+        "--secret",
+        SECRET,
+        "--type",
+        "charge.dispute.created",
+    ]);
+    assert!(sent.status.success(), "{}", stderr(&sent));
+    assert!(String::from_utf8_lossy(&sent.stdout).contains("answered 200"));
+    assert!(dev.next_line().contains("charge.dispute.created"));
+    let arrived = drain(&sdk, &queue_url).await;
+    assert_eq!(arrived.len(), 1);
+    assert_eq!(arrived[0]["detail"]["data"]["object"]["object"], "dispute");
+}
+
+#[test]
+fn dev_and_test_say_what_is_missing() {
+    let name = unique("devnone");
+    for (args, expected) in [
+        (vec!["--name", &name, "dev", "--port", "0"], "pass --bus"),
+        (
+            vec!["--name", &name, "dev", "--port", "0", "--bus", "default"],
+            "pass --secret",
+        ),
+        (
+            vec!["--name", &name, "dev", "--secret", "sk_live_123"],
+            "API key",
+        ),
+        (vec!["--name", &name, "test"], "deploy"),
+        (
+            vec!["--name", &name, "test", "--type", "invoice.payed"],
+            "did you mean `invoice.paid`",
+        ),
+        (
+            vec![
+                "--name", &name, "test", "--url", "ftp://x", "--secret", SECRET,
+            ],
+            "not an http(s) URL",
+        ),
+    ] {
+        let output = cli(&args);
+        assert_eq!(output.status.code(), Some(1), "{args:?}");
+        assert!(
+            stderr(&output).contains(expected),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+    }
+
+    // A port that is taken is named, with the fix.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let output = cli(&[
+        "--name", &name, "dev", "--port", &port, "--secret", SECRET, "--bus", "default",
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains("--port"), "{}", stderr(&output));
+}

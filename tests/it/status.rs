@@ -1,0 +1,82 @@
+//! `stripe-bridge status` through the binary against the emulator.
+
+use crate::support::aws::{queue, sdk_config, unique};
+use crate::support::cli::{artifact, cli, cli_with_input, deploy, json, stderr};
+
+const FIRST: &str = "whsec_statusFirst0123456789abcdefABCDEF";
+const SECOND: &str = "whsec_statusSecond0123456789abcdefABCDEF";
+
+#[tokio::test]
+async fn status_shows_the_stack_the_url_the_secrets_and_the_rules() {
+    let name = unique("status");
+    let (zip, _) = artifact("v1");
+    let outputs = json(&deploy(&name, &zip))["outputs"].clone();
+
+    let fresh = json(&cli(&["--name", &name, "--output", "json", "status"]));
+    assert_eq!(fresh["stack"]["status"], "CREATE_COMPLETE");
+    assert!(fresh["stack"]["updated"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(fresh["webhook_url"], outputs["WebhookUrl"]);
+    assert_eq!(fresh["event_bus"], outputs["EventBusName"]);
+    assert_eq!(fresh["failure_topic"]["arn"], outputs["FailureTopicArn"]);
+    assert_eq!(fresh["signing_secrets"], serde_json::json!([]));
+    assert_eq!(fresh["rules"], serde_json::json!([]));
+    let text = cli(&["--name", &name, "status"]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("signing secret  none: run `stripe-bridge set-secret`"),
+        "{text}"
+    );
+    assert!(
+        text.contains(outputs["WebhookUrl"].as_str().unwrap()),
+        "{text}"
+    );
+
+    for (secret, extra) in [(FIRST, vec![]), (SECOND, vec!["--keep-previous", "2h"])] {
+        let mut args = vec!["--name", name.as_str(), "set-secret", "-"];
+        args.extend(extra);
+        let set = cli_with_input(&args, &[], secret);
+        assert!(set.status.success(), "{}", stderr(&set));
+    }
+    let (_, queue_arn) = queue(&aws_sdk_sqs::Client::new(&sdk_config().await), &name).await;
+    let added = cli(&[
+        "--name",
+        &name,
+        "add-rule",
+        "--type",
+        "invoice.paid",
+        "--target",
+        &queue_arn,
+    ]);
+    assert!(added.status.success(), "{}", stderr(&added));
+
+    let output = cli(&["--name", &name, "--output", "json", "status"]);
+    let now = json(&output);
+    let secrets = now["signing_secrets"].as_array().unwrap();
+    assert_eq!(secrets.len(), 2);
+    assert_eq!(secrets[0]["secret"], "whsec_…CDEF");
+    assert!(secrets[0]["expires"].is_null());
+    assert!(
+        secrets[1]["expires"].is_string(),
+        "the rolled secret has an expiry"
+    );
+    assert_eq!(now["rules"][0]["name"], format!("{name}-invoice-paid"));
+    assert_eq!(now["rules"][0]["targets"][0], queue_arn.as_str());
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(!stdout.contains(FIRST) && !stdout.contains(SECOND));
+
+    let text = cli(&["--name", &name, "status"]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("whsec_…CDEF (valid until "), "{text}");
+    assert!(text.contains(&format!("{name}-invoice-paid")), "{text}");
+}
+
+#[test]
+fn status_of_a_bridge_that_is_not_there_says_deploy() {
+    let output = cli(&["--name", &unique("nostatus"), "status"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("deploy` first"),
+        "{}",
+        stderr(&output)
+    );
+}
