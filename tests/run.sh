@@ -7,14 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 venv="${STRIPE_BRIDGE_VENV:-.venv-aws}"
-requirements=("moto[server]==5.2.5" "cfn-lint==1.58.*")
-stamp="$venv/.stripe-bridge-requirements"
-if [ ! -x "$venv/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "${requirements[*]}" ]; then
-  echo "tests/run.sh: installing ${requirements[*]} into $venv" >&2
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check "${requirements[@]}"
-  echo "${requirements[*]}" > "$stamp"
-fi
+tests/emulator/install.sh "$venv"
 export STRIPE_BRIDGE_PYTHON="$PWD/$venv/bin/python"
 
 # The signature fixtures and the event-type catalogue must be what Stripe's official

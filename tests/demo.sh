@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# stripe-bridge's main job with no AWS account: against the local AWS emulator.
+#
+# It installs the emulator (moto, pinned) if it is missing, starts it on a free port of
+# 127.0.0.1, builds stripe-bridge, and then runs what a user runs: deploy, set-secret,
+# add-rule to a queue, signed sample events through the relay (`stripe-bridge dev`,
+# the Lambda's own code on 127.0.0.1), the events arriving in the queue, status, and
+# remove, after which nothing of the bridge is left. It stops everything it started.
+# Nothing leaves this machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+venv="${STRIPE_BRIDGE_VENV:-.venv-aws}"
+tests/emulator/install.sh "$venv"
+python="$PWD/$venv/bin/python"
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+step "Building stripe-bridge"
+cargo build --locked --quiet --bin stripe-bridge
+target_dir="$(cargo metadata --format-version 1 --no-deps --locked |
+  "$python" -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')"
+bin="$target_dir/debug/stripe-bridge"
+sb() {
+  echo "\$ stripe-bridge $*" >&2
+  "$bin" "$@"
+}
+
+step "Starting the AWS emulator"
+port="$("$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+log="$(mktemp -t stripe-bridge-demo-moto.XXXXXX)"
+# The emulator stops when its standard input closes: when this script ends, however it ends.
+exec {emulator}> >(exec "$python" tests/emulator/moto_server.py "$port" 2>"$log")
+dev_pid=""
+cleanup() {
+  [ -n "$dev_pid" ] && kill "$dev_pid" 2>/dev/null || true
+  exec {emulator}>&-
+}
+trap cleanup EXIT
+until "$python" -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/moto-api/')" 2>/dev/null; do
+  sleep 0.2
+done
+echo "moto is listening on http://127.0.0.1:$port"
+
+# The emulator's endpoint and test credentials; nothing from this machine's AWS set-up.
+export AWS_ENDPOINT_URL="http://127.0.0.1:$port" AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 \
+  AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_EC2_METADATA_DISABLED=true \
+  AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
+# What a consumer of the bus would be: a queue, read here with boto3 (moto brings it).
+aws_py() { "$python" -c "import boto3, json, sys; sqs = boto3.client('sqs'); $1" "${@:2}"; }
+
+step "Deploying the bridge (builds the relay the first time: a few minutes)"
+sb deploy
+
+step "Setting the signing secret (Stripe shows it on the endpoint's page)"
+secret="whsec_demo$("$python" -c 'import secrets; print(secrets.token_hex(16))')"
+printf %s "$secret" | sb set-secret -
+
+step "Routing invoice events to a queue"
+queue_url="$(aws_py 'print(sqs.create_queue(QueueName="billing-invoices")["QueueUrl"])')"
+queue_arn="$(aws_py 'print(sqs.get_queue_attributes(QueueUrl=sys.argv[1], AttributeNames=["QueueArn"])["Attributes"]["QueueArn"])' "$queue_url")"
+sb add-rule --type 'invoice.*' --target "$queue_arn"
+
+step "Running the relay locally, as stripe listen --forward-to would reach it"
+dev_out="$(mktemp -t stripe-bridge-demo-dev.XXXXXX)"
+"$bin" dev --port 0 >"$dev_out" 2>/dev/null &
+dev_pid=$!
+until grep -q '^Listening on ' "$dev_out"; do sleep 0.1; done
+url="$(sed -n 's/^Listening on //p' "$dev_out")"
+echo "the relay is listening on $url"
+
+step "Sending signed sample events"
+sb test --url "$url" --type invoice.paid
+sb test --url "$url" --type invoice.payment_failed --expect-delivery
+sb test --url "$url" --type customer.created
+echo "A request signed with another secret is refused, and never reaches the bus:"
+sb test --url "$url" --secret "whsec_forged$("$python" -c 'import secrets; print(secrets.token_hex(16))')" ||
+  echo "(refused, as it should be)"
+echo
+echo "The relay's log, one line per request:"
+sed -n '2,$p' "$dev_out"
+
+step "What arrived in the queue (only invoice.*: customer.created matched no rule)"
+aws_py '
+seen = []
+while True:
+    messages = sqs.receive_message(QueueUrl=sys.argv[1], MaxNumberOfMessages=10).get("Messages", [])
+    if not messages:
+        break
+    for m in messages:
+        event = json.loads(m["Body"])
+        seen.append(event["detail-type"])
+        print("  %-8s %-24s %s" % (event["source"], event["detail-type"], event["detail"]["id"]))
+        sqs.delete_message(QueueUrl=sys.argv[1], ReceiptHandle=m["ReceiptHandle"])
+assert sorted(seen) == ["invoice.paid", "invoice.payment_failed"], seen
+' "$queue_url"
+
+step "The bridge's status"
+sb status
+
+step "Removing everything the bridge made"
+kill "$dev_pid"
+dev_pid=""
+sb remove --yes
+"$python" -c '
+import boto3
+left = {
+    "stacks": [s["StackName"] for s in boto3.client("cloudformation").describe_stacks()["Stacks"]
+               if s["StackStatus"] != "DELETE_COMPLETE"],
+    "buses": [b["Name"] for b in boto3.client("events").list_event_buses()["EventBuses"] if b["Name"] != "default"],
+    "secrets": [s["Name"] for s in boto3.client("secretsmanager").list_secrets()["SecretList"]],
+    "topics": boto3.client("sns").list_topics()["Topics"],
+    "functions": [f["FunctionName"] for f in boto3.client("lambda").list_functions()["Functions"]],
+    "buckets": [b["Name"] for b in boto3.client("s3").list_buckets()["Buckets"]],
+    "roles": [r["RoleName"] for r in boto3.client("iam").list_roles()["Roles"]],
+    "log groups": [g["logGroupName"] for g in boto3.client("logs").describe_log_groups()["logGroups"]],
+    "rules": [r["Name"] for r in boto3.client("events").list_rules()["Rules"]],
+    "queues": [q for q in boto3.client("sqs").list_queues().get("QueueUrls", []) if not q.endswith("/billing-invoices")],
+}
+for kind, names in left.items():
+    print(f"  {kind:10} {len(names)} left")
+assert not any(left.values()), left
+'
+aws_py 'sqs.delete_queue(QueueUrl=sys.argv[1])' "$queue_url"
+echo
+echo "Done: deployed, relayed verified events, refused a forged one, and removed it all."

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs what runs stripe-bridge against the local AWS emulator, pinned, into a
+# virtualenv (default .venv-aws), if it is not there yet: moto's server, and cfn-lint.
+#   tests/emulator/install.sh [VENV]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+venv="${1:-${STRIPE_BRIDGE_VENV:-.venv-aws}}"
+requirements=("moto[server]==5.2.5" "cfn-lint==1.58.*")
+stamp="$venv/.stripe-bridge-requirements"
+if [ ! -x "$venv/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "${requirements[*]}" ]; then
+  echo "installing ${requirements[*]} into $venv" >&2
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "${requirements[@]}"
+  echo "${requirements[*]}" > "$stamp"
+fi
