@@ -10,8 +10,8 @@ use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::error::ProvideErrorMetadata;
 use aws_sdk_cloudformation::primitives::DateTime;
 use aws_sdk_cloudformation::types::{
-    Capability, ChangeAction as CfnAction, ChangeSetStatus, ChangeSetType, Parameter, Stack,
-    StackStatus, Tag,
+    Capability, ChangeAction as CfnAction, ChangeSetStatus, ChangeSetType, ExecutionStatus,
+    Parameter, Stack, StackStatus, Tag,
 };
 
 use crate::report::{ChangeAction, ResourceChange, StackEvent};
@@ -42,8 +42,16 @@ impl StackState {
             .map(|(_, v)| v.as_str())
     }
 
+    /// Whether CloudFormation is working on the stack, so that it will settle by itself.
+    /// `REVIEW_IN_PROGRESS` is not: it is a stack whose first change set never ran (a
+    /// deploy stopped before it), and it stays so until someone acts.
     pub fn in_progress(&self) -> bool {
-        self.status.as_str().ends_with("_IN_PROGRESS")
+        self.status.as_str().ends_with("_IN_PROGRESS") && !self.never_created()
+    }
+
+    /// A stack made by a change set that never ran: it holds nothing.
+    pub fn never_created(&self) -> bool {
+        self.status == StackStatus::ReviewInProgress
     }
 }
 
@@ -220,6 +228,34 @@ fn resource_change(change: &aws_sdk_cloudformation::types::Change) -> Option<Res
         resource_type: rc.resource_type().unwrap_or_default().to_owned(),
         replacement: rc.replacement().map(|r| r.as_str().to_owned()),
     })
+}
+
+/// Deletes the change sets an interrupted deploy left waiting on the stack, so that only
+/// the one about to be made can run.
+pub async fn discard_pending_change_sets(cfn: &Client, name: &str) -> Result<usize> {
+    let listed = cfn
+        .list_change_sets()
+        .stack_name(name)
+        .send()
+        .await
+        .with_context(|| format!("cannot list the change sets of stack {name}"))?;
+    let mut discarded = 0;
+    for summary in listed.summaries() {
+        let pending = summary.execution_status() == Some(&ExecutionStatus::Available)
+            || summary.status() == Some(&ChangeSetStatus::Failed);
+        let ours = summary
+            .change_set_name()
+            .is_some_and(|n| n.starts_with("stripe-bridge-"));
+        if let (true, true, Some(id)) = (pending, ours, summary.change_set_id()) {
+            cfn.delete_change_set()
+                .change_set_name(id)
+                .send()
+                .await
+                .context("cannot delete a change set left by an earlier deploy")?;
+            discarded += 1;
+        }
+    }
+    Ok(discarded)
 }
 
 /// Drops a change set that will not run, and a stack that only it had made.

@@ -71,11 +71,13 @@ async fn deploy(
         }
     }
     if let Some(state) = &existing
-        && state.status == StackStatus::RollbackComplete
+        && (state.status == StackStatus::RollbackComplete || state.never_created())
     {
-        printer.status(format!(
-            "Stack {name} failed its first create and holds nothing; deleting it to start again"
-        ));
+        printer.status(if state.never_created() {
+            format!("Stack {name} was left by a deploy that stopped before it ran, and holds nothing; deleting it to start again")
+        } else {
+            format!("Stack {name} failed its first create and holds nothing; deleting it to start again")
+        });
         let since = now();
         stack::delete(cfn, name).await?;
         stack::wait(cfn, &state.id, since, |_| {}).await?;
@@ -110,6 +112,14 @@ async fn deploy(
     ];
     parameters.push(("NotifyEmail", args.notify_email.clone().unwrap_or_default()));
     let create = existing.is_none();
+    if !create {
+        let discarded = stack::discard_pending_change_sets(cfn, name).await?;
+        if discarded > 0 {
+            printer.status(format!(
+                "Deleted {discarded} change set(s) left by an earlier deploy that stopped"
+            ));
+        }
+    }
     let prepared = stack::prepare(
         cfn,
         StackRequest {

@@ -3,7 +3,13 @@
 
 mod cli_help;
 mod deploy;
+mod faults;
+mod interrupted_deploy;
+mod least_privilege;
+mod left_behind;
 mod local_relay;
+mod malformed_requests;
+mod no_secrets;
 mod package;
 mod relay_delivery;
 mod relay_failures;

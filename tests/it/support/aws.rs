@@ -227,14 +227,22 @@ pub async fn drain(sdk: &SdkConfig, queue_url: &str) -> Vec<serde_json::Value> {
         if messages.is_empty() {
             return all;
         }
-        for message in messages {
+        let mut batch = Vec::new();
+        for (i, message) in messages.iter().enumerate() {
             all.push(serde_json::from_str(message.body().unwrap()).expect("JSON message"));
-            sqs.delete_message()
-                .queue_url(queue_url)
-                .receipt_handle(message.receipt_handle().unwrap())
-                .send()
-                .await
-                .expect("delete");
+            batch.push(
+                aws_sdk_sqs::types::DeleteMessageBatchRequestEntry::builder()
+                    .id(i.to_string())
+                    .receipt_handle(message.receipt_handle().unwrap())
+                    .build()
+                    .unwrap(),
+            );
         }
+        sqs.delete_message_batch()
+            .queue_url(queue_url)
+            .set_entries(Some(batch))
+            .send()
+            .await
+            .expect("delete");
     }
 }

@@ -126,6 +126,10 @@ pub fn deployed_bridge(name: &str, secret: &str) -> serde_json::Value {
 
 /// The CLI running in the background (e.g. `dev`), with its standard output piped.
 pub fn spawn_cli(args: &[&str]) -> std::process::Child {
+    spawn_cli_with_env(args, &[])
+}
+
+pub fn spawn_cli_with_env(args: &[&str], env: &[(&str, &str)]) -> std::process::Child {
     let mut command = Command::new(env!("CARGO_BIN_EXE_stripe-bridge"));
     command
         .args(args)
@@ -133,6 +137,7 @@ pub fn spawn_cli(args: &[&str]) -> std::process::Child {
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("HOME", std::env::temp_dir());
     aim_at_emulator(&mut command);
+    command.envs(env.iter().copied());
     command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

@@ -3,4 +3,6 @@
 pub mod aws;
 pub mod cli;
 pub mod emulator;
+pub mod evidence;
+pub mod fault_proxy;
 pub mod stripe;

@@ -1,0 +1,169 @@
+//! Least privilege: no IAM statement stripe-bridge writes grants anything on a `*`
+//! resource: not the stack's roles and policies (in every variant of the template), not
+//! the delivery roles add-rule makes, not the policy the README gives the deploying
+//! identity (but for `sts:GetCallerIdentity`, which has no resource to name).
+
+use serde_json::Value;
+
+use crate::support::aws::{sdk_config, unique};
+use crate::support::cli::{cli, deployed_bridge, json};
+use crate::support::evidence;
+
+/// Every statement in `document`, wherever it is nested.
+fn statements(document: &Value, found: &mut Vec<Value>) {
+    match document {
+        Value::Object(map) => {
+            if let Some(list) = map.get("Statement") {
+                match list {
+                    Value::Array(items) => found.extend(items.iter().cloned()),
+                    single => found.push(single.clone()),
+                }
+            }
+            map.values().for_each(|v| statements(v, found));
+        }
+        Value::Array(items) => items.iter().for_each(|v| statements(v, found)),
+        _ => {}
+    }
+}
+
+/// The statement's resources that are a wildcard on their own.
+fn wildcard_resources(statement: &Value) -> Vec<String> {
+    let resources = match &statement["Resource"] {
+        Value::Array(items) => items.clone(),
+        Value::Null => vec![],
+        one => vec![one.clone()],
+    };
+    resources
+        .iter()
+        .filter_map(Value::as_str)
+        .filter(|r| *r == "*" || r.ends_with(":*") && r.matches(':').count() < 5)
+        .map(str::to_owned)
+        .collect()
+}
+
+#[tokio::test]
+async fn no_statement_stripe_bridge_writes_has_a_wildcard_resource() {
+    let mut checked = 0;
+    let mut offending = Vec::new();
+
+    // The template, as rendered, in both forms.
+    for format in ["json", "yaml"] {
+        let output = cli(&["template", "--format", format]);
+        assert!(output.status.success());
+        let template: Value = if format == "json" {
+            serde_json::from_slice(&output.stdout).unwrap()
+        } else {
+            serde_yaml::from_slice(&output.stdout).unwrap()
+        };
+        let mut found = Vec::new();
+        statements(&template, &mut found);
+        assert!(
+            found.len() >= 6,
+            "{format}: only {} statements",
+            found.len()
+        );
+        for statement in &found {
+            checked += 1;
+            if !wildcard_resources(statement).is_empty() {
+                offending.push(format!("template ({format}): {statement}"));
+            }
+        }
+    }
+
+    // The delivery roles add-rule makes, as IAM holds them.
+    let name = unique("least");
+    deployed_bridge(&name, "whsec_leastPrivilege0123456789abcdefAB");
+    let sdk = sdk_config().await;
+    let machine = aws_sdk_sfn::Client::new(&sdk)
+        .create_state_machine()
+        .name(format!("{name}-m"))
+        .definition(r#"{"StartAt":"Done","States":{"Done":{"Type":"Pass","End":true}}}"#)
+        .role_arn("arn:aws:iam::123456789012:role/sfn-execution")
+        .send()
+        .await
+        .unwrap()
+        .state_machine_arn;
+    let rule = json(&cli(&[
+        "--name",
+        &name,
+        "--output",
+        "json",
+        "add-rule",
+        "--type",
+        "invoice.paid",
+        "--target",
+        &machine,
+    ]))["rule"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let iam = aws_sdk_iam::Client::new(&sdk);
+    let targets = aws_sdk_eventbridge::Client::new(&sdk)
+        .list_targets_by_rule()
+        .rule(&rule)
+        .event_bus_name(&name)
+        .send()
+        .await
+        .unwrap();
+    let role = targets.targets()[0]
+        .role_arn()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let mut role_statements = Vec::new();
+    for policy in iam
+        .list_role_policies()
+        .role_name(&role)
+        .send()
+        .await
+        .unwrap()
+        .policy_names()
+    {
+        let document = iam
+            .get_role_policy()
+            .role_name(&role)
+            .policy_name(policy)
+            .send()
+            .await
+            .unwrap()
+            .policy_document;
+        let decoded = percent_encoding::percent_decode_str(&document)
+            .decode_utf8()
+            .unwrap();
+        statements(
+            &serde_json::from_str(&decoded).unwrap(),
+            &mut role_statements,
+        );
+    }
+    assert!(!role_statements.is_empty());
+    for statement in &role_statements {
+        checked += 1;
+        if !wildcard_resources(statement).is_empty() {
+            offending.push(format!("delivery role {role}: {statement}"));
+        }
+    }
+
+    // The deploying identity's policy in the README.
+    let policy: Value =
+        serde_json::from_str(include_str!("../../templates/deployer-policy.json")).unwrap();
+    let mut found = Vec::new();
+    statements(&policy, &mut found);
+    for statement in &found {
+        checked += 1;
+        if statement["Action"] == "sts:GetCallerIdentity" {
+            continue;
+        }
+        if !wildcard_resources(statement).is_empty() {
+            offending.push(format!("deployer policy: {statement}"));
+        }
+    }
+
+    assert!(offending.is_empty(), "wildcard resources: {offending:#?}");
+    cli(&["--name", &name, "remove", "--yes"]);
+    evidence::record(
+        "least_privilege",
+        serde_json::json!({ "iam_statements_checked": checked, "wildcard_resources": offending.len() }),
+    );
+}
