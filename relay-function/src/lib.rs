@@ -2,15 +2,23 @@
 //! Amazon EventBridge. The Lambda (`bootstrap`) and the CLI's local relay share it.
 
 pub mod aws_errors;
+#[cfg(feature = "aws")]
 pub mod bus_delivery;
+#[cfg(feature = "aws")]
 pub mod bus_entry;
+#[cfg(feature = "aws")]
 pub mod failure_notices;
+#[cfg(feature = "aws")]
 pub mod lambda;
 pub mod reason;
+#[cfg(feature = "aws")]
 pub mod relay;
+#[cfg(feature = "aws")]
 pub mod relay_config;
+#[cfg(feature = "aws")]
 pub mod secret_store;
 pub mod signature;
 pub mod signing_secrets;
 pub mod stripe_event;
+#[cfg(feature = "aws")]
 pub mod webhook;

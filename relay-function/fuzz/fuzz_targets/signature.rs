@@ -1,0 +1,52 @@
+//! The `Stripe-Signature` parser and the verifier, on arbitrary input: nothing panics, a
+//! header the fuzzer made up never verifies, Stripe's own header for the body verifies
+//! exactly when the relay takes such a body, and it stops verifying when the body or the
+//! timestamp changes.
+//!
+//! Input: the header, a NUL byte, then the body.
+
+#![no_main]
+
+use std::time::Duration;
+
+use libfuzzer_sys::fuzz_target;
+use relay_function::signature::{self, SignatureHeader};
+use relay_function::signing_secrets::SigningSecret;
+use relay_function::stripe_event::{StripeEvent, claimed_event_id};
+
+const NOW: i64 = 1_767_225_600;
+const TOLERANCE: Duration = Duration::from_secs(300);
+
+fuzz_target!(|data: &[u8]| {
+    let secret = SigningSecret::new("whsec_fuzzingSecret0123456789abcdefABCDEF");
+    let split = data.iter().position(|&b| b == 0).unwrap_or(data.len());
+    let header = String::from_utf8_lossy(&data[..split]);
+    let body = data.get(split + 1..).unwrap_or_default();
+
+    let _ = SignatureHeader::parse(&header);
+    let _ = claimed_event_id(body);
+    if let Ok(text) = std::str::from_utf8(body) {
+        let _ = StripeEvent::parse(text);
+    }
+
+    // Forgery: whatever the fuzzer writes, it does not know the secret.
+    assert!(
+        signature::verify(Some(&header), body, &[&secret], NOW, TOLERANCE).is_err(),
+        "a made-up header verified"
+    );
+
+    // Stripe's header for this body verifies if and only if the relay takes the body.
+    let genuine = signature::sign(&secret, NOW, body);
+    let takes =
+        !body.is_empty() && std::str::from_utf8(body).is_ok() && !body.starts_with(b"\xEF\xBB\xBF");
+    let verified = signature::verify(Some(&genuine), body, &[&secret], NOW, TOLERANCE);
+    assert_eq!(verified.is_ok(), takes, "{verified:?}");
+    if takes {
+        // Any change to the body, or to the signed time, breaks it.
+        let mut changed = body.to_vec();
+        changed[body.len() / 2] ^= 0x01;
+        assert!(signature::verify(Some(&genuine), &changed, &[&secret], NOW, TOLERANCE).is_err());
+        let later = genuine.replacen(&format!("t={NOW}"), &format!("t={}", NOW + 1), 1);
+        assert!(signature::verify(Some(&later), body, &[&secret], NOW, TOLERANCE).is_err());
+    }
+});
