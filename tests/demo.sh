@@ -102,23 +102,13 @@ step "Removing everything the bridge made"
 kill "$dev_pid"
 dev_pid=""
 sb remove --yes
-"$python" -c '
-import boto3
-left = {
-    "stacks": [s["StackName"] for s in boto3.client("cloudformation").describe_stacks()["Stacks"]
-               if s["StackStatus"] != "DELETE_COMPLETE"],
-    "buses": [b["Name"] for b in boto3.client("events").list_event_buses()["EventBuses"] if b["Name"] != "default"],
-    "secrets": [s["Name"] for s in boto3.client("secretsmanager").list_secrets()["SecretList"]],
-    "topics": boto3.client("sns").list_topics()["Topics"],
-    "functions": [f["FunctionName"] for f in boto3.client("lambda").list_functions()["Functions"]],
-    "buckets": [b["Name"] for b in boto3.client("s3").list_buckets()["Buckets"]],
-    "roles": [r["RoleName"] for r in boto3.client("iam").list_roles()["Roles"]],
-    "log groups": [g["logGroupName"] for g in boto3.client("logs").describe_log_groups()["logGroups"]],
-    "rules": [r["Name"] for r in boto3.client("events").list_rules()["Rules"]],
-    "queues": [q for q in boto3.client("sqs").list_queues().get("QueueUrls", []) if not q.endswith("/billing-invoices")],
-}
-for kind, names in left.items():
-    print(f"  {kind:10} {len(names)} left")
+# Everything the emulator holds, in every service; nothing may mention the bridge.
+"$python" tests/emulator/inventory.py "$AWS_ENDPOINT_URL" | "$python" -c '
+import json, sys
+inventory = json.load(sys.stdin)
+left = {kind: [e for e in entries if "stripe-bridge" in e] for kind, entries in inventory.items()}
+for kind, entries in left.items():
+    print(f"  {kind:26} {len(entries)} left")
 assert not any(left.values()), left
 '
 aws_py 'sqs.delete_queue(QueueUrl=sys.argv[1])' "$queue_url"

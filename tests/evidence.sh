@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# The evidence that stripe-bridge keeps its three promises, in one command: it installs
+# what it needs (the emulator, checkov, cargo-fuzz), runs the tests that measure the
+# promises, fuzzes the signature checking, scans the template with checkov, and prints
+# the figures as a table. Any broken promise fails it. Nothing leaves 127.0.0.1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+venv="${STRIPE_BRIDGE_VENV:-.venv-aws}"
+tests/emulator/install.sh "$venv"
+export STRIPE_BRIDGE_PYTHON="$PWD/$venv/bin/python"
+checkov_venv="${STRIPE_BRIDGE_CHECKOV_VENV:-.venv-checkov}"
+checkov_version="checkov==3.3.30"
+if [ "$(cat "$checkov_venv/.stripe-bridge-requirements" 2>/dev/null)" != "$checkov_version" ]; then
+  echo "installing $checkov_version into $checkov_venv" >&2
+  python3 -m venv "$checkov_venv"
+  "$checkov_venv/bin/pip" install --quiet --disable-pip-version-check "$checkov_version"
+  echo "$checkov_version" > "$checkov_venv/.stripe-bridge-requirements"
+fi
+if ! cargo fuzz --version 2>/dev/null | grep -q '0.13.2'; then
+  cargo install --locked cargo-fuzz --version 0.13.2
+fi
+
+evidence="$(mktemp -d -t stripe-bridge-evidence.XXXXXX)"
+trap 'rm -rf "$evidence"' EXIT
+export STRIPE_BRIDGE_EVIDENCE_DIR="$evidence"
+
+echo "== the tests that measure the promises" >&2
+cargo test --locked --test it -- --test-threads 2 \
+  faults:: malformed_requests:: left_behind:: interrupted_deploy:: least_privilege:: no_secrets:: >&2
+
+echo "== fuzzing the signature parser and verifier (1,000,000 runs)" >&2
+new_corpus="$evidence/corpus"
+mkdir -p "$new_corpus"
+# New inputs go to a scratch directory; the committed corpus only seeds the run.
+(cd relay-function && RUSTC_BOOTSTRAP=1 cargo fuzz run --fuzz-dir fuzz --sanitizer none --release \
+  signature "$new_corpus" fuzz/corpus/signature -- -runs=1000000 -max_len=8192) 2>"$evidence/fuzz.log" ||
+  { tail -40 "$evidence/fuzz.log" >&2; exit 1; }
+"$STRIPE_BRIDGE_PYTHON" - "$evidence" <<'EOF'
+import json, re, sys
+log = open(f"{sys.argv[1]}/fuzz.log").read()
+done = re.search(r"Done (\d+) runs in (\d+) second", log)
+json.dump({"executions": int(done.group(1)), "seconds": int(done.group(2)),
+           "panics_or_forgeries_found": 0}, open(f"{sys.argv[1]}/fuzz.json", "w"))
+EOF
+
+echo "== checkov on the rendered template" >&2
+cargo run --locked --quiet -- template --format json > "$evidence/bridge.json"
+cargo run --locked --quiet -- template --format yaml > "$evidence/bridge.yaml"
+"$checkov_venv/bin/checkov" --config-file templates/checkov.yaml --skip-download --quiet --compact \
+  --framework cloudformation -f "$evidence/bridge.json" -f "$evidence/bridge.yaml" > "$evidence/checkov.log" ||
+  { cat "$evidence/checkov.log" >&2; exit 1; }
+
+"$STRIPE_BRIDGE_PYTHON" - "$evidence" <<'EOF'
+import json, re, sys
+from pathlib import Path
+d = Path(sys.argv[1])
+f = {p.stem: json.loads(p.read_text()) for p in d.glob("*.json") if p.stem != "bridge"}
+checkov = open(d / "checkov.log").read()
+passed, failed = map(int, re.search(r"Passed checks: (\d+), Failed checks: (\d+)", checkov).groups())
+skips = sum(1 for line in open("templates/checkov.yaml") if line.strip().startswith("- CKV"))
+eb, sm, sns = f["lost_eventbridge_faults"], f["lost_secrets_manager_faults"], f["lost_sns_faults"]
+rows = [
+    ("Nothing lost", "EventBridge faults", f'{eb["events_sent"]} events, {eb["calls_faulted"]} of {eb["put_events_calls"]} PutEvents calls faulted'),
+    ("", "answered 2xx / 5xx / 4xx", f'{eb["answered_2xx"]} / {eb["answered_5xx"]} / {eb["answered_4xx"]}'),
+    ("", "delivered / lost / duplicates", f'{eb["delivered"]} / {eb["lost"]} / {eb["duplicates"]}'),
+    ("", "delivered after Stripe's retries", f'{eb["delivered_after_stripes_retries"]} of {eb["events_sent"]}'),
+    ("", "Secrets Manager down", f'{sm["answered_5xx_while_down"]} of {sm["requests_while_down"]} answered 5xx'),
+    ("", "Secrets Manager flaky", f'2xx {sm["valid_answered_2xx"]} (valid), 4xx {sm["forged_answered_4xx"]} (forged), 5xx {sm["answered_5xx"]}; forged on the bus: {sm["forged_on_the_bus"]}'),
+    ("", "SNS down", f'{sns["failed_publishes"]} publishes failed, {sns["answers_changed"]} of {sns["requests"]} answers changed'),
+    ("", "deploys killed part-way", f'{f["interrupted_deploys"]["recovered_by_the_next_deploy"]} of {f["interrupted_deploys"]["killed"]} recovered by the next deploy'),
+    ("Nothing forged", "fuzzing (cargo fuzz)", f'{f["fuzz"]["executions"]:,} runs in {f["fuzz"]["seconds"]} s, 0 panics, 0 forgeries'),
+    ("", "malformed requests", f'{f["forged"]["malformed_requests"]}: {f["forged"]["refused_with_the_specified_reason"]} refused with their reason, {f["forged"]["valid_variants_accepted"]} valid variants accepted, {f["forged"]["forged_events_on_the_bus"]} forged on the bus'),
+    ("Nothing left behind", "after remove", f'{f["left_behind"]["left_after_remove"]} traces across {f["left_behind"]["services_inventoried"]} kinds of resource ({f["left_behind"]["bridge_resources_before_remove"]} before remove)'),
+    ("", "checkov", f'{passed} passed, {failed} failed, {skips} skipped with reasons (templates/checkov.yaml)'),
+    ("", "IAM statements with a * resource", f'{f["least_privilege"]["wildcard_resources"]} of {f["least_privilege"]["iam_statements_checked"]}'),
+    ("", "secrets in output", f'{f["no_secrets"]["secrets_found"]} in {f["no_secrets"]["outputs_checked"]} outputs'),
+]
+width = [max(len(r[i]) for r in rows) for i in range(2)]
+print(f'| {"promise":<{width[0]}} | {"check":<{width[1]}} | figures |')
+print(f'|{"-" * (width[0] + 2)}|{"-" * (width[1] + 2)}|---------|')
+for a, b, c in rows:
+    print(f"| {a:<{width[0]}} | {b:<{width[1]}} | {c} |")
+assert eb["lost"] == 0 and failed == 0
+EOF
