@@ -12,6 +12,7 @@ import json
 import sys
 
 import boto3
+from botocore.exceptions import ClientError
 
 
 def main():
@@ -32,10 +33,12 @@ def main():
     functions = [f["FunctionName"] for f in lam.list_functions()["Functions"]]
     topics = [t["TopicArn"] for t in sns.list_topics()["Topics"]]
 
-    def function_policy(name):
+    def unless_gone(read):
+        """What `read()` returns, or "" if the resource went meanwhile (other tests run
+        beside this one) or has no policy."""
         try:
-            return lam.get_policy(FunctionName=name)["Policy"]
-        except lam.exceptions.ResourceNotFoundException:
+            return read()
+        except ClientError:
             return ""
 
     inventory = {
@@ -52,15 +55,24 @@ def main():
         "sns subscriptions": [s["SubscriptionArn"] for s in sns.list_subscriptions()["Subscriptions"]],
         "eventbridge buses": buses,
         "eventbridge rules": [
-            f'{bus}/{r["Name"]}' for bus in buses for r in events.list_rules(EventBusName=bus)["Rules"]
+            f'{bus}/{name}'
+            for bus in buses
+            for name in (unless_gone(lambda: [r["Name"] for r in events.list_rules(EventBusName=bus)["Rules"]]) or [])
         ],
         "sqs queues": queues,
         "sqs queue policies": [
-            sqs.get_queue_attributes(QueueUrl=q, AttributeNames=["Policy"]).get("Attributes", {}).get("Policy", "")
+            unless_gone(
+                lambda: sqs.get_queue_attributes(QueueUrl=q, AttributeNames=["Policy"])
+                .get("Attributes", {})
+                .get("Policy", "")
+            )
             for q in queues
         ],
-        "sns topic policies": [sns.get_topic_attributes(TopicArn=t)["Attributes"].get("Policy", "") for t in topics],
-        "lambda function policies": [function_policy(f) for f in functions],
+        "sns topic policies": [
+            unless_gone(lambda: sns.get_topic_attributes(TopicArn=t)["Attributes"].get("Policy", ""))
+            for t in topics
+        ],
+        "lambda function policies": [unless_gone(lambda: lam.get_policy(FunctionName=f)["Policy"]) for f in functions],
     }
     json.dump(inventory, sys.stdout, indent=1)
 

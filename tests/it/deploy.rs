@@ -4,7 +4,7 @@
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
-use crate::support::aws::{bucket_exists, sdk_config, unique};
+use crate::support::aws::{bucket_exists, sdk_config, stack_status, unique};
 use crate::support::cli::{artifact, cli, cli_on_terminal, cli_with_env, deploy, json, stderr};
 
 #[tokio::test]
@@ -291,16 +291,7 @@ async fn a_stack_that_stripe_bridge_did_not_make_is_left_alone() {
             stderr(&output)
         );
     }
-    let stack = cfn
-        .describe_stacks()
-        .stack_name(&name)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        stack.stacks()[0].stack_status().unwrap().as_str(),
-        "CREATE_COMPLETE"
-    );
+    assert_eq!(stack_status(&name).await, "CREATE_COMPLETE");
 }
 
 #[tokio::test]

@@ -6,7 +6,7 @@
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use crate::support::aws::{sdk_config, unique};
+use crate::support::aws::{sdk_config, stack_status, unique};
 use crate::support::cli::{artifact, cli, deploy, json, spawn_cli_with_env, stderr};
 use crate::support::emulator;
 use crate::support::evidence;
@@ -80,17 +80,7 @@ async fn a_deploy_killed_part_way_is_recovered_by_the_next_one() {
     // Killed before the first change set ran: the stack is an empty REVIEW_IN_PROGRESS.
     let name = unique("killed");
     deploy_killed_at(&proxy, &name, &zip, "Action=ExecuteChangeSet").await;
-    let cfn = aws_sdk_cloudformation::Client::new(&sdk_config().await);
-    let left = cfn
-        .describe_stacks()
-        .stack_name(&name)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        left.stacks()[0].stack_status().unwrap().as_str(),
-        "REVIEW_IN_PROGRESS"
-    );
+    assert_eq!(stack_status(&name).await, "REVIEW_IN_PROGRESS");
     let again = deploy(&name, &zip);
     assert!(again.status.success(), "{}", stderr(&again));
     assert!(

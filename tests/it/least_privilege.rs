@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-use crate::support::aws::{sdk_config, unique};
+use crate::support::aws::{sdk_config, state_machine, unique};
 use crate::support::cli::{cli, deployed_bridge, json};
 use crate::support::evidence;
 
@@ -74,15 +74,7 @@ async fn no_statement_stripe_bridge_writes_has_a_wildcard_resource() {
     let name = unique("least");
     deployed_bridge(&name, "whsec_leastPrivilege0123456789abcdefAB");
     let sdk = sdk_config().await;
-    let machine = aws_sdk_sfn::Client::new(&sdk)
-        .create_state_machine()
-        .name(format!("{name}-m"))
-        .definition(r#"{"StartAt":"Done","States":{"Done":{"Type":"Pass","End":true}}}"#)
-        .role_arn("arn:aws:iam::123456789012:role/sfn-execution")
-        .send()
-        .await
-        .unwrap()
-        .state_machine_arn;
+    let machine = state_machine(&sdk, &format!("{name}-m")).await;
     let rule = json(&cli(&[
         "--name",
         &name,

@@ -10,7 +10,7 @@ use aws_sdk_sqs::types::QueueAttributeName;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::support::aws::{queue, sdk_config, unique};
+use crate::support::aws::{queue, sdk_config, state_machine, unique};
 use crate::support::cli::{cli, deployed_bridge, json, stderr};
 use crate::support::emulator;
 use crate::support::evidence;
@@ -102,15 +102,7 @@ async fn remove_leaves_no_trace_of_the_bridge_in_any_service() {
         .unwrap()
         .function_arn
         .unwrap();
-    let machine = aws_sdk_sfn::Client::new(&sdk)
-        .create_state_machine()
-        .name(format!("{user}-orders"))
-        .definition(r#"{"StartAt":"Done","States":{"Done":{"Type":"Pass","End":true}}}"#)
-        .role_arn("arn:aws:iam::123456789012:role/sfn-execution")
-        .send()
-        .await
-        .unwrap()
-        .state_machine_arn;
+    let machine = state_machine(&sdk, &format!("{user}-orders")).await;
 
     let mut rules = Vec::new();
     for (event_type, target, extra) in [

@@ -9,7 +9,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use crate::support::aws::{drain, queue, sdk_config, unique};
-use crate::support::cli::{cli, deployed_bridge, json, spawn_cli, stderr};
+use crate::support::cli::{add_rule, cli, deployed_bridge, json, spawn_cli, stderr};
 
 const SECRET: &str = "whsec_devServerSecret0123456789abcdefABCD";
 const OTHER: &str = "whsec_notTheBridgesSecret0123456789abcdef";
@@ -88,16 +88,7 @@ async fn the_local_relay_puts_verified_events_on_the_bridges_bus_and_refuses_the
     let sdk = sdk_config().await;
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let (queue_url, queue_arn) = queue(&sqs, &format!("{name}-invoices")).await;
-    let added = cli(&[
-        "--name",
-        &name,
-        "add-rule",
-        "--type",
-        "invoice.paid",
-        "--target",
-        &queue_arn,
-    ]);
-    assert!(added.status.success(), "{}", stderr(&added));
+    add_rule(&name, "invoice.paid", &queue_arn);
 
     // The deployed bridge's secret, bus and claim-check bucket.
     let dev = DevServer::start(&["--name", &name, "dev", "--port", "0"]);

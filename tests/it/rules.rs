@@ -8,7 +8,7 @@ use relay_function::lambda;
 use relay_function::relay::Relay;
 use relay_function::relay_config::RelayConfig;
 
-use crate::support::aws::{sdk_config, unique};
+use crate::support::aws::{sdk_config, state_machine, unique};
 use crate::support::cli::{cli, deployed_bridge, json, stderr};
 use crate::support::stripe::{self, invocation, signed_request};
 
@@ -378,15 +378,7 @@ async fn targets_that_need_a_role_get_one_scoped_to_their_rule_and_remove_delete
         .event_bus_arn
         .unwrap();
 
-    let machine = aws_sdk_sfn::Client::new(&sdk)
-        .create_state_machine()
-        .name(format!("{name}-orders"))
-        .definition(r#"{"StartAt":"Done","States":{"Done":{"Type":"Pass","End":true}}}"#)
-        .role_arn("arn:aws:iam::123456789012:role/sfn-execution")
-        .send()
-        .await
-        .unwrap()
-        .state_machine_arn;
+    let machine = state_machine(&sdk, &format!("{name}-orders")).await;
 
     let events = aws_sdk_eventbridge::Client::new(&sdk);
     let iam = aws_sdk_iam::Client::new(&sdk);

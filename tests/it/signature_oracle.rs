@@ -8,32 +8,12 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use relay_function::signature;
 use relay_function::signing_secrets::SigningSecret;
-use serde::Deserialize;
 
-use crate::support::stripe::fixture;
-
-#[derive(Deserialize)]
-struct Fixtures {
-    library: String,
-    cases: Vec<Case>,
-}
-
-#[derive(Deserialize)]
-struct Case {
-    name: String,
-    payload_base64: String,
-    header: String,
-    secrets: Vec<String>,
-    now: i64,
-    tolerance: u64,
-    oracle: bool,
-    expect: bool,
-    stricter: Option<String>,
-}
+use crate::support::stripe::signature_fixtures;
 
 #[test]
 fn the_verifier_agrees_with_stripes_library() {
-    let fixtures: Fixtures = serde_json::from_slice(&fixture("signatures.json")).unwrap();
+    let fixtures = signature_fixtures();
     assert!(
         fixtures.library.starts_with("stripe (npm)"),
         "{}",
@@ -81,7 +61,7 @@ fn the_verifier_agrees_with_stripes_library() {
 
 #[test]
 fn the_cases_cover_what_the_spec_names() {
-    let fixtures: Fixtures = serde_json::from_slice(&fixture("signatures.json")).unwrap();
+    let fixtures = signature_fixtures();
     let names: Vec<&str> = fixtures.cases.iter().map(|c| c.name.as_str()).collect();
     for topic in [
         "rolling",

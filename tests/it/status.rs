@@ -1,7 +1,7 @@
 //! `stripe-bridge status` through the binary against the emulator.
 
 use crate::support::aws::{queue, sdk_config, unique};
-use crate::support::cli::{artifact, cli, cli_with_input, deploy, json, stderr};
+use crate::support::cli::{add_rule, artifact, cli, cli_with_input, deploy, json, stderr};
 
 const FIRST: &str = "whsec_statusFirst0123456789abcdefABCDEF";
 const SECOND: &str = "whsec_statusSecond0123456789abcdefABCDEF";
@@ -38,16 +38,7 @@ async fn status_shows_the_stack_the_url_the_secrets_and_the_rules() {
         assert!(set.status.success(), "{}", stderr(&set));
     }
     let (_, queue_arn) = queue(&aws_sdk_sqs::Client::new(&sdk_config().await), &name).await;
-    let added = cli(&[
-        "--name",
-        &name,
-        "add-rule",
-        "--type",
-        "invoice.paid",
-        "--target",
-        &queue_arn,
-    ]);
-    assert!(added.status.success(), "{}", stderr(&added));
+    add_rule(&name, "invoice.paid", &queue_arn);
 
     let output = cli(&["--name", &name, "--output", "json", "status"]);
     let now = json(&output);

@@ -4,28 +4,10 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use serde::Deserialize;
 
 use crate::support::aws::unique;
 use crate::support::cli::{cli, cli_with_input, stderr};
-use crate::support::stripe::fixture;
-
-#[derive(Deserialize)]
-struct Fixtures {
-    cases: Vec<Case>,
-}
-
-#[derive(Deserialize)]
-struct Case {
-    name: String,
-    payload_base64: String,
-    header: String,
-    secrets: Vec<String>,
-    now: i64,
-    tolerance: u64,
-    /// The relay's verdict (the library's, but where the relay is stricter on purpose).
-    expect: bool,
-}
+use crate::support::stripe::{SignatureCase, signature_fixtures};
 
 /// What the explanation of a refused case must say, by the case's name.
 const EXPLANATIONS: &[(&str, &str)] = &[
@@ -67,7 +49,7 @@ const EXPLANATIONS: &[(&str, &str)] = &[
     ("byte-order mark, signed over the bytes", "byte-order mark"),
 ];
 
-fn verify(case: &Case, payload: &std::path::Path, extra: &[&str]) -> std::process::Output {
+fn verify(case: &SignatureCase, payload: &std::path::Path, extra: &[&str]) -> std::process::Output {
     let now = case.now.to_string();
     let tolerance = case.tolerance.to_string();
     let mut args = vec!["verify", "--header", &case.header];
@@ -88,7 +70,7 @@ fn verify(case: &Case, payload: &std::path::Path, extra: &[&str]) -> std::proces
 
 #[test]
 fn verify_gives_the_relays_verdict_on_every_oracle_case_and_says_why() {
-    let fixtures: Fixtures = serde_json::from_slice(&fixture("signatures.json")).unwrap();
+    let fixtures = signature_fixtures();
     let dir = std::env::temp_dir().join(unique("verify"));
     std::fs::create_dir_all(&dir).unwrap();
     let mut explained = 0;
@@ -147,7 +129,7 @@ fn verify_gives_the_relays_verdict_on_every_oracle_case_and_says_why() {
 
 #[test]
 fn verify_reads_the_payload_from_standard_input_and_takes_a_pasted_header_line() {
-    let fixtures: Fixtures = serde_json::from_slice(&fixture("signatures.json")).unwrap();
+    let fixtures = signature_fixtures();
     let case = &fixtures.cases[0];
     let body = String::from_utf8(BASE64.decode(&case.payload_base64).unwrap()).unwrap();
     let header = format!("Stripe-Signature: {}", case.header);

@@ -246,3 +246,31 @@ pub async fn drain(sdk: &SdkConfig, queue_url: &str) -> Vec<serde_json::Value> {
             .expect("delete");
     }
 }
+
+/// A user's state machine (a rule target); its ARN.
+pub async fn state_machine(sdk: &SdkConfig, name: &str) -> String {
+    aws_sdk_sfn::Client::new(sdk)
+        .create_state_machine()
+        .name(name)
+        .definition(r#"{"StartAt":"Done","States":{"Done":{"Type":"Pass","End":true}}}"#)
+        .role_arn("arn:aws:iam::123456789012:role/sfn-execution")
+        .send()
+        .await
+        .expect("create state machine")
+        .state_machine_arn
+}
+
+/// The status of stack `name`, as CloudFormation reports it.
+pub async fn stack_status(name: &str) -> String {
+    aws_sdk_cloudformation::Client::new(&sdk_config().await)
+        .describe_stacks()
+        .stack_name(name)
+        .send()
+        .await
+        .expect("describe the stack")
+        .stacks()[0]
+        .stack_status()
+        .unwrap()
+        .as_str()
+        .to_owned()
+}

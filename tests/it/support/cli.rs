@@ -17,13 +17,7 @@ pub fn cli_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
 
 /// The CLI with `input` on its standard input (which is not a terminal).
 pub fn cli_with_input(args: &[&str], env: &[(&str, &str)], input: &str) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_stripe-bridge"));
-    command
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", std::env::temp_dir());
-    aim_at_emulator(&mut command);
+    let mut command = binary(args);
     for (key, value) in env {
         if value.is_empty() {
             command.env_remove(key);
@@ -45,6 +39,18 @@ pub fn cli_on_terminal(args: &[&str], answer: &str) -> Output {
     command.args(["-qec", &command_line, "/dev/null"]);
     aim_at_emulator(&mut command);
     run_with_input(command, answer)
+}
+
+/// The binary with `args`, aimed at the emulator, with a clean environment.
+fn binary(args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_stripe-bridge"));
+    command
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", std::env::temp_dir());
+    aim_at_emulator(&mut command);
+    command
 }
 
 /// The emulator's endpoint and test credentials, and none of this machine's AWS files.
@@ -130,13 +136,7 @@ pub fn spawn_cli(args: &[&str]) -> std::process::Child {
 }
 
 pub fn spawn_cli_with_env(args: &[&str], env: &[(&str, &str)]) -> std::process::Child {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_stripe-bridge"));
-    command
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", std::env::temp_dir());
-    aim_at_emulator(&mut command);
+    let mut command = binary(args);
     command.envs(env.iter().copied());
     command
         .stdin(Stdio::null())
@@ -144,4 +144,12 @@ pub fn spawn_cli_with_env(args: &[&str], env: &[(&str, &str)]) -> std::process::
         .stderr(Stdio::piped())
         .spawn()
         .expect("start the command")
+}
+
+/// `add-rule --type EVENT_TYPE --target TARGET` for bridge `name`, which must succeed.
+pub fn add_rule(name: &str, event_type: &str, target: &str) {
+    let added = cli(&[
+        "--name", name, "add-rule", "--type", event_type, "--target", target,
+    ]);
+    assert!(added.status.success(), "{}", stderr(&added));
 }

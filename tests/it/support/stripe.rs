@@ -71,3 +71,30 @@ pub fn invocation(
         .as_millis() as u64;
     LambdaEvent::new(request, context)
 }
+
+/// The signature cases Stripe's official library decided (tests/fixtures/signatures.json,
+/// made by tests/oracle/generate-signature-fixtures.mjs).
+#[derive(serde::Deserialize)]
+pub struct SignatureFixtures {
+    pub library: String,
+    pub cases: Vec<SignatureCase>,
+}
+
+#[derive(serde::Deserialize)]
+pub struct SignatureCase {
+    pub name: String,
+    pub payload_base64: String,
+    pub header: String,
+    pub secrets: Vec<String>,
+    pub now: i64,
+    pub tolerance: u64,
+    /// The library's verdict.
+    pub oracle: bool,
+    /// The relay's verdict: the library's, but where the relay is stricter on purpose.
+    pub expect: bool,
+    pub stricter: Option<String>,
+}
+
+pub fn signature_fixtures() -> SignatureFixtures {
+    serde_json::from_slice(&fixture("signatures.json")).unwrap()
+}
