@@ -242,6 +242,7 @@ mod tests {
     use aws_sdk_cloudformation::operation::describe_change_set::DescribeChangeSetOutput;
     use aws_sdk_cloudformation::operation::describe_stack_events::DescribeStackEventsOutput;
     use aws_sdk_cloudformation::operation::execute_change_set::ExecuteChangeSetOutput;
+    use aws_sdk_cloudformation::operation::list_change_sets::ListChangeSetsOutput;
     use aws_sdk_cloudformation::types::{
         Change, ChangeSetStatus, ChangeSetType, ChangeType, ResourceChange, ResourceStatus,
         StackEvent,
@@ -298,6 +299,8 @@ mod tests {
             }),
             mock!(Client::execute_change_set)
                 .then_output(|| ExecuteChangeSetOutput::builder().build()),
+            // No change set left over from an earlier deploy.
+            mock!(Client::list_change_sets).then_output(|| ListChangeSetsOutput::builder().build()),
         ]
     }
 
