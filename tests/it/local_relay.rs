@@ -280,3 +280,127 @@ fn dev_and_test_say_what_is_missing() {
     assert_eq!(output.status.code(), Some(1));
     assert!(stderr(&output).contains("--port"), "{}", stderr(&output));
 }
+
+/// An HTTPS endpoint on 127.0.0.1 with the test certificate (tests/fixtures/tls, made
+/// with openssl for IP 127.0.0.1), answering one request as the relay does; returns its
+/// URL and what it received: the Stripe-Signature and User-Agent headers and the body.
+async fn https_endpoint() -> (
+    String,
+    tokio::sync::oneshot::Receiver<(String, String, Vec<u8>)>,
+) {
+    use http_body_util::{BodyExt, Full};
+    use hyper::body::Bytes;
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/tls");
+    let certs = CertificateDer::pem_file_iter(format!("{dir}/cert.pem"))
+        .unwrap()
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    let key = PrivateKeyDer::from_pem_file(format!("{dir}/key.pem")).unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(
+        rustls::crypto::aws_lc_rs::default_provider().into(),
+    )
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(certs, key)
+    .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("https://{}/webhook", listener.local_addr().unwrap());
+    let (send, received) = tokio::sync::oneshot::channel();
+    let send = std::sync::Arc::new(std::sync::Mutex::new(Some(send)));
+    tokio::spawn(async move {
+        loop {
+            let (stream, _) = listener.accept().await.unwrap();
+            // A client that refuses the certificate ends the handshake: wait for the next.
+            let Ok(tls) = acceptor.accept(stream).await else {
+                continue;
+            };
+            let send = send.clone();
+            let service = hyper::service::service_fn(
+                move |request: hyper::Request<hyper::body::Incoming>| {
+                    let send = send.clone();
+                    async move {
+                        let header = |name: &str| {
+                            request
+                                .headers()
+                                .get(name)
+                                .map(|v| v.to_str().unwrap().to_owned())
+                                .unwrap_or_default()
+                        };
+                        let (signature, agent) = (header("stripe-signature"), header("user-agent"));
+                        let body = request
+                            .into_body()
+                            .collect()
+                            .await
+                            .unwrap()
+                            .to_bytes()
+                            .to_vec();
+                        if let Some(send) = send.lock().unwrap().take() {
+                            let _ = send.send((signature, agent, body));
+                        }
+                        Ok::<_, std::convert::Infallible>(hyper::Response::new(Full::new(
+                            Bytes::from_static(br#"{"received":true}"#),
+                        )))
+                    }
+                },
+            );
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
+                .await;
+        }
+    });
+    (url, received)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_posts_over_https_to_an_endpoint_whose_certificate_is_trusted() {
+    let (url, received) = https_endpoint().await;
+    let cert = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/tls/cert.pem");
+
+    // Not trusted (this machine's roots only): refused, with the reason.
+    let untrusted = {
+        let url = url.clone();
+        tokio::task::spawn_blocking(move || {
+            cli(&["test", "--url", &url, "--secret", SECRET, "--timeout", "5s"])
+        })
+        .await
+        .unwrap()
+    };
+    assert_eq!(untrusted.status.code(), Some(1));
+    assert!(
+        stderr(&untrusted).contains("cannot reach"),
+        "{}",
+        stderr(&untrusted)
+    );
+
+    // Trusted through SSL_CERT_FILE, as rustls-native-certs reads it.
+    let sent = tokio::task::spawn_blocking(move || {
+        crate::support::cli::cli_with_env(
+            &[
+                "--output", "json", "test", "--url", &url, "--secret", SECRET,
+            ],
+            &[("SSL_CERT_FILE", cert)],
+        )
+    })
+    .await
+    .unwrap();
+    let sent = json(&sent);
+    assert_eq!(sent["status"], 200);
+    let (signature, agent, body) = received.await.unwrap();
+    assert!(agent.starts_with("Stripe/1.0"), "{agent}");
+    let secret = relay_function::signing_secrets::SigningSecret::new(SECRET);
+    relay_function::signature::verify(
+        Some(&signature),
+        &body,
+        &[&secret],
+        crate::support::stripe::now(),
+        Duration::from_secs(300),
+    )
+    .expect("signed as Stripe signs");
+    let event: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(event["id"], sent["event_id"]);
+}
