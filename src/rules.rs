@@ -403,13 +403,7 @@ impl Rules {
         match &target.kind {
             TargetKind::Lambda { function } => {
                 // Replace rather than add twice: the statement id is the rule's.
-                let _ = self
-                    .lambda
-                    .remove_permission()
-                    .function_name(function)
-                    .statement_id(&sid)
-                    .send()
-                    .await;
+                self.remove_lambda_permission(function, &sid).await;
                 self.lambda
                     .add_permission()
                     .function_name(function)
@@ -446,6 +440,18 @@ impl Rules {
         Ok(())
     }
 
+    /// Takes back the permission with statement id `sid` on `function`, if it is there.
+    async fn remove_lambda_permission(&self, function: &str, sid: &str) {
+        // Absent is the state wanted, so "not found" is no error.
+        let _ = self
+            .lambda
+            .remove_permission()
+            .function_name(function)
+            .statement_id(sid)
+            .send()
+            .await;
+    }
+
     /// Takes back what `grant` gave, leaving every other statement alone.
     async fn revoke(&self, rule: &str, target_arn: &str) -> Result<()> {
         let Ok(target) =
@@ -456,13 +462,7 @@ impl Rules {
         let sid = statement_id(rule);
         match &target.kind {
             TargetKind::Lambda { function } => {
-                let _ = self
-                    .lambda
-                    .remove_permission()
-                    .function_name(function)
-                    .statement_id(&sid)
-                    .send()
-                    .await;
+                self.remove_lambda_permission(function, &sid).await;
             }
             TargetKind::Sqs { .. } => {
                 let Ok(url) = self.queue_url(&target).await else {
