@@ -1,6 +1,7 @@
 //! Puts one verified event on the bus and reports whether it is there: retrying what
-//! EventBridge may accept on a later try, within the time the request has left, and
-//! storing events too large for the bus in S3 first (the claim check).
+//! EventBridge may accept on a later try (`put_attempt` sorts each answer), within the
+//! time the request has left, and storing events too large for the bus in S3 first
+//! (`claim_check_store`).
 //!
 //! The retries are here and not in the SDK's retry layer because PutEvents reports
 //! throttling per entry inside a 200 answer, which the SDK does not retry, and because
@@ -9,15 +10,12 @@
 
 use std::time::Duration;
 
-use aws_sdk_eventbridge::config::http::HttpResponse;
-use aws_sdk_eventbridge::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_eventbridge::operation::put_events::{PutEventsError, PutEventsOutput};
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
-use aws_sdk_s3::primitives::ByteStream;
 use tokio::time::{Instant, sleep, timeout};
 
-use crate::aws_errors::describe;
 use crate::bus_entry::{self, ClaimCheck};
+pub use crate::claim_check_store::ClaimCheckStore;
+use crate::put_attempt::{Attempt, classify};
 use crate::stripe_event::StripeEvent;
 
 /// An EventBridge client whose calls are tried once each: retrying is this module's job.
@@ -62,13 +60,6 @@ impl RetryPolicy {
     }
 }
 
-/// Where oversized events are stored.
-#[derive(Debug, Clone)]
-pub struct ClaimCheckStore {
-    pub client: aws_sdk_s3::Client,
-    pub bucket: String,
-}
-
 #[derive(Debug, Clone)]
 pub struct BusDelivery {
     pub client: aws_sdk_eventbridge::Client,
@@ -103,13 +94,6 @@ pub enum DeliveryError {
     OutOfTime { attempts: u32, last_error: String },
 }
 
-/// What one PutEvents call told us.
-enum Attempt {
-    Accepted(String),
-    Retry(String),
-    GiveUp(String),
-}
-
 impl BusDelivery {
     /// Puts `event` (whose exact bytes are `body`) on the bus, or says why it could not
     /// before `deadline`.
@@ -127,7 +111,10 @@ impl BusDelivery {
                 size,
                 limit: self.max_entry_bytes,
             })?;
-            let check = store.put(event, body, deadline).await?;
+            let check = store
+                .put(event, body, deadline)
+                .await
+                .map_err(DeliveryError::ClaimCheck)?;
             (
                 bus_entry::reference_entry(&self.bus, event, &check),
                 Some(check),
@@ -185,87 +172,11 @@ impl BusDelivery {
     }
 }
 
-impl ClaimCheckStore {
-    async fn put(
-        &self,
-        event: &StripeEvent<'_>,
-        body: &str,
-        deadline: Instant,
-    ) -> Result<ClaimCheck, DeliveryError> {
-        let check = ClaimCheck::for_event(&self.bucket, event, body.as_bytes());
-        let upload = self
-            .client
-            .put_object()
-            .bucket(&check.bucket)
-            .key(&check.key)
-            .content_type("application/json")
-            .body(ByteStream::from(body.as_bytes().to_vec()))
-            .send();
-        match tokio::time::timeout_at(deadline, upload).await {
-            Ok(Ok(_)) => Ok(check),
-            Ok(Err(e)) => Err(DeliveryError::ClaimCheck(describe(&e))),
-            Err(_) => Err(DeliveryError::ClaimCheck(
-                "no answer from S3 in time".into(),
-            )),
-        }
-    }
-}
-
-fn classify(answer: Result<PutEventsOutput, SdkError<PutEventsError, HttpResponse>>) -> Attempt {
-    match answer {
-        Ok(output) => {
-            let entry = output.entries().first();
-            let error_code = entry.and_then(|e| e.error_code());
-            match (
-                output.failed_entry_count(),
-                error_code,
-                entry.and_then(|e| e.event_id()),
-            ) {
-                (0, None, Some(id)) => Attempt::Accepted(id.to_owned()),
-                (_, Some(code), _) => {
-                    let message = format!(
-                        "{code}: {}",
-                        entry
-                            .and_then(|e| e.error_message())
-                            .unwrap_or("no message")
-                    );
-                    if entry_error_is_transient(code) {
-                        Attempt::Retry(message)
-                    } else {
-                        Attempt::GiveUp(message)
-                    }
-                }
-                _ => Attempt::Retry("PutEvents answered without an entry id".into()),
-            }
-        }
-        Err(SdkError::ServiceError(e)) => {
-            let status = e.raw().status().as_u16();
-            let code = e.err().code().unwrap_or("unknown error");
-            let message = format!(
-                "{code} (HTTP {status}): {}",
-                e.err().message().unwrap_or("no message")
-            );
-            if status >= 500 || status == 429 || code.contains("Throttl") {
-                Attempt::Retry(message)
-            } else {
-                Attempt::GiveUp(message)
-            }
-        }
-        Err(e @ SdkError::ConstructionFailure(_)) => Attempt::GiveUp(describe(&e)),
-        // Timeouts, connection failures and unreadable answers may all pass.
-        Err(e) => Attempt::Retry(describe(&e)),
-    }
-}
-
-/// PutEvents entry error codes that another try may clear.
-fn entry_error_is_transient(code: &str) -> bool {
-    code.contains("Throttl") || code.contains("Internal") || code.contains("Unavailable")
-}
-
 #[cfg(test)]
 mod tests {
     use aws_sdk_eventbridge::Client;
     use aws_sdk_eventbridge::config::retry::RetryConfig;
+    use aws_sdk_eventbridge::operation::put_events::PutEventsOutput;
     use aws_sdk_eventbridge::types::PutEventsResultEntry;
     use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 
@@ -412,15 +323,37 @@ mod tests {
         assert_eq!(delivered.attempts, 2);
     }
 
+    /// The longest of many waits after `attempt`: close to that attempt's cap.
+    fn longest_wait(policy: &RetryPolicy, attempt: u32) -> Duration {
+        (0..500).map(|_| policy.delay_after(attempt)).max().unwrap()
+    }
+
     #[test]
-    fn backoff_grows_and_is_capped() {
+    fn backoff_doubles_from_50_ms_to_a_1_s_cap_with_jitter() {
         let policy = RetryPolicy::default();
-        for attempt in 1..20 {
-            let cap = policy
-                .base_delay
-                .saturating_mul(1 << attempt.min(16))
-                .min(policy.max_delay);
-            assert!(policy.delay_after(attempt) <= cap);
+        // Caps, from the policy's documented numbers: 100, 200, 400, 800 ms, then 1 s.
+        for (attempt, cap_ms) in [
+            (1, 100),
+            (2, 200),
+            (3, 400),
+            (4, 800),
+            (5, 1_000),
+            (12, 1_000),
+        ] {
+            let longest = longest_wait(&policy, attempt);
+            assert!(
+                longest <= Duration::from_millis(cap_ms),
+                "attempt {attempt}: waited {longest:?}, over {cap_ms} ms"
+            );
+            // Full jitter reaches the top of its range, so the cap really is the cap.
+            assert!(
+                longest >= Duration::from_millis(cap_ms * 9 / 10),
+                "attempt {attempt}: never waited near {cap_ms} ms ({longest:?})"
+            );
         }
+        // And the waits differ: retrying relays do not move in step.
+        let waits: std::collections::HashSet<Duration> =
+            (0..20).map(|_| policy.delay_after(3)).collect();
+        assert!(waits.len() > 10, "{waits:?}");
     }
 }

@@ -7,9 +7,13 @@ pub mod bus_delivery;
 #[cfg(feature = "aws")]
 pub mod bus_entry;
 #[cfg(feature = "aws")]
+pub mod claim_check_store;
+#[cfg(feature = "aws")]
 pub mod failure_notices;
 #[cfg(feature = "aws")]
 pub mod lambda;
+#[cfg(feature = "aws")]
+mod put_attempt;
 pub mod reason;
 #[cfg(feature = "aws")]
 pub mod relay;

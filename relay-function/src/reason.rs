@@ -5,7 +5,8 @@ use serde::Serialize;
 
 use crate::signature::SignatureError;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Reason {
     /// Not a POST.
     MethodNotAllowed,
@@ -79,12 +80,6 @@ impl Reason {
     }
 }
 
-impl Serialize for Reason {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.code())
-    }
-}
-
 impl From<&SignatureError> for Reason {
     fn from(error: &SignatureError) -> Self {
         match error {
@@ -101,6 +96,36 @@ impl From<&SignatureError> for Reason {
             SignatureError::TimestampTooOld { .. } | SignatureError::TimestampInFuture { .. } => {
                 Self::TimestampOutsideTolerance
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_reason_serialises_as_its_code() {
+        for reason in [
+            Reason::MethodNotAllowed,
+            Reason::NotFound,
+            Reason::PayloadTooLarge,
+            Reason::InvalidBody,
+            Reason::MissingSignature,
+            Reason::MalformedSignature,
+            Reason::SignatureMismatch,
+            Reason::TimestampOutsideTolerance,
+            Reason::InvalidEvent,
+            Reason::SecretNotConfigured,
+            Reason::SecretUnavailable,
+            Reason::EntryTooLarge,
+            Reason::ClaimCheckFailed,
+            Reason::RelayFailed,
+        ] {
+            assert_eq!(
+                serde_json::to_value(reason).unwrap(),
+                serde_json::Value::from(reason.code())
+            );
         }
     }
 }

@@ -204,10 +204,20 @@ pub fn unix_now() -> i64 {
 
 /// Builds the header Stripe would send for `body` signed at `timestamp` with `secret`.
 pub fn sign(secret: &SigningSecret, timestamp: i64, body: &[u8]) -> String {
-    format!(
-        "t={timestamp},{EXPECTED_SCHEME}={}",
-        compute_v1(secret, timestamp, body)
-    )
+    sign_with_each(std::slice::from_ref(secret), timestamp, body)
+}
+
+/// The header Stripe sends while several secrets are active for an endpoint (during a
+/// roll): one `v1` per secret, in order.
+pub fn sign_with_each(secrets: &[SigningSecret], timestamp: i64, body: &[u8]) -> String {
+    let mut header = format!("t={timestamp}");
+    for secret in secrets {
+        header.push_str(&format!(
+            ",{EXPECTED_SCHEME}={}",
+            compute_v1(secret, timestamp, body)
+        ));
+    }
+    header
 }
 
 #[cfg(test)]

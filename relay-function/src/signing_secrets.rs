@@ -73,6 +73,13 @@ pub struct SecretEntry {
     pub expires: Option<i64>,
 }
 
+impl SecretEntry {
+    /// Whether the relay accepts this secret at Unix time `now`.
+    pub fn is_active_at(&self, now: i64) -> bool {
+        !self.secret.expose().trim().is_empty() && self.expires.is_none_or(|expires| now < expires)
+    }
+}
+
 /// Every signing secret the bridge holds, newest first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SigningSecrets {
@@ -129,12 +136,12 @@ impl SigningSecrets {
     /// The secrets that verify at Unix time `now`. An empty secret never does: the
     /// libraries refuse a blank one too.
     pub fn active_at(&self, now: i64) -> Vec<&SigningSecret> {
-        self.secrets
-            .iter()
-            .filter(|e| !e.secret.expose().trim().is_empty())
-            .filter(|e| e.expires.is_none_or(|expires| now < expires))
-            .map(|e| &e.secret)
-            .collect()
+        self.active_entries_at(now).map(|e| &e.secret).collect()
+    }
+
+    /// The entries whose secrets the relay accepts at Unix time `now`, with their expiry.
+    pub fn active_entries_at(&self, now: i64) -> impl Iterator<Item = &SecretEntry> {
+        self.secrets.iter().filter(move |e| e.is_active_at(now))
     }
 }
 
