@@ -1,6 +1,11 @@
-//! The command line: global options, and one argument struct per command.
+//! The command line: global options, and one argument struct per command. The clap
+//! structs live here only: `GlobalArgs::resolve` turns the global ones into the plain
+//! settings that everything below takes.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+pub use crate::build::package::Architecture;
+use crate::settings::{AwsSettings, GlobalSettings, OutputFormat, OutputSettings};
 
 /// Stand up, in your own AWS account, a verified Stripe webhook → Amazon EventBridge
 /// relay, and run it.
@@ -27,7 +32,7 @@ pub struct GlobalArgs {
     #[arg(long, global = true)]
     pub profile: Option<String>,
     /// Send every AWS call to this endpoint (also read from AWS_ENDPOINT_URL).
-    #[arg(long, global = true)]
+    #[arg(long, global = true, value_parser = parse_endpoint_url)]
     pub endpoint_url: Option<String>,
     /// How to print results.
     #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text)]
@@ -40,10 +45,23 @@ pub struct GlobalArgs {
     pub verbose: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OutputFormat {
-    Text,
-    Json,
+impl GlobalArgs {
+    /// The settings every command takes, resolved once.
+    pub fn resolve(&self) -> GlobalSettings {
+        GlobalSettings {
+            bridge: self.name.clone(),
+            aws: AwsSettings {
+                profile: self.profile.clone(),
+                region: self.region.clone(),
+                endpoint_url: self.endpoint_url.clone(),
+            },
+            output: OutputSettings {
+                format: self.output,
+                quiet: self.quiet,
+                verbose: self.verbose,
+            },
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -169,8 +187,8 @@ pub struct CompletionsArgs {
 #[derive(Debug, Args)]
 pub struct DeployArgs {
     /// The Lambda architecture (arm64 is Graviton).
-    #[arg(long, value_enum, default_value_t = Arch::X86_64)]
-    pub arch: Arch,
+    #[arg(long, value_enum, default_value_t = Architecture::X86_64)]
+    pub arch: Architecture,
     /// Deploy this prebuilt zip (from `stripe-bridge package`) instead of building.
     #[arg(long)]
     pub artifact: Option<std::path::PathBuf>,
@@ -267,28 +285,11 @@ pub struct RemoveArgs {
 #[derive(Debug, Args)]
 pub struct PackageArgs {
     /// The Lambda architecture to build for.
-    #[arg(long, value_enum, default_value_t = Arch::X86_64)]
-    pub arch: Arch,
+    #[arg(long, value_enum, default_value_t = Architecture::X86_64)]
+    pub arch: Architecture,
     /// Where to write the zip.
     #[arg(long, default_value = "stripe-bridge-relay.zip")]
     pub out: std::path::PathBuf,
-}
-
-/// A Lambda architecture.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Arch {
-    #[value(name = "x86_64")]
-    X86_64,
-    Arm64,
-}
-
-impl From<Arch> for crate::package::Architecture {
-    fn from(arch: Arch) -> Self {
-        match arch {
-            Arch::X86_64 => Self::X86_64,
-            Arch::Arm64 => Self::Arm64,
-        }
-    }
 }
 
 #[derive(Debug, Args)]
@@ -320,6 +321,20 @@ fn parse_bridge_name(name: &str) -> Result<String, String> {
             "`{name}` is not a bridge name: use 1 to 40 lowercase letters, digits and hyphens, \
              starting with a letter and not ending with a hyphen (e.g. `stripe-live`)"
         ))
+    }
+}
+
+/// An endpoint that is not a URL would only fail later, inside the SDK, with its
+/// connector's words: say so now, as a usage error.
+fn parse_endpoint_url(url: &str) -> Result<String, String> {
+    let parsed: Result<hyper::Uri, _> = url.parse();
+    match parsed {
+        Ok(uri) if matches!(uri.scheme_str(), Some("http" | "https")) && uri.host().is_some() => {
+            Ok(url.to_owned())
+        }
+        _ => Err(format!(
+            "`{url}` is not an endpoint URL: give its scheme and host (e.g. http://127.0.0.1:5000)"
+        )),
     }
 }
 

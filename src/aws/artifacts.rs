@@ -9,16 +9,18 @@ use aws_sdk_s3::types::{
     BucketLocationConstraint, CreateBucketConfiguration, Delete, ObjectIdentifier,
     PublicAccessBlockConfiguration, Tag, Tagging,
 };
-use sha2::{Digest, Sha256};
 
-use crate::package::Artifact;
-use crate::stack::OWNER_TAG;
+use crate::aws::OWNER_TAG;
+use crate::build::package::Artifact;
+use crate::short_hash::short_sha256;
 
 /// A name that is the same on every run and unique to the bridge, account and region,
 /// within S3's 63 characters.
 pub fn bucket_name(account_id: &str, region: &str, bridge: &str) -> String {
-    let digest = hex::encode(Sha256::digest(format!("{account_id}/{region}/{bridge}")));
-    format!("stripe-bridge-artifacts-{}", &digest[..16])
+    format!(
+        "stripe-bridge-artifacts-{}",
+        short_sha256(format!("{account_id}/{region}/{bridge}"), 16)
+    )
 }
 
 pub async fn exists(s3: &Client, bucket: &str) -> Result<bool> {

@@ -1,12 +1,13 @@
 //! A deployed bridge as the commands that run it see it: its stack, the stack's outputs,
 //! and the signing secrets it holds.
 
-use anyhow::{Context, Result, bail};
+use anyhow::Result;
 use relay_function::signing_secrets::SigningSecrets;
 
-use crate::aws::{self, AwsContext};
-use crate::cli::GlobalArgs;
-use crate::stack::{self, StackState};
+use crate::aws::connect::{self, AwsContext};
+use crate::aws::stack::{self, StackState};
+use crate::hint::hinted;
+use crate::settings::GlobalSettings;
 
 pub struct Bridge {
     pub ctx: AwsContext,
@@ -16,13 +17,13 @@ pub struct Bridge {
 
 impl Bridge {
     /// The bridge `--name` names, which must be deployed.
-    pub async fn find(global: &GlobalArgs) -> Result<Self> {
-        let ctx = aws::connect(global).await?;
+    pub async fn find(settings: &GlobalSettings) -> Result<Self> {
+        let ctx = connect::connect(&settings.aws).await?;
         let cfn = aws_sdk_cloudformation::Client::new(&ctx.sdk);
-        let stack = stack::require(&cfn, &global.name, &ctx.region).await?;
+        let stack = stack::require(&cfn, &settings.bridge, &ctx.region).await?;
         Ok(Self {
             ctx,
-            name: global.name.clone(),
+            name: settings.bridge.clone(),
             stack,
         })
     }
@@ -30,9 +31,10 @@ impl Bridge {
     /// One of the stack's outputs, which a finished deploy always has.
     pub fn output(&self, key: &str) -> Result<&str> {
         let name = &self.name;
-        self.stack.output(key).with_context(|| {
-            format!(
-                "the stack of bridge {name} reports no {key}; run `stripe-bridge --name {name} deploy` to finish it"
+        self.stack.output(key).ok_or_else(|| {
+            hinted(
+                format!("the stack of bridge {name} reports no {key}"),
+                format!("run `stripe-bridge --name {name} deploy` to finish it"),
             )
         })
     }
@@ -57,7 +59,10 @@ pub async fn read_secrets(
             if e.as_service_error()
                 .is_some_and(|s| s.is_resource_not_found_exception()) =>
         {
-            bail!("the bridge's secret {arn} is gone; run `stripe-bridge deploy` to make it again")
+            return Err(hinted(
+                format!("the bridge's secret {arn} is gone"),
+                "run `stripe-bridge deploy` to make it again",
+            ));
         }
         Err(e) => return Err(anyhow::Error::new(e).context("cannot read the bridge's secret")),
     };

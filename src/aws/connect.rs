@@ -3,10 +3,11 @@
 //! once, up front, so that a missing region or credentials is a clear error before
 //! anything is created.
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 
-use crate::cli::GlobalArgs;
+use crate::hint::{WithHint, hinted};
+use crate::settings::AwsSettings;
 
 /// Regions stripe-bridge knows: a typo is caught before any call is made.
 const REGIONS: &[&str] = &[
@@ -60,22 +61,25 @@ pub struct AwsContext {
 
 /// Loads the configuration and asks STS who we are: this proves the credentials work and
 /// gives the account id.
-pub async fn connect(global: &GlobalArgs) -> Result<AwsContext> {
-    let sdk = load(global).await?;
-    let region = sdk
-        .region()
-        .map(|r| r.to_string())
-        .context("no AWS region is set: pass --region (e.g. --region us-east-1), or set AWS_REGION or a region in your AWS profile")?;
+pub async fn connect(settings: &AwsSettings) -> Result<AwsContext> {
+    let sdk = load(settings).await?;
+    let region = sdk.region().map(|r| r.to_string()).ok_or_else(|| {
+        hinted(
+            "no AWS region is set",
+            "pass --region (e.g. --region us-east-1), or set AWS_REGION or a region in your AWS profile",
+        )
+    })?;
     if !REGIONS.contains(&region.as_str()) {
-        bail!(
-            "`{region}` is not an AWS region stripe-bridge knows; check the spelling (e.g. us-east-1, eu-west-1)"
-        );
+        return Err(hinted(
+            format!("`{region}` is not an AWS region stripe-bridge knows"),
+            "check the spelling (e.g. us-east-1, eu-west-1)",
+        ));
     }
     let identity = aws_sdk_sts::Client::new(&sdk)
         .get_caller_identity()
         .send()
         .await
-        .map_err(|e| credentials_error(&e))?;
+        .map_err(credentials_error)?;
     let account_id = identity
         .account
         .context("STS did not say which account these credentials belong to")?;
@@ -86,29 +90,50 @@ pub async fn connect(global: &GlobalArgs) -> Result<AwsContext> {
     })
 }
 
-async fn load(global: &GlobalArgs) -> Result<SdkConfig> {
+async fn load(settings: &AwsSettings) -> Result<SdkConfig> {
     let mut loader = aws_config::defaults(BehaviorVersion::latest());
-    if let Some(profile) = &global.profile {
+    if let Some(profile) = &settings.profile {
         loader = loader.profile_name(profile);
     }
-    if let Some(region) = &global.region {
+    if let Some(region) = &settings.region {
         loader = loader.region(Region::new(region.clone()));
     }
-    if let Some(endpoint) = &global.endpoint_url {
+    if let Some(endpoint) = &settings.endpoint_url {
         loader = loader.endpoint_url(endpoint);
     }
     Ok(loader.load().await)
 }
 
-fn credentials_error(error: &(dyn std::error::Error + 'static)) -> anyhow::Error {
-    let text = relay_function::aws_errors::describe(error);
-    if text.contains("credentials") || text.contains("Credentials") {
-        anyhow::anyhow!(
-            "no usable AWS credentials ({text}). Run `aws configure` or `aws sso login`, set \
-             AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or pick a profile with --profile"
-        )
+/// Why STS could not say who we are: no usable credentials, or no way to reach AWS.
+fn credentials_error(
+    error: aws_sdk_sts::error::SdkError<
+        aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityError,
+        aws_sdk_sts::config::http::HttpResponse,
+    >,
+) -> anyhow::Error {
+    let credentials =
+        std::iter::successors(Some(&error as &(dyn std::error::Error + 'static)), |e| {
+            e.source()
+        })
+        .any(|e| {
+            let text = e.to_string();
+            text.contains("credentials") || text.contains("Credentials")
+        });
+    if credentials {
+        Err::<(), _>(error)
+            .with_hint(
+                "no usable AWS credentials",
+                "run `aws configure` or `aws sso login`, set AWS_ACCESS_KEY_ID and \
+                 AWS_SECRET_ACCESS_KEY, or pick a profile with --profile",
+            )
+            .unwrap_err()
     } else {
-        anyhow::anyhow!("cannot reach AWS to check the credentials: {text}")
+        Err::<(), _>(error)
+            .with_hint(
+                "cannot reach AWS to check the credentials",
+                "check your network, and --endpoint-url or AWS_ENDPOINT_URL if you set one",
+            )
+            .unwrap_err()
     }
 }
 

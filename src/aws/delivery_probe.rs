@@ -10,9 +10,9 @@ use aws_sdk_sqs::types::QueueAttributeName;
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
-use crate::rule_target::Target;
-use crate::rules::{RuleSpec, Rules};
-use crate::stack::OWNER_TAG;
+use crate::aws::OWNER_TAG;
+use crate::aws::rules::target::Target;
+use crate::aws::rules::{RuleSpec, Rules};
 
 /// Marks a probe's queue (its rule is one of the bridge's, by the owner tag).
 const PROBE_TAG: &str = "stripe-bridge:probe";
@@ -143,38 +143,30 @@ impl DeliveryProbe {
 pub async fn remove_leftover_queues(sdk: &SdkConfig, bridge: &str) -> Result<usize> {
     let sqs = aws_sdk_sqs::Client::new(sdk);
     let mut removed = 0;
-    let mut next = None;
-    loop {
-        let page = sqs
-            .list_queues()
-            .queue_name_prefix(probe_prefix(bridge))
-            .set_next_token(next)
+    let mut urls = sqs
+        .list_queues()
+        .queue_name_prefix(probe_prefix(bridge))
+        .into_paginator()
+        .items()
+        .send();
+    while let Some(url) = urls.next().await {
+        let url = url.context("cannot list the bridge's probe queues")?;
+        // Another bridge's name may start with this one's: go by the tags.
+        let tags = sqs
+            .list_queue_tags()
+            .queue_url(&url)
             .send()
             .await
-            .context("cannot list the bridge's probe queues")?;
-        for url in page.queue_urls() {
-            // Another bridge's name may start with this one's: go by the tags.
-            let tags = sqs
-                .list_queue_tags()
-                .queue_url(url)
+            .context("cannot read a probe queue's tags")?;
+        let tags = tags.tags.unwrap_or_default();
+        if tags.get(OWNER_TAG).map(String::as_str) == Some(bridge) && tags.contains_key(PROBE_TAG) {
+            sqs.delete_queue()
+                .queue_url(&url)
                 .send()
                 .await
-                .context("cannot read a probe queue's tags")?;
-            let tags = tags.tags.unwrap_or_default();
-            if tags.get(OWNER_TAG).map(String::as_str) == Some(bridge)
-                && tags.contains_key(PROBE_TAG)
-            {
-                sqs.delete_queue()
-                    .queue_url(url)
-                    .send()
-                    .await
-                    .context("cannot delete a probe queue")?;
-                removed += 1;
-            }
-        }
-        next = page.next_token().map(str::to_owned);
-        if next.is_none() {
-            return Ok(removed);
+                .context("cannot delete a probe queue")?;
+            removed += 1;
         }
     }
+    Ok(removed)
 }

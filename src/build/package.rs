@@ -1,32 +1,24 @@
-//! Builds the relay for Lambda (`provided.al2023`) and packages it: a zip holding one
-//! executable `bootstrap`, byte-for-byte reproducible (fixed time, mode and order), named
-//! by its content hash, so the hash changes only when the code does.
-//!
-//! The relay's source travels inside the CLI (see `build.rs`). It is written once per
-//! version to the cache directory and built there with the `lambda` profile, into a
-//! build directory that stays warm between deploys.
+//! The relay's Lambda artifact: a zip holding one executable `bootstrap`, byte-for-byte
+//! reproducible (fixed time, mode and order) and named by its content hash, so the hash
+//! changes only when the code does; and the checks that Lambda can run a prebuilt one.
+//! `relay_build.rs` makes the binary.
 
 use std::io::{Cursor, Read, Write};
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use sha2::{Digest, Sha256};
-
-use crate::output::Printer;
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, DateTime, ZipArchive, ZipWriter};
-
-mod relay_sources {
-    include!(concat!(env!("OUT_DIR"), "/relay_sources.rs"));
-}
 
 /// Lambda's provided.al2023 runtime has glibc 2.34: a binary that needs a newer symbol
 /// does not start there.
 pub const LAMBDA_GLIBC: (u32, u32) = (2, 34);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A Lambda architecture (arm64 is Graviton).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Architecture {
+    #[value(name = "x86_64")]
     X86_64,
     Arm64,
 }
@@ -40,7 +32,7 @@ impl Architecture {
         }
     }
 
-    fn rust_target(self) -> &'static str {
+    pub fn rust_target(self) -> &'static str {
         match self {
             Self::X86_64 => "x86_64-unknown-linux-gnu",
             Self::Arm64 => "aarch64-unknown-linux-gnu",
@@ -132,7 +124,7 @@ pub fn newest_glibc(binary: &[u8]) -> Option<(u32, u32)> {
     newest
 }
 
-fn check_glibc(binary: &[u8]) -> Result<()> {
+pub fn check_glibc(binary: &[u8]) -> Result<()> {
     match newest_glibc(binary) {
         Some(needed) if needed > LAMBDA_GLIBC => bail!(
             "the relay needs glibc {}.{}, but Lambda's provided.al2023 has {}.{}; build it on an \
@@ -144,137 +136,6 @@ fn check_glibc(binary: &[u8]) -> Result<()> {
         ),
         _ => Ok(()),
     }
-}
-
-/// Where stripe-bridge keeps the relay's source and its warm build directory.
-pub fn cache_dir() -> Result<PathBuf> {
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-        .context("neither XDG_CACHE_HOME nor HOME is set; set one so stripe-bridge can cache the relay's build")?;
-    Ok(base.join("stripe-bridge"))
-}
-
-/// Builds the relay for `arch` and packages it. `cargo`'s own progress goes to stderr.
-pub fn build(arch: Architecture, cache: &Path, printer: Printer) -> Result<Artifact> {
-    let source = write_sources(cache)?;
-    let host = host_target()?;
-    let target = arch.rust_target();
-    let mut command = if host == target {
-        let mut c = Command::new("cargo");
-        c.arg("build");
-        c
-    } else {
-        check_cross_toolchain(arch)?;
-        let mut c = Command::new("cargo");
-        c.arg("zigbuild");
-        c
-    };
-    let target_dir = cache.join("relay-target");
-    printer.detail(format!(
-        "relay source: {}; build directory: {}",
-        source.display(),
-        target_dir.display()
-    ));
-    command
-        .args([
-            "--quiet",
-            "--profile",
-            "lambda",
-            "--bin",
-            "bootstrap",
-            "--target",
-            target,
-        ])
-        .arg("--manifest-path")
-        .arg(source.join("Cargo.toml"))
-        .env("CARGO_TARGET_DIR", &target_dir)
-        // The relay's own settings, not whatever the caller's environment sets.
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_BUILD_TARGET");
-    let status = command.status().context(
-        "cannot run cargo; install Rust (https://rustup.rs) to build the relay, or pass --artifact",
-    )?;
-    if !status.success() {
-        bail!("building the relay failed (cargo exited with {status}); see cargo's output above");
-    }
-    let binary_path = target_dir.join(target).join("lambda").join("bootstrap");
-    let binary = std::fs::read(&binary_path)
-        .with_context(|| format!("cargo built no {}", binary_path.display()))?;
-    if arch == Architecture::X86_64 {
-        check_glibc(&binary)?;
-    }
-    package(&binary)
-}
-
-/// Writes the embedded source once per content: an unchanged relay keeps its files'
-/// times, so cargo sees nothing to rebuild.
-fn write_sources(cache: &Path) -> Result<PathBuf> {
-    let mut hash = Sha256::new();
-    hash.update(relay_sources::WORKSPACE_MANIFEST);
-    for (path, contents) in relay_sources::FILES {
-        hash.update(path);
-        hash.update(contents);
-    }
-    let dir = cache
-        .join("relay-src")
-        .join(&hex::encode(hash.finalize())[..16]);
-    let complete = dir.join(".complete");
-    if complete.exists() {
-        return Ok(dir);
-    }
-    for (path, contents) in relay_sources::FILES {
-        let file = dir.join(path);
-        std::fs::create_dir_all(file.parent().expect("a file has a folder"))?;
-        std::fs::write(&file, contents)
-            .with_context(|| format!("cannot write {}", file.display()))?;
-    }
-    std::fs::write(dir.join("Cargo.toml"), relay_sources::WORKSPACE_MANIFEST)?;
-    std::fs::write(&complete, b"")?;
-    Ok(dir)
-}
-
-fn host_target() -> Result<String> {
-    let output = Command::new("rustc").arg("-vV").output().context(
-        "cannot run rustc; install Rust (https://rustup.rs) to build the relay, or pass --artifact",
-    )?;
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .find_map(|l| l.strip_prefix("host: "))
-        .map(str::to_owned)
-        .context("rustc -vV did not name its host")
-}
-
-fn check_cross_toolchain(arch: Architecture) -> Result<()> {
-    let target = arch.rust_target();
-    let installed = Command::new("rustup")
-        .args(["target", "list", "--installed"])
-        .output()
-        .map(|o| {
-            String::from_utf8_lossy(&o.stdout)
-                .lines()
-                .any(|l| l == target)
-        })
-        .unwrap_or(false);
-    let zigbuild = Command::new("cargo")
-        .args(["zigbuild", "--version"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if installed && zigbuild {
-        return Ok(());
-    }
-    let mut steps = Vec::new();
-    if !installed {
-        steps.push(format!("rustup target add {target}"));
-    }
-    if !zigbuild {
-        steps.push("pip install ziglang && cargo install cargo-zigbuild".to_owned());
-    }
-    bail!(
-        "building the relay for {} on this machine needs a cross toolchain: run `{}`, or pass --artifact with a prebuilt zip",
-        arch.lambda_name(),
-        steps.join("` and `")
-    )
 }
 
 #[cfg(test)]
@@ -329,22 +190,5 @@ mod tests {
             Some((2, 34))
         );
         assert_eq!(newest_glibc(b"no libc here"), None);
-    }
-
-    #[test]
-    fn the_embedded_source_is_a_workspace_of_the_relay() {
-        let paths: Vec<&str> = relay_sources::FILES.iter().map(|(p, _)| *p).collect();
-        for needed in [
-            "relay-function/Cargo.toml",
-            "relay-function/src/bin/bootstrap.rs",
-            "Cargo.lock",
-        ] {
-            assert!(
-                paths.contains(&needed),
-                "{needed} is not embedded: {paths:?}"
-            );
-        }
-        assert!(relay_sources::WORKSPACE_MANIFEST.contains("members = [\"relay-function\"]"));
-        assert!(relay_sources::WORKSPACE_MANIFEST.contains("[profile.lambda]"));
     }
 }

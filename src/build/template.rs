@@ -10,7 +10,7 @@ use serde_json::{Map, Value as Json, json};
 use serde_yaml::Value as Yaml;
 
 /// The template as written, with CloudFormation's short forms.
-pub const SOURCE: &str = include_str!("../templates/bridge.yaml");
+pub const SOURCE: &str = include_str!("../../templates/bridge.yaml");
 
 /// The template as CloudFormation will receive it.
 pub fn render() -> Json {
@@ -122,7 +122,7 @@ mod tests {
 
     #[test]
     fn the_rendered_template_is_as_reviewed() {
-        insta::with_settings!({ snapshot_path => "../tests/snapshots", prepend_module_to_snapshot => false }, {
+        insta::with_settings!({ snapshot_path => "../../tests/snapshots", prepend_module_to_snapshot => false }, {
             insta::assert_json_snapshot!("bridge-template", render());
         });
     }

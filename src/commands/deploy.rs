@@ -1,39 +1,88 @@
 //! `stripe-bridge deploy`: from source to a live webhook URL, in one stack.
+//!
+//! A deploy reads as its phases: settle an existing stack (wait for it, or clear what
+//! an interrupted deploy left), stage the relay's code in the artifacts bucket, plan
+//! the change set, and apply it, following the stack's events to the end.
+//!
+//! Over 400 lines with its tests: the failure paths the emulator cannot provoke (a
+//! rollback, a stack left in ROLLBACK_COMPLETE) are tested here, through SDK test
+//! clients, beside the phases they drive.
 
+use std::collections::BTreeMap;
+use std::fmt;
 use std::time::Instant;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use aws_sdk_cloudformation::primitives::DateTime;
 use aws_sdk_cloudformation::types::StackStatus;
-use serde_json::json;
+use serde::Serialize;
 
-use crate::artifacts;
-use crate::aws;
-use crate::cli::{BusChoice, DeployArgs, GlobalArgs};
-use crate::output::{Printer, Progress, check_can_ask, confirmed};
-use crate::package::{self, Artifact};
-use crate::report;
-use crate::stack::{self, Prepared, StackRequest};
-use crate::template;
+use super::ExitStatus;
+use crate::aws::stack::{self, Prepared, ResourceChange, StackRequest, StackState};
+use crate::aws::{artifacts, connect};
+use crate::build::package::{self, Artifact};
+use crate::build::{relay_build, template};
+use crate::cli::{BusChoice, DeployArgs};
+use crate::hint::hinted;
+use crate::settings::GlobalSettings;
+use crate::ui::Printer;
+use crate::ui::printer::{check_can_ask, confirmed};
+use crate::ui::progress::Progress;
+use crate::ui::report;
 
-pub async fn run(global: &GlobalArgs, args: &DeployArgs, printer: Printer) -> Result<()> {
+/// What a deploy did, and the stack's outputs.
+#[derive(Debug, Serialize)]
+pub struct Deployed {
+    pub stack: String,
+    pub region: String,
+    /// False when the stack was already up to date.
+    pub changed: bool,
+    pub outputs: BTreeMap<String, String>,
+    pub elapsed_seconds: f64,
+}
+
+impl fmt::Display for Deployed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let outputs: Vec<(String, String)> = self
+            .outputs
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        write!(f, "Outputs:\n{}\n\n", report::outputs_text(&outputs))?;
+        let Self { stack, region, .. } = self;
+        if self.changed {
+            write!(
+                f,
+                "Deployed {stack} in {region} in {:.1} s.",
+                self.elapsed_seconds
+            )
+        } else {
+            write!(f, "{stack} in {region} is up to date.")
+        }
+    }
+}
+
+pub async fn run(
+    settings: &GlobalSettings,
+    args: &DeployArgs,
+    printer: Printer,
+) -> Result<ExitStatus> {
     let started = Instant::now();
-    let name = global.name.as_str();
     if args.dry_run {
         print!("{}", template::to_yaml_text(&template::render()));
-        return Ok(());
+        return Ok(ExitStatus::Success);
     }
     if args.confirm {
         check_can_ask("leave out --confirm")?;
     }
-    let ctx = aws::connect(global).await?;
+    let ctx = connect::connect(&settings.aws).await?;
     let target = Target {
         cfn: aws_sdk_cloudformation::Client::new(&ctx.sdk),
         s3: aws_sdk_s3::Client::new(&ctx.sdk),
         region: ctx.region,
         account_id: ctx.account_id,
     };
-    deploy(&target, name, args, printer, started).await
+    deploy(&target, &settings.bridge, args, printer, started).await
 }
 
 /// Where a deploy goes: the clients, and the account and region they reach.
@@ -44,19 +93,52 @@ pub struct Target {
     pub account_id: String,
 }
 
+/// The relay's code, in the artifacts bucket.
+struct StagedCode {
+    bucket: String,
+    key: String,
+}
+
 async fn deploy(
     target: &Target,
     name: &str,
     args: &DeployArgs,
     printer: Printer,
     started: Instant,
-) -> Result<()> {
-    let Target {
-        cfn,
-        s3,
-        region,
-        account_id,
-    } = target;
+) -> Result<ExitStatus> {
+    let existing = settle(target, name, printer).await?;
+    let code = stage(target, name, args, printer).await?;
+    let create = existing.is_none();
+    match plan(target, name, args, &code, create, printer).await? {
+        Prepared::NoChanges => {
+            let state = existing.context("a stack with no changes exists")?;
+            printer.status(format!("No changes to deploy: {name} is up to date"));
+            finish(target, name, &state.outputs, started, false, printer);
+            Ok(ExitStatus::Success)
+        }
+        Prepared::Changes {
+            change_set,
+            changes,
+        } => {
+            apply(
+                target,
+                name,
+                args,
+                &code,
+                (change_set, changes),
+                create,
+                started,
+                printer,
+            )
+            .await
+        }
+    }
+}
+
+/// Phase 1: the existing stack, once CloudFormation is done with it; `None` if there is
+/// none, or only an empty one that a failed or interrupted first deploy left (deleted).
+async fn settle(target: &Target, name: &str, printer: Printer) -> Result<Option<StackState>> {
+    let Target { cfn, region, .. } = target;
     let mut existing = stack::describe(cfn, name).await?;
     if let Some(state) = &existing {
         stack::check_owner(state, name, region)?;
@@ -83,35 +165,39 @@ async fn deploy(
         stack::wait(cfn, &state.id, since, |_| {}).await?;
         existing = None;
     }
+    Ok(existing)
+}
 
+/// Phase 2: the relay's zip, built or given, uploaded by its content hash.
+async fn stage(
+    target: &Target,
+    name: &str,
+    args: &DeployArgs,
+    printer: Printer,
+) -> Result<StagedCode> {
     let artifact = artifact(args, printer)?;
-    let bucket = artifacts::bucket_name(account_id, region, name);
-    artifacts::ensure_bucket(s3, &bucket, region, name).await?;
-    if artifacts::upload(s3, &bucket, &artifact).await? {
+    let bucket = artifacts::bucket_name(&target.account_id, &target.region, name);
+    artifacts::ensure_bucket(&target.s3, &bucket, &target.region, name).await?;
+    if artifacts::upload(&target.s3, &bucket, &artifact).await? {
         printer.detail(format!("Uploaded s3://{bucket}/{}", artifact.key()));
     }
+    Ok(StagedCode {
+        bucket,
+        key: artifact.key(),
+    })
+}
 
-    let mut parameters = vec![
-        ("BridgeName", name.to_owned()),
-        ("CodeBucket", bucket.clone()),
-        ("CodeKey", artifact.key()),
-        (
-            "Architecture",
-            package::Architecture::from(args.arch)
-                .lambda_name()
-                .to_owned(),
-        ),
-        (
-            "EventBus",
-            match args.bus {
-                BusChoice::Custom => "custom".to_owned(),
-                BusChoice::Default => "default".to_owned(),
-            },
-        ),
-        ("SignatureToleranceSeconds", args.tolerance.to_string()),
-    ];
-    parameters.push(("NotifyEmail", args.notify_email.clone().unwrap_or_default()));
-    let create = existing.is_none();
+/// Phase 3: a change set for the rendered template and the bridge's settings. A first
+/// deploy that goes no further leaves nothing behind.
+async fn plan(
+    target: &Target,
+    name: &str,
+    args: &DeployArgs,
+    code: &StagedCode,
+    create: bool,
+    printer: Printer,
+) -> Result<Prepared> {
+    let cfn = &target.cfn;
     if !create {
         let discarded = stack::discard_pending_change_sets(cfn, name).await?;
         if discarded > 0 {
@@ -125,41 +211,60 @@ async fn deploy(
         StackRequest {
             name,
             template_body: template::to_json_text(&template::render()),
-            parameters,
+            parameters: parameters(name, args, code),
             create,
         },
     )
     .await;
-    let prepared = match prepared {
-        Ok(prepared) => prepared,
-        Err(error) if create => {
-            // A first deploy that goes no further leaves nothing behind.
-            let _ = stack::delete(cfn, name).await;
-            let _ = artifacts::delete_bucket(s3, &bucket).await;
-            return Err(error);
-        }
-        Err(error) => return Err(error),
-    };
-    let (change_set, changes) = match prepared {
-        Prepared::NoChanges => {
-            let state = existing.context("a stack with no changes exists")?;
-            printer.status(format!("No changes to deploy: {name} is up to date"));
-            finish(&printer, name, region, &state.outputs, started, false);
-            return Ok(());
-        }
-        Prepared::Changes {
-            change_set,
-            changes,
-        } => (change_set, changes),
-    };
+    if prepared.is_err() && create {
+        let _ = stack::delete(cfn, name).await;
+        let _ = artifacts::delete_bucket(&target.s3, &code.bucket).await;
+    }
+    prepared
+}
+
+/// The stack's parameters: the bridge's settings.
+fn parameters(name: &str, args: &DeployArgs, code: &StagedCode) -> Vec<(&'static str, String)> {
+    vec![
+        ("BridgeName", name.to_owned()),
+        ("CodeBucket", code.bucket.clone()),
+        ("CodeKey", code.key.clone()),
+        ("Architecture", args.arch.lambda_name().to_owned()),
+        (
+            "EventBus",
+            match args.bus {
+                BusChoice::Custom => "custom".to_owned(),
+                BusChoice::Default => "default".to_owned(),
+            },
+        ),
+        ("SignatureToleranceSeconds", args.tolerance.to_string()),
+        ("NotifyEmail", args.notify_email.clone().unwrap_or_default()),
+    ]
+}
+
+/// Phase 4: show the changes, ask if asked to, run them and follow the stack to its end.
+#[allow(clippy::too_many_arguments)]
+async fn apply(
+    target: &Target,
+    name: &str,
+    args: &DeployArgs,
+    code: &StagedCode,
+    (change_set, changes): (String, Vec<ResourceChange>),
+    create: bool,
+    started: Instant,
+    printer: Printer,
+) -> Result<ExitStatus> {
+    let Target {
+        cfn, s3, region, ..
+    } = target;
     printer.status(report::change_table(name, &changes));
-    if args.confirm && !confirmed(&format!("Deploy these changes to {name} in {}?", region))? {
+    if args.confirm && !confirmed(&format!("Deploy these changes to {name} in {region}?"))? {
         stack::abandon(cfn, name, &change_set, create).await?;
         if create {
-            artifacts::delete_bucket(s3, &bucket).await?;
+            artifacts::delete_bucket(s3, &code.bucket).await?;
         }
         printer.status("Nothing deployed.");
-        return Ok(());
+        return Ok(ExitStatus::Success);
     }
 
     let since = now();
@@ -175,14 +280,17 @@ async fn deploy(
     let state = state.context("the stack disappeared while deploying")?;
     let status = state.status.as_str();
     if status.contains("ROLLBACK") || status.ends_with("_FAILED") {
-        let cause = report::first_failure(&events, name)
+        let cause = stack::first_failure(&events, name)
             .unwrap_or_else(|| format!("the stack ended in {status}"));
-        bail!(
-            "deploying {name} failed: {cause}. The stack rolled back ({status}); nothing changed."
-        );
+        return Err(hinted(
+            format!(
+                "deploying {name} failed: {cause}. The stack rolled back ({status}); nothing changed"
+            ),
+            format!("fix the cause, then run `stripe-bridge --name {name} deploy` again"),
+        ));
     }
-    finish(&printer, name, region, &state.outputs, started, true);
-    Ok(())
+    finish(target, name, &state.outputs, started, true, printer);
+    Ok(ExitStatus::Success)
 }
 
 fn artifact(args: &DeployArgs, printer: Printer) -> Result<Artifact> {
@@ -190,42 +298,37 @@ fn artifact(args: &DeployArgs, printer: Printer) -> Result<Artifact> {
         Some(path) => package::load_prebuilt(path),
         None => {
             printer.status("Building the relay (the first build takes a few minutes)");
-            package::build(args.arch.into(), &package::cache_dir()?, printer)
+            relay_build::build(args.arch, &relay_build::cache_dir()?, |d| printer.detail(d))
         }
     }
 }
 
 fn finish(
-    printer: &Printer,
+    target: &Target,
     name: &str,
-    region: &str,
     outputs: &[(String, String)],
     started: Instant,
     changed: bool,
+    printer: Printer,
 ) {
-    let elapsed = started.elapsed().as_secs_f64();
     let url = outputs
         .iter()
         .find(|(k, _)| k == "WebhookUrl")
         .map(|(_, v)| v.as_str())
         .unwrap_or("(not reported)");
-    printer.result(
-        format!(
-            "Outputs:\n{}\n\nDeployed {name} in {region} in {elapsed:.1} s.\nNext: add {url} in Stripe \
-             (Developers > Webhooks), then run `stripe-bridge --name {name} set-secret whsec_…`",
-            report::outputs_text(outputs)
-        ),
-        json!({
-            "stack": name,
-            "region": region,
-            "changed": changed,
-            "outputs": outputs
-                .iter()
-                .map(|(k, v)| (k.clone(), serde_json::Value::from(v.as_str())))
-                .collect::<serde_json::Map<_, _>>(),
-            "elapsed_seconds": elapsed,
-        }),
-    );
+    printer.result(&Deployed {
+        stack: name.to_owned(),
+        region: target.region.clone(),
+        changed,
+        outputs: outputs.iter().cloned().collect(),
+        elapsed_seconds: started.elapsed().as_secs_f64(),
+    });
+    if changed {
+        printer.hint(format!(
+            "add {url} in Stripe (Developers > Webhooks), then run `stripe-bridge --name {name} set-secret` \
+             and paste the endpoint's signing secret at its prompt"
+        ));
+    }
 }
 
 fn now() -> DateTime {
@@ -252,9 +355,9 @@ mod tests {
     use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 
     use super::*;
-    use crate::cli::{Arch, OutputFormat};
-
-    use crate::stack::fixtures::{ARN, stack};
+    use crate::aws::stack::fixtures::{ARN, stack};
+    use crate::cli::{Architecture, BusChoice};
+    use crate::settings::OutputFormat;
 
     fn event(
         id: &str,
@@ -317,11 +420,13 @@ mod tests {
         let zip = std::env::temp_dir().join(format!("sb-deploy-test-{}.zip", std::process::id()));
         std::fs::write(
             &zip,
-            crate::package::package(b"ELF GLIBC_2.17").unwrap().zip,
+            crate::build::package::package(b"ELF GLIBC_2.17")
+                .unwrap()
+                .zip,
         )
         .unwrap();
         DeployArgs {
-            arch: Arch::X86_64,
+            arch: Architecture::X86_64,
             artifact: Some(zip),
             bus: BusChoice::Custom,
             notify_email: None,

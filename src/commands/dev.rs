@@ -3,6 +3,7 @@
 //! bridge's) and putting events on the bridge's bus (or `--bus`), wherever the AWS
 //! configuration points: real AWS, or any endpoint from `--endpoint-url`.
 
+use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,27 +14,63 @@ use relay_function::secret_store::SecretStore;
 use relay_function::signature::unix_now;
 use relay_function::signing_secrets::{SecretEntry, SigningSecrets};
 use relay_function::webhook::WebhookRequest;
-use serde_json::json;
+use serde::Serialize;
 use tokio::net::TcpListener;
 
-use crate::aws;
-use crate::cli::{DevArgs, GlobalArgs, OutputFormat};
-use crate::dev_server::{self, Report};
-use crate::output::{Printer, rfc3339};
-use crate::secret_input;
-use crate::stack;
+use super::ExitStatus;
+use crate::aws::{connect, stack};
+use crate::cli::DevArgs;
+use crate::local::dev_server::{self, Report};
+use crate::settings::GlobalSettings;
+use crate::stripe::secret_check;
+use crate::ui::Printer;
+use crate::ui::report::rfc3339;
+
+/// The first record `dev` prints: where it listens, and what it verifies and relays with.
+#[derive(Debug, Serialize)]
+pub struct Listening {
+    pub listening: String,
+    pub bus: String,
+    pub secret: String,
+}
+
+impl fmt::Display for Listening {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Listening on {}", self.listening)
+    }
+}
+
+/// One record per request answered.
+#[derive(Debug, Serialize)]
+pub struct Answered<'a> {
+    pub time: String,
+    pub request_id: &'a str,
+    pub outcome: &'a Outcome,
+    #[serde(skip)]
+    now: i64,
+}
+
+impl fmt::Display for Answered<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&request_line(self.now, self.outcome))
+    }
+}
 
 /// As long as the Lambda has: its 15 s timeout, less the margin it keeps for answering.
 const ANSWER_WITHIN: Duration = Duration::from_millis(12_500);
 
-pub async fn run(global: &GlobalArgs, args: &DevArgs, printer: Printer) -> Result<()> {
-    let name = global.name.as_str();
+pub async fn run(
+    settings: &GlobalSettings,
+    args: &DevArgs,
+    printer: Printer,
+) -> Result<ExitStatus> {
+    let name = settings.bridge.as_str();
     let given = args
         .secrets
         .iter()
-        .map(|s| secret_input::check(s).context("--secret"))
+        .map(|s| secret_check::check(s).context("--secret"))
         .collect::<Result<Vec<_>>>()?;
-    let ctx = aws::connect(global).await?;
+    let ctx = connect::connect(&settings.aws).await?;
     let cfn = aws_sdk_cloudformation::Client::new(&ctx.sdk);
     let deployed = stack::describe(&cfn, name).await?;
     if let Some(state) = &deployed {
@@ -89,10 +126,11 @@ pub async fn run(global: &GlobalArgs, args: &DevArgs, printer: Printer) -> Resul
         })?;
     let address = listener.local_addr()?;
     let url = format!("http://{address}/webhook");
-    printer.result(
-        format!("Listening on {url}"),
-        json!({"listening": url, "bus": bus, "secret": secret_source}),
-    );
+    printer.record(&Listening {
+        listening: url,
+        bus: bus.to_owned(),
+        secret: secret_source.clone(),
+    });
     printer.status(format!(
         "Verifying with {secret_source}; relaying to bus {bus} in {region}.\n\
          Forward Stripe's events here with: stripe listen --forward-to localhost:{}/webhook\n\
@@ -100,20 +138,15 @@ pub async fn run(global: &GlobalArgs, args: &DevArgs, printer: Printer) -> Resul
         address.port()
     ));
 
-    let format = printer.format;
-    let report: Report = Arc::new(
-        move |request: &WebhookRequest, outcome: &Outcome| match format {
-            OutputFormat::Text => println!("{}", request_line(unix_now(), outcome)),
-            OutputFormat::Json => println!(
-                "{}",
-                json!({
-                    "time": rfc3339(unix_now()),
-                    "request_id": request.request_id,
-                    "outcome": outcome,
-                })
-            ),
-        },
-    );
+    let report: Report = Arc::new(move |request: &WebhookRequest, outcome: &Outcome| {
+        let now = unix_now();
+        printer.record(&Answered {
+            time: rfc3339(now),
+            request_id: &request.request_id,
+            outcome,
+            now,
+        });
+    });
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };
@@ -121,7 +154,7 @@ pub async fn run(global: &GlobalArgs, args: &DevArgs, printer: Printer) -> Resul
         .await
         .context("the local relay stopped")?;
     printer.status("Stopped.");
-    Ok(())
+    Ok(ExitStatus::Success)
 }
 
 /// One line per request: time, status, event type, event id, and what happened.

@@ -1,36 +1,54 @@
 //! `stripe-bridge package`: build the relay and write its Lambda zip, for deploying
 //! through your own pipeline (with `stripe-bridge template`).
 
+use std::fmt;
+use std::path::PathBuf;
+
 use anyhow::{Context, Result};
-use serde_json::json;
+use serde::Serialize;
 
+use super::ExitStatus;
+use crate::build::relay_build;
 use crate::cli::PackageArgs;
-use crate::output::Printer;
-use crate::package;
+use crate::ui::Printer;
 
-pub fn run(args: &PackageArgs, printer: Printer) -> Result<()> {
-    let arch = args.arch.into();
+/// The zip written.
+#[derive(Debug, Serialize)]
+pub struct Packaged {
+    pub path: PathBuf,
+    pub bytes: usize,
+    pub sha256: String,
+    pub key: String,
+    pub architecture: &'static str,
+}
+
+impl fmt::Display for Packaged {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}  {} bytes  sha256 {}",
+            self.path.display(),
+            self.bytes,
+            self.sha256
+        )
+    }
+}
+
+pub fn run(args: &PackageArgs, printer: Printer) -> Result<ExitStatus> {
+    let arch = args.arch;
     printer.status(format!(
         "Building the relay for {} (the first build takes a few minutes)",
-        package::Architecture::lambda_name(arch)
+        arch.lambda_name()
     ));
-    let artifact = package::build(arch, &package::cache_dir()?, printer)?;
+    let artifact = relay_build::build(arch, &relay_build::cache_dir()?, |d| printer.detail(d))?;
     std::fs::write(&args.out, &artifact.zip)
         .with_context(|| format!("cannot write {}", args.out.display()))?;
-    printer.result(
-        format!(
-            "{}  {} bytes  sha256 {}",
-            args.out.display(),
-            artifact.zip.len(),
-            artifact.sha256
-        ),
-        json!({
-            "path": args.out,
-            "bytes": artifact.zip.len(),
-            "sha256": artifact.sha256,
-            "key": artifact.key(),
-            "architecture": arch.lambda_name(),
-        }),
-    );
-    Ok(())
+    printer.result(&Packaged {
+        path: args.out.clone(),
+        bytes: artifact.zip.len(),
+        key: artifact.key(),
+        sha256: artifact.sha256,
+        architecture: arch.lambda_name(),
+    });
+    Ok(ExitStatus::Success)
 }

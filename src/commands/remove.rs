@@ -1,24 +1,51 @@
 //! `stripe-bridge remove`: delete everything the bridge made, and wait until it is gone.
 
-use anyhow::{Result, bail};
+use std::fmt;
+
+use anyhow::Result;
 use aws_sdk_cloudformation::primitives::DateTime;
-use serde_json::json;
+use serde::Serialize;
 
-use crate::artifacts;
-use crate::aws;
-use crate::cli::{GlobalArgs, RemoveArgs};
-use crate::delivery_probe;
-use crate::output::{Printer, Progress, check_can_ask, confirmed};
-use crate::report;
-use crate::rules::Rules;
-use crate::stack;
+use super::ExitStatus;
+use crate::aws::rules::Rules;
+use crate::aws::{artifacts, connect, delivery_probe, stack};
+use crate::cli::RemoveArgs;
+use crate::hint::hinted;
+use crate::settings::GlobalSettings;
+use crate::ui::Printer;
+use crate::ui::printer::{check_can_ask, confirmed};
+use crate::ui::progress::Progress;
 
-pub async fn run(global: &GlobalArgs, args: &RemoveArgs, printer: Printer) -> Result<()> {
-    let name = global.name.as_str();
+/// What `remove` did.
+#[derive(Debug, Serialize)]
+pub struct Removed {
+    pub stack: String,
+    pub region: String,
+    /// False when there was no such bridge.
+    pub removed: bool,
+}
+
+impl fmt::Display for Removed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Self { stack, region, .. } = self;
+        if self.removed {
+            write!(f, "Removed bridge {stack} from {region}.")
+        } else {
+            write!(f, "No bridge {stack} in {region}; nothing to remove.")
+        }
+    }
+}
+
+pub async fn run(
+    settings: &GlobalSettings,
+    args: &RemoveArgs,
+    printer: Printer,
+) -> Result<ExitStatus> {
+    let name = settings.bridge.as_str();
     if !args.yes {
         check_can_ask("pass --yes")?;
     }
-    let ctx = aws::connect(global).await?;
+    let ctx = connect::connect(&settings.aws).await?;
     let cfn = aws_sdk_cloudformation::Client::new(&ctx.sdk);
     let s3 = aws_sdk_s3::Client::new(&ctx.sdk);
     let bucket = artifacts::bucket_name(&ctx.account_id, &ctx.region, name);
@@ -30,11 +57,12 @@ pub async fn run(global: &GlobalArgs, args: &RemoveArgs, printer: Printer) -> Re
             // An earlier remove stopped half-way: finish it.
             artifacts::delete_bucket(&s3, &bucket).await?;
         }
-        printer.result(
-            format!("No bridge {name} in {}; nothing to remove.", ctx.region),
-            json!({"stack": name, "region": ctx.region, "removed": false}),
-        );
-        return Ok(());
+        printer.result(&Removed {
+            stack: name.to_owned(),
+            region: ctx.region,
+            removed: false,
+        });
+        return Ok(ExitStatus::Success);
     };
     stack::check_owner(&state, name, &ctx.region)?;
     if !args.yes
@@ -44,7 +72,7 @@ pub async fn run(global: &GlobalArgs, args: &RemoveArgs, printer: Printer) -> Re
         ))?
     {
         printer.status("Nothing removed.");
-        return Ok(());
+        return Ok(ExitStatus::Success);
     }
 
     // The rules add-rule made, with their permissions: a bus with rules on it cannot go.
@@ -73,11 +101,12 @@ pub async fn run(global: &GlobalArgs, args: &RemoveArgs, printer: Printer) -> Re
         stack::wait(&cfn, &state.id, since, |event| progress.event(event)).await?;
     progress.finish();
     if let Some(after) = after {
-        let cause = report::first_failure(&events, name)
+        let cause = stack::first_failure(&events, name)
             .unwrap_or_else(|| format!("the stack is {}", after.status.as_str()));
-        bail!(
-            "removing {name} failed: {cause}. Fix that, then run `stripe-bridge --name {name} remove` again."
-        );
+        return Err(hinted(
+            format!("removing {name} failed: {cause}"),
+            format!("fix that, then run `stripe-bridge --name {name} remove` again"),
+        ));
     }
     // A secret CloudFormation deleted with a recovery window would linger for days.
     if let Some(secret) = state.output("SigningSecretArn") {
@@ -98,9 +127,10 @@ pub async fn run(global: &GlobalArgs, args: &RemoveArgs, printer: Printer) -> Re
     if has_bucket {
         artifacts::delete_bucket(&s3, &bucket).await?;
     }
-    printer.result(
-        format!("Removed bridge {name} from {}.", ctx.region),
-        json!({"stack": name, "region": ctx.region, "removed": true}),
-    );
-    Ok(())
+    printer.result(&Removed {
+        stack: name.to_owned(),
+        region: ctx.region,
+        removed: true,
+    });
+    Ok(ExitStatus::Success)
 }

@@ -1,32 +1,127 @@
 //! `add-rule`, `list-rules` and `remove-rule`: route the bridge's Stripe events to
-//! targets (see `rules.rs` for where the rules live and why).
+//! targets (see `aws/rules/` for where the rules live and why).
+
+use std::fmt;
 
 use anyhow::Result;
-use serde_json::json;
+use serde::Serialize;
+use serde_json::Value;
 
-use crate::bridge::Bridge;
-use crate::cli::{AddRuleArgs, GlobalArgs, RemoveRuleArgs};
-use crate::event_types::{self, TypeFilter};
-use crate::output::Printer;
-use crate::rule_target::Target;
-use crate::rules::{Applied, RuleSpec, Rules, default_rule_name};
+use super::ExitStatus;
+use crate::aws::bridge::Bridge;
+use crate::aws::rules::naming::default_rule_name;
+use crate::aws::rules::target::Target;
+use crate::aws::rules::{Applied, RuleInfo, RuleSpec, Rules};
+use crate::cli::{AddRuleArgs, RemoveRuleArgs};
+use crate::settings::GlobalSettings;
+use crate::stripe::event_types::{self, TypeFilter};
+use crate::ui::Printer;
 
-pub async fn add(global: &GlobalArgs, args: &AddRuleArgs, printer: Printer) -> Result<()> {
-    let name = global.name.as_str();
+/// What `add-rule` did.
+#[derive(Debug, Serialize)]
+pub struct RuleApplied {
+    pub rule: String,
+    pub bus: String,
+    pub pattern: Value,
+    pub target: String,
+    pub changed: bool,
+    #[serde(skip)]
+    applied: Applied,
+}
+
+impl fmt::Display for RuleApplied {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Self {
+            rule,
+            bus,
+            pattern,
+            target,
+            ..
+        } = self;
+        match self.applied {
+            Applied::Created => {
+                write!(f, "Created rule {rule} on bus {bus}: {pattern} -> {target}")
+            }
+            Applied::Updated => {
+                write!(f, "Updated rule {rule} on bus {bus}: {pattern} -> {target}")
+            }
+            Applied::Unchanged => write!(
+                f,
+                "Rule {rule} already routes {pattern} to {target}; nothing changed."
+            ),
+        }
+    }
+}
+
+/// The bridge's rules, as `list-rules` shows them.
+#[derive(Debug, Serialize)]
+pub struct RuleList {
+    pub bus: String,
+    pub rules: Vec<RuleInfo>,
+    #[serde(skip)]
+    bridge: String,
+}
+
+impl fmt::Display for RuleList {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.rules.is_empty() {
+            return write!(
+                f,
+                "No rules on bus {} yet: add one with `stripe-bridge --name {} add-rule --type invoice.paid --target ARN`.",
+                self.bus, self.bridge
+            );
+        }
+        let width = self.rules.iter().map(|r| r.name.len()).max().unwrap_or(4);
+        let lines: Vec<String> = self
+            .rules
+            .iter()
+            .map(|r| {
+                format!(
+                    "{:<width$}  {}  -> {}",
+                    r.name,
+                    r.pattern,
+                    r.targets.join(", ")
+                )
+            })
+            .collect();
+        f.write_str(&lines.join("\n"))
+    }
+}
+
+/// What `remove-rule` did.
+#[derive(Debug, Serialize)]
+pub struct RuleRemoved {
+    pub rule: String,
+    pub removed: bool,
+}
+
+impl fmt::Display for RuleRemoved {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Removed rule {} and the permissions it was given.",
+            self.rule
+        )
+    }
+}
+
+pub async fn add(
+    settings: &GlobalSettings,
+    args: &AddRuleArgs,
+    printer: Printer,
+) -> Result<ExitStatus> {
     // Everything that can be checked without AWS is checked first.
     let filters = args
         .types
         .iter()
         .map(|t| TypeFilter::parse(t))
         .collect::<Result<Vec<_>>>()?;
-    let rules = connect(global).await?;
-    let region = rules.1;
-    let rules = rules.0;
+    let (rules, region) = connect(settings).await?;
     let spec = RuleSpec {
         name: args
             .rule_name
             .clone()
-            .unwrap_or_else(|| default_rule_name(name, &filters)),
+            .unwrap_or_else(|| default_rule_name(&settings.bridge, &filters)),
         pattern: event_types::event_pattern(&filters),
         target: Target::parse(&args.target, &region)?,
         dead_letter_queue: args
@@ -39,79 +134,49 @@ pub async fn add(global: &GlobalArgs, args: &AddRuleArgs, printer: Printer) -> R
         role_arn: args.role_arn.clone(),
     };
     let applied = rules.apply(&spec).await?;
-    let text = match applied {
-        Applied::Created => format!(
-            "Created rule {} on bus {}: {} -> {}",
-            spec.name, rules.bus, spec.pattern, spec.target.arn
-        ),
-        Applied::Updated => format!(
-            "Updated rule {} on bus {}: {} -> {}",
-            spec.name, rules.bus, spec.pattern, spec.target.arn
-        ),
-        Applied::Unchanged => format!(
-            "Rule {} already routes {} to {}; nothing changed.",
-            spec.name, spec.pattern, spec.target.arn
-        ),
-    };
-    printer.result(
-        text,
-        json!({
-            "rule": spec.name,
-            "bus": rules.bus,
-            "pattern": spec.pattern,
-            "target": spec.target.arn,
-            "changed": applied != Applied::Unchanged,
-        }),
-    );
-    Ok(())
+    printer.result(&RuleApplied {
+        rule: spec.name,
+        bus: rules.bus,
+        pattern: spec.pattern,
+        target: spec.target.arn,
+        changed: applied != Applied::Unchanged,
+        applied,
+    });
+    Ok(ExitStatus::Success)
 }
 
-pub async fn list(global: &GlobalArgs, printer: Printer) -> Result<()> {
-    let (rules, _) = connect(global).await?;
+pub async fn list(settings: &GlobalSettings, printer: Printer) -> Result<ExitStatus> {
+    let (rules, _) = connect(settings).await?;
     let all = rules.list().await?;
-    let width = all.iter().map(|r| r.name.len()).max().unwrap_or(4);
-    let text = if all.is_empty() {
-        format!(
-            "No rules on bus {} yet: add one with `stripe-bridge add-rule --type invoice.paid --target ARN`.",
-            rules.bus
-        )
-    } else {
-        all.iter()
-            .map(|r| {
-                format!(
-                    "{:<width$}  {}  -> {}",
-                    r.name,
-                    r.pattern,
-                    r.targets.join(", ")
-                )
-            })
-            .collect::<Vec<_>>()
-            .join("\n")
-    };
-    printer.result(text, json!({ "bus": rules.bus, "rules": all }));
-    Ok(())
+    printer.result(&RuleList {
+        bus: rules.bus,
+        rules: all,
+        bridge: settings.bridge.clone(),
+    });
+    Ok(ExitStatus::Success)
 }
 
-pub async fn remove(global: &GlobalArgs, args: &RemoveRuleArgs, printer: Printer) -> Result<()> {
-    let (rules, _) = connect(global).await?;
+pub async fn remove(
+    settings: &GlobalSettings,
+    args: &RemoveRuleArgs,
+    printer: Printer,
+) -> Result<ExitStatus> {
+    let (rules, _) = connect(settings).await?;
     rules.delete(&args.rule).await?;
-    printer.result(
-        format!(
-            "Removed rule {} and the permissions it was given.",
-            args.rule
-        ),
-        json!({ "rule": args.rule, "removed": true }),
-    );
-    Ok(())
+    printer.result(&RuleRemoved {
+        rule: args.rule.clone(),
+        removed: true,
+    });
+    Ok(ExitStatus::Success)
 }
 
 /// The bridge's rules, on the bus its stack reports, and the region.
-async fn connect(global: &GlobalArgs) -> Result<(Rules, String)> {
-    let bridge = Bridge::find(global).await?;
+async fn connect(settings: &GlobalSettings) -> Result<(Rules, String)> {
+    let bridge = Bridge::find(settings).await?;
     let rules = Rules::new(
         &bridge.ctx.sdk,
         bridge.output("EventBusName")?,
-        &global.name,
+        &settings.bridge,
     );
     Ok((rules, bridge.ctx.region))
 }

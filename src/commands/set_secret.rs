@@ -2,23 +2,31 @@
 //! reads it, keeping the previous one valid for a while when Stripe rolls it, and show
 //! which secrets are active. No output ever holds a whole secret.
 
+use std::fmt;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use relay_function::signature::unix_now;
 use relay_function::signing_secrets::{SecretEntry, SigningSecret, SigningSecrets};
-use serde_json::json;
+use serde::Serialize;
 
-use crate::bridge::{Bridge, read_secrets};
-use crate::cli::{GlobalArgs, SetSecretArgs};
-use crate::output::{Printer, rfc3339};
-use crate::secret_input;
+use super::ExitStatus;
+use crate::aws::bridge::{Bridge, read_secrets};
+use crate::cli::SetSecretArgs;
+use crate::settings::GlobalSettings;
+use crate::ui::Printer;
+use crate::ui::report::rfc3339;
+use crate::ui::secret_input;
 
 /// Stripe keeps a rolled secret valid for at most 24 hours.
 const MAX_KEEP_PREVIOUS: Duration = Duration::from_secs(24 * 60 * 60);
 
-pub async fn run(global: &GlobalArgs, args: &SetSecretArgs, printer: Printer) -> Result<()> {
-    let name = global.name.as_str();
+pub async fn run(
+    settings: &GlobalSettings,
+    args: &SetSecretArgs,
+    printer: Printer,
+) -> Result<ExitStatus> {
+    let name = settings.bridge.as_str();
     // Read and check the new secret before touching AWS: a typo costs nothing.
     let new_secret = if args.show {
         None
@@ -34,15 +42,15 @@ pub async fn run(global: &GlobalArgs, args: &SetSecretArgs, printer: Printer) ->
         );
     }
 
-    let bridge = Bridge::find(global).await?;
+    let bridge = Bridge::find(settings).await?;
     let secret_arn = bridge.output("SigningSecretArn")?;
     let secrets_manager = aws_sdk_secretsmanager::Client::new(&bridge.ctx.sdk);
     let current = read_secrets(&secrets_manager, secret_arn).await?;
     let now = unix_now();
 
     let Some(new_secret) = new_secret else {
-        show(&current, now, printer);
-        return Ok(());
+        printer.result(&ActiveSecrets::of(&current, now));
+        return Ok(ExitStatus::Success);
     };
     let keep_until = args.keep_previous.map(|d| now + d.as_secs() as i64);
     let updated = rotate(&current, new_secret.clone(), keep_until, now);
@@ -51,8 +59,8 @@ pub async fn run(global: &GlobalArgs, args: &SetSecretArgs, printer: Printer) ->
             "{} is already the signing secret of {name}; nothing changed.",
             new_secret.masked()
         ));
-        show(&current, now, printer);
-        return Ok(());
+        printer.result(&ActiveSecrets::of(&current, now));
+        return Ok(ExitStatus::Success);
     }
     secrets_manager
         .put_secret_value()
@@ -65,8 +73,8 @@ pub async fn run(global: &GlobalArgs, args: &SetSecretArgs, printer: Printer) ->
         "Set the signing secret of {name} to {}. The relay uses it within seconds; no redeploy is needed.",
         new_secret.masked()
     ));
-    show(&updated, now, printer);
-    Ok(())
+    printer.result(&ActiveSecrets::of(&updated, now));
+    Ok(ExitStatus::Success)
 }
 
 /// The secrets after `new` becomes current: the previous active ones stay until
@@ -89,9 +97,8 @@ pub fn rotate(
         expires: None,
     }];
     if let Some(until) = keep_until {
-        for entry in &current.secrets {
-            let active = entry.expires.is_none_or(|e| e > now);
-            if active && entry.secret != new {
+        for entry in current.active_entries_at(now) {
+            if entry.secret != new {
                 secrets.push(SecretEntry {
                     secret: entry.secret.clone(),
                     expires: Some(entry.expires.map_or(until, |e| e.min(until))),
@@ -105,32 +112,51 @@ pub fn rotate(
     }
 }
 
-fn show(secrets: &SigningSecrets, now: i64, printer: Printer) {
-    let active: Vec<&SecretEntry> = secrets
-        .secrets
-        .iter()
-        .filter(|e| e.expires.is_none_or(|x| x > now))
-        .collect();
-    let lines: Vec<String> = if active.is_empty() {
-        vec!["No signing secret is set: run `stripe-bridge set-secret`. Until then Stripe's deliveries get a 500 and are retried.".into()]
-    } else {
-        active
+/// The secrets the relay accepts now, masked, with when each stops being accepted.
+#[derive(Debug, Serialize)]
+pub struct ActiveSecrets {
+    pub secrets: Vec<MaskedSecret>,
+}
+
+/// A secret as any output shows it: its prefix and last four characters.
+#[derive(Debug, Serialize)]
+pub struct MaskedSecret {
+    pub secret: String,
+    /// RFC 3339; none for the current secret.
+    pub expires: Option<String>,
+}
+
+impl ActiveSecrets {
+    pub fn of(secrets: &SigningSecrets, now: i64) -> Self {
+        Self {
+            secrets: secrets
+                .active_entries_at(now)
+                .map(|e| MaskedSecret {
+                    secret: e.secret.masked(),
+                    expires: e.expires.map(rfc3339),
+                })
+                .collect(),
+        }
+    }
+}
+
+impl fmt::Display for ActiveSecrets {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.secrets.is_empty() {
+            return f.write_str(
+                "No signing secret is set: run `stripe-bridge set-secret`. Until then Stripe's deliveries get a 500 and are retried.",
+            );
+        }
+        let lines: Vec<String> = self
+            .secrets
             .iter()
-            .map(|e| match e.expires {
-                None => format!("  {}  current", e.secret.masked()),
-                Some(at) => format!("  {}  valid until {}", e.secret.masked(), rfc3339(at)),
+            .map(|e| match &e.expires {
+                None => format!("  {}  current", e.secret),
+                Some(at) => format!("  {}  valid until {at}", e.secret),
             })
-            .collect()
-    };
-    printer.result(
-        lines.join("\n"),
-        json!({
-            "secrets": active.iter().map(|e| json!({
-                "secret": e.secret.masked(),
-                "expires": e.expires.map(rfc3339),
-            })).collect::<Vec<_>>()
-        }),
-    );
+            .collect();
+        f.write_str(&lines.join("\n"))
+    }
 }
 
 #[cfg(test)]

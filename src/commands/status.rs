@@ -1,173 +1,184 @@
 //! `stripe-bridge status`: what the bridge is now: its stack, where Stripe sends events,
 //! where they go, who hears of failures, which signing secrets verify, and its rules.
 
+use std::fmt;
+
 use anyhow::{Context, Result};
 use relay_function::signature::unix_now;
-use serde_json::{Value, json};
+use serde::Serialize;
 
-use crate::bridge::Bridge;
-use crate::cli::GlobalArgs;
-use crate::output::{Printer, rfc3339};
-use crate::rules::Rules;
+use super::ExitStatus;
+use super::set_secret::{ActiveSecrets, MaskedSecret};
+use crate::aws::bridge::Bridge;
+use crate::aws::rules::{RuleInfo, Rules};
+use crate::settings::GlobalSettings;
+use crate::ui::Printer;
+use crate::ui::report::rfc3339;
 
-pub async fn run(global: &GlobalArgs, printer: Printer) -> Result<()> {
-    let bridge = Bridge::find(global).await?;
+/// Everything `status` reports, for people (`Display`) and scripts (JSON).
+#[derive(Debug, Serialize)]
+pub struct BridgeStatus {
+    pub bridge: String,
+    pub region: String,
+    pub account: String,
+    pub stack: StackSummary,
+    pub webhook_url: Option<String>,
+    pub event_bus: String,
+    pub event_bus_arn: Option<String>,
+    pub failure_topic: FailureTopic,
+    pub signing_secret_arn: Option<String>,
+    pub signing_secrets: Vec<MaskedSecret>,
+    pub rules: Vec<RuleInfo>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct StackSummary {
+    pub name: String,
+    pub status: String,
+    /// RFC 3339: when the stack was last created or updated.
+    pub updated: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FailureTopic {
+    pub arn: String,
+    pub subscriptions: Vec<Subscription>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Subscription {
+    pub protocol: Option<String>,
+    pub endpoint: Option<String>,
+    pub confirmed: bool,
+}
+
+pub async fn run(settings: &GlobalSettings, printer: Printer) -> Result<ExitStatus> {
+    let bridge = Bridge::find(settings).await?;
     let stack = &bridge.stack;
-    let now = unix_now();
     let secrets = bridge.signing_secrets().await?;
-    let active: Vec<Value> = secrets
-        .secrets
-        .iter()
-        .filter(|e| e.expires.is_none_or(|x| x > now))
-        .map(|e| json!({"secret": e.secret.masked(), "expires": e.expires.map(rfc3339)}))
-        .collect();
     let topic = bridge.output("FailureTopicArn")?;
-    let subscriptions = subscriptions(&bridge, topic).await?;
     let bus = bridge.output("EventBusName")?;
     let rules = Rules::new(&bridge.ctx.sdk, bus, &bridge.name)
         .list()
         .await?;
-
-    let document = json!({
-        "bridge": bridge.name,
-        "region": bridge.ctx.region,
-        "account": bridge.ctx.account_id,
-        "stack": {
-            "name": bridge.name,
-            "status": stack.status.as_str(),
-            "updated": stack.updated.map(rfc3339),
+    let output = |key| stack.output(key).map(str::to_owned);
+    printer.result(&BridgeStatus {
+        bridge: bridge.name.clone(),
+        region: bridge.ctx.region.clone(),
+        account: bridge.ctx.account_id.clone(),
+        stack: StackSummary {
+            name: bridge.name.clone(),
+            status: stack.status.as_str().to_owned(),
+            updated: stack.updated.map(rfc3339),
         },
-        "webhook_url": stack.output("WebhookUrl"),
-        "event_bus": bus,
-        "event_bus_arn": stack.output("EventBusArn"),
-        "failure_topic": {"arn": topic, "subscriptions": subscriptions},
-        "signing_secret_arn": stack.output("SigningSecretArn"),
-        "signing_secrets": active,
-        "rules": rules,
+        webhook_url: output("WebhookUrl"),
+        event_bus: bus.to_owned(),
+        event_bus_arn: output("EventBusArn"),
+        failure_topic: FailureTopic {
+            arn: topic.to_owned(),
+            subscriptions: subscriptions(&bridge, topic).await?,
+        },
+        signing_secret_arn: output("SigningSecretArn"),
+        signing_secrets: ActiveSecrets::of(&secrets, unix_now()).secrets,
+        rules,
     });
-    printer.result(text(&document), document);
-    Ok(())
+    Ok(ExitStatus::Success)
 }
 
 /// The failure topic's subscriptions: endpoint and whether it is confirmed.
-async fn subscriptions(bridge: &Bridge, topic: &str) -> Result<Vec<Value>> {
+async fn subscriptions(bridge: &Bridge, topic: &str) -> Result<Vec<Subscription>> {
     let sns = aws_sdk_sns::Client::new(&bridge.ctx.sdk);
+    let mut pages = sns
+        .list_subscriptions_by_topic()
+        .topic_arn(topic)
+        .into_paginator()
+        .items()
+        .send();
     let mut found = Vec::new();
-    let mut next = None;
-    loop {
-        let page = sns
-            .list_subscriptions_by_topic()
-            .topic_arn(topic)
-            .set_next_token(next)
-            .send()
-            .await
-            .context("cannot list the failure topic's subscriptions")?;
-        for subscription in page.subscriptions() {
-            let arn = subscription.subscription_arn().unwrap_or_default();
-            found.push(json!({
-                "protocol": subscription.protocol(),
-                "endpoint": subscription.endpoint(),
-                "confirmed": arn != "PendingConfirmation",
-            }));
-        }
-        next = page.next_token().map(str::to_owned);
-        if next.is_none() {
-            return Ok(found);
-        }
+    while let Some(subscription) = pages.next().await {
+        let subscription = subscription.context("cannot list the failure topic's subscriptions")?;
+        found.push(Subscription {
+            confirmed: subscription.subscription_arn() != Some("PendingConfirmation"),
+            protocol: subscription.protocol,
+            endpoint: subscription.endpoint,
+        });
     }
+    Ok(found)
 }
 
-fn text(status: &Value) -> String {
-    let s = |pointer: &str| {
-        status
-            .pointer(pointer)
-            .and_then(Value::as_str)
-            .unwrap_or("-")
-            .to_owned()
-    };
-    let mut lines = vec![
-        format!(
+/// The label column of the text form, filled on a row's first line only.
+fn label(first: bool, text: &str) -> String {
+    format!("{:<14}", if first { text } else { "" })
+}
+
+impl fmt::Display for BridgeStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let or_dash = |value: &Option<String>| value.clone().unwrap_or_else(|| "-".into());
+        writeln!(
+            f,
             "Bridge {} in {} (account {})",
-            s("/bridge"),
-            s("/region"),
-            s("/account")
-        ),
-        format!(
+            self.bridge, self.region, self.account
+        )?;
+        writeln!(
+            f,
             "  stack           {} {}, last changed {}",
-            s("/stack/name"),
-            s("/stack/status"),
-            s("/stack/updated")
-        ),
-        format!("  webhook URL     {}", s("/webhook_url")),
-        format!("  event bus       {}", s("/event_bus")),
-        format!("  failure topic   {}", s("/failure_topic/arn")),
-    ];
-    for subscription in status["failure_topic"]["subscriptions"]
-        .as_array()
-        .into_iter()
-        .flatten()
-    {
-        lines.push(format!(
-            "                  -> {} {}{}",
-            subscription["protocol"].as_str().unwrap_or("?"),
-            subscription["endpoint"].as_str().unwrap_or("?"),
-            if subscription["confirmed"] == true {
-                ""
-            } else {
-                " (waiting for confirmation)"
-            }
-        ));
+            self.stack.name,
+            self.stack.status,
+            or_dash(&self.stack.updated)
+        )?;
+        writeln!(f, "  webhook URL     {}", or_dash(&self.webhook_url))?;
+        writeln!(f, "  event bus       {}", self.event_bus)?;
+        write!(f, "  failure topic   {}", self.failure_topic.arn)?;
+        for subscription in &self.failure_topic.subscriptions {
+            write!(
+                f,
+                "\n                  -> {} {}{}",
+                subscription.protocol.as_deref().unwrap_or("?"),
+                subscription.endpoint.as_deref().unwrap_or("?"),
+                if subscription.confirmed {
+                    ""
+                } else {
+                    " (waiting for confirmation)"
+                }
+            )?;
+        }
+        if self.signing_secrets.is_empty() {
+            write!(
+                f,
+                "\n  signing secret  none: run `stripe-bridge --name {} set-secret` (until then Stripe's deliveries get a 500 and are retried)",
+                self.bridge
+            )?;
+        }
+        for (i, secret) in self.signing_secrets.iter().enumerate() {
+            write!(
+                f,
+                "\n  {}  {}{}",
+                label(i == 0, "signing secret"),
+                secret.secret,
+                secret
+                    .expires
+                    .as_ref()
+                    .map(|at| format!(" (valid until {at})"))
+                    .unwrap_or_default()
+            )?;
+        }
+        if self.rules.is_empty() {
+            write!(
+                f,
+                "\n  rules           none: add one with `stripe-bridge --name {} add-rule --type invoice.paid --target ARN`",
+                self.bridge
+            )?;
+        }
+        for (i, rule) in self.rules.iter().enumerate() {
+            write!(
+                f,
+                "\n  {}  {} {} -> {}",
+                label(i == 0, "rules"),
+                rule.name,
+                rule.pattern,
+                rule.targets.join(", ")
+            )?;
+        }
+        Ok(())
     }
-    let secrets = status["signing_secrets"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    if secrets.is_empty() {
-        lines.push(
-            "  signing secret  none: run `stripe-bridge set-secret` (until then Stripe's deliveries get a 500 and are retried)"
-                .into(),
-        );
-    }
-    for (i, secret) in secrets.iter().enumerate() {
-        lines.push(format!(
-            "  {}  {}{}",
-            if i == 0 {
-                "signing secret"
-            } else {
-                "              "
-            },
-            secret["secret"].as_str().unwrap_or("?"),
-            secret["expires"]
-                .as_str()
-                .map(|at| format!(" (valid until {at})"))
-                .unwrap_or_default()
-        ));
-    }
-    let rules = status["rules"].as_array().cloned().unwrap_or_default();
-    if rules.is_empty() {
-        lines.push(
-            "  rules           none: add one with `stripe-bridge add-rule --type invoice.paid --target ARN`"
-                .into(),
-        );
-    }
-    for (i, rule) in rules.iter().enumerate() {
-        let targets: Vec<&str> = rule["targets"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .collect();
-        lines.push(format!(
-            "  {}  {} {} -> {}",
-            if i == 0 {
-                "rules         "
-            } else {
-                "              "
-            },
-            rule["name"].as_str().unwrap_or("?"),
-            rule["pattern"].as_str().unwrap_or("?"),
-            targets.join(", ")
-        ));
-    }
-    lines.join("\n")
 }

@@ -1,14 +1,17 @@
 //! `stripe-bridge template`: print the CloudFormation template.
 
-use crate::cli::{TemplateArgs, TemplateFormat};
-use crate::template;
+use anyhow::Result;
 
-pub fn run(args: &TemplateArgs) -> anyhow::Result<()> {
+use super::ExitStatus;
+use crate::build::template;
+use crate::cli::{TemplateArgs, TemplateFormat};
+
+pub fn run(args: &TemplateArgs) -> Result<ExitStatus> {
     let rendered = template::render();
     let text = match args.format {
         TemplateFormat::Yaml => template::to_yaml_text(&rendered),
         TemplateFormat::Json => template::to_json_text(&rendered),
     };
     print!("{text}");
-    Ok(())
+    Ok(ExitStatus::Success)
 }

@@ -2,22 +2,76 @@
 //! as Stripe signs it, sent to the bridge's webhook URL (or any `--url`), and the answer
 //! reported. With `--expect-delivery` it also proves the event reached the bus.
 
+use std::fmt;
 use std::time::Duration;
 
 use anyhow::{Result, bail};
-use relay_function::signature::{compute_v1, unix_now};
+use relay_function::signature::{sign_with_each, unix_now};
 use relay_function::signing_secrets::SigningSecret;
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 
-use crate::bridge::Bridge;
-use crate::cli::{GlobalArgs, TestArgs};
-use crate::delivery_probe::DeliveryProbe;
-use crate::output::Printer;
-use crate::sample_event::sample_event;
-use crate::secret_input;
-use crate::webhook_client::{self, Answer};
+use super::ExitStatus;
+use crate::aws::bridge::Bridge;
+use crate::aws::delivery_probe::DeliveryProbe;
+use crate::cli::TestArgs;
+use crate::local::webhook_client::{self, Answer};
+use crate::settings::GlobalSettings;
+use crate::stripe::sample_event::sample_event;
+use crate::stripe::secret_check;
+use crate::ui::Printer;
 
-pub async fn run(global: &GlobalArgs, args: &TestArgs, printer: Printer) -> Result<()> {
+/// What `test` sent, what the relay answered, and whether the event reached the bus.
+#[derive(Debug, Serialize)]
+pub struct TestResult {
+    pub event_id: String,
+    pub event_type: String,
+    pub url: String,
+    pub status: u16,
+    /// The relay's answer: JSON when it is, text otherwise.
+    pub answer: Value,
+    pub elapsed_ms: u64,
+    /// With `--expect-delivery`: whether a rule on the bus matched the event.
+    pub delivered: Option<bool>,
+    #[serde(skip)]
+    answer_text: String,
+    #[serde(skip)]
+    delivered_after: Option<Duration>,
+    #[serde(skip)]
+    timeout: Duration,
+}
+
+impl fmt::Display for TestResult {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} answered {} {} in {} ms.",
+            self.url,
+            self.status,
+            self.answer_text.trim(),
+            self.elapsed_ms
+        )?;
+        match (self.delivered, self.delivered_after) {
+            (Some(true), Some(took)) => write!(
+                f,
+                "\nThe event reached the bus: a rule matched it {} ms after sending.",
+                took.as_millis() as u64 + self.elapsed_ms
+            ),
+            (Some(_), _) => write!(
+                f,
+                "\nThe event did not reach a rule on the bus within {}.",
+                humantime::format_duration(self.timeout)
+            ),
+            (None, _) => Ok(()),
+        }
+    }
+}
+
+pub async fn run(
+    settings: &GlobalSettings,
+    args: &TestArgs,
+    printer: Printer,
+) -> Result<ExitStatus> {
     let timeout: Duration = args.timeout.into();
     let now = unix_now();
     // Everything that can be checked without AWS is checked first.
@@ -25,7 +79,7 @@ pub async fn run(global: &GlobalArgs, args: &TestArgs, printer: Printer) -> Resu
     let given = args
         .secrets
         .iter()
-        .map(|s| secret_input::check(s))
+        .map(|s| secret_check::check(s))
         .collect::<Result<Vec<_>>>()?;
     let url = args
         .url
@@ -35,7 +89,7 @@ pub async fn run(global: &GlobalArgs, args: &TestArgs, printer: Printer) -> Resu
 
     let needs_bridge = url.is_none() || given.is_empty() || args.expect_delivery;
     let bridge = match needs_bridge {
-        true => Some(Bridge::find(global).await?),
+        true => Some(Bridge::find(settings).await?),
         false => None,
     };
     let url = match (url, &bridge) {
@@ -57,19 +111,12 @@ pub async fn run(global: &GlobalArgs, args: &TestArgs, printer: Printer) -> Resu
         bail!(
             "bridge {} has no signing secret yet, so the relay refuses every event (500 secret_not_configured): \
              run `stripe-bridge set-secret` first",
-            global.name
+            settings.bridge
         );
     }
     // Stripe signs with every secret that is active for the endpoint: both of them
     // while a rolled secret is still valid.
-    let signature = std::iter::once(format!("t={now}"))
-        .chain(
-            secrets
-                .iter()
-                .map(|s| format!("v1={}", compute_v1(s, now, sample.body.as_bytes()))),
-        )
-        .collect::<Vec<_>>()
-        .join(",");
+    let signature = sign_with_each(&secrets, now, sample.body.as_bytes());
     let signed_with: Vec<String> = secrets.iter().map(SigningSecret::masked).collect();
 
     let probe = match (&bridge, args.expect_delivery) {
@@ -111,8 +158,13 @@ pub async fn run(global: &GlobalArgs, args: &TestArgs, printer: Printer) -> Resu
     if let Some(probe) = probe {
         let rule = probe.rule.clone();
         if let Err(error) = probe.remove().await {
-            printer.status(format!(
-                "warning: the temporary rule and queue {rule} are left over ({error:#}); `stripe-bridge remove` deletes them"
+            printer.warning(format!(
+                "the temporary rule and queue {rule} are left over ({})",
+                crate::ui::printer::error_lines(&error).0
+            ));
+            printer.hint(format!(
+                "`stripe-bridge --name {} remove` deletes them",
+                settings.bridge
             ));
         }
     }
@@ -120,36 +172,19 @@ pub async fn run(global: &GlobalArgs, args: &TestArgs, printer: Printer) -> Resu
 
     let accepted = (200..300).contains(&answer.status);
     let delivered = delivery.as_ref().map(Option::is_some);
-    let mut lines = vec![format!(
-        "{} answered {} {} in {} ms.",
-        url,
-        answer.status,
-        answer.body.trim(),
-        answer.elapsed.as_millis()
-    )];
-    match &delivery {
-        Some(Some((_, took))) => lines.push(format!(
-            "The event reached the bus: a rule matched it {} ms after sending.",
-            took.as_millis() + answer.elapsed.as_millis()
-        )),
-        Some(None) => lines.push(format!(
-            "The event did not reach a rule on the bus within {}.",
-            humantime::format_duration(timeout)
-        )),
-        None => {}
-    }
-    printer.result(
-        lines.join("\n"),
-        json!({
-            "event_id": sample.id,
-            "event_type": sample.event_type,
-            "url": url.to_string(),
-            "status": answer.status,
-            "answer": serde_json::from_str::<Value>(&answer.body).unwrap_or(Value::String(answer.body.clone())),
-            "elapsed_ms": answer.elapsed.as_millis() as u64,
-            "delivered": delivered,
-        }),
-    );
+    printer.result(&TestResult {
+        event_id: sample.id,
+        event_type: sample.event_type,
+        url: url.to_string(),
+        status: answer.status,
+        answer: serde_json::from_str::<Value>(&answer.body)
+            .unwrap_or(Value::String(answer.body.clone())),
+        elapsed_ms: answer.elapsed.as_millis() as u64,
+        delivered,
+        answer_text: answer.body.clone(),
+        delivered_after: delivery.flatten().map(|(_, took)| took),
+        timeout,
+    });
     if !accepted {
         bail!("{}", refusal_hint(&answer));
     }
@@ -157,10 +192,10 @@ pub async fn run(global: &GlobalArgs, args: &TestArgs, printer: Printer) -> Resu
         bail!(
             "the relay took the event but it did not arrive on the bus: check the relay's logs \
              (CloudWatch log group /aws/lambda/{}-relay) and the failure topic",
-            global.name
+            settings.bridge
         );
     }
-    Ok(())
+    Ok(ExitStatus::Success)
 }
 
 /// What to do about a refusal, by the relay's reason code.

@@ -2,20 +2,55 @@
 //! with the relay's own verifier, so it agrees with the Lambda by construction, and says
 //! why a signature fails in words a person can act on.
 
+use std::fmt;
 use std::io::Read;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use relay_function::signature::unix_now;
 use relay_function::signing_secrets::SigningSecret;
-use serde_json::json;
+use serde::Serialize;
 
+use super::ExitStatus;
 use crate::cli::VerifyArgs;
-use crate::output::Printer;
-use crate::signature_diagnosis::diagnose;
+use crate::stripe::secret_check::is_api_key;
+use crate::stripe::signature_diagnosis::{Diagnosis, diagnose};
+use crate::ui::Printer;
 
-/// Prints the verdict and its explanation; returns whether the signature verified.
-pub fn run(args: &VerifyArgs, printer: Printer) -> Result<bool> {
+/// The relay's verdict on a request, and why.
+#[derive(Debug, Serialize)]
+pub struct Verdict {
+    #[serde(flatten)]
+    pub diagnosis: Diagnosis,
+    /// The HTTP status the relay would answer with.
+    pub status: u16,
+    /// The Unix time the signature was checked as of.
+    pub checked_at: i64,
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let diagnosis = &self.diagnosis;
+        match diagnosis.reason {
+            None => write!(f, "✓ {}", diagnosis.summary)?,
+            Some(reason) => write!(
+                f,
+                "✗ not verified: {}.\n  The relay would answer {} {}.",
+                diagnosis.summary,
+                reason.status(),
+                reason.code()
+            )?,
+        }
+        for hint in &diagnosis.hints {
+            write!(f, "\n  - {hint}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Prints the verdict and its explanation; a signature that does not verify is
+/// exit status 1.
+pub fn run(args: &VerifyArgs, printer: Printer) -> Result<ExitStatus> {
     let secrets = args
         .secrets
         .iter()
@@ -32,34 +67,23 @@ pub fn run(args: &VerifyArgs, printer: Printer) -> Result<bool> {
         Duration::from_secs(args.tolerance),
     );
 
-    let mut text = if diagnosis.verified {
-        format!("✓ {}", diagnosis.summary)
+    let verified = diagnosis.verified;
+    printer.result(&Verdict {
+        status: diagnosis.reason.map_or(200, |r| r.status()),
+        diagnosis,
+        checked_at: at,
+    });
+    Ok(if verified {
+        ExitStatus::Success
     } else {
-        let reason = diagnosis.reason.expect("a refusal has a reason");
-        format!(
-            "✗ not verified: {}.\n  The relay would answer {} {}.",
-            diagnosis.summary,
-            reason.status(),
-            reason.code()
-        )
-    };
-    for hint in &diagnosis.hints {
-        text.push_str(&format!("\n  - {hint}"));
-    }
-    let mut document = serde_json::to_value(&diagnosis).expect("a diagnosis serialises");
-    document["status"] = json!(diagnosis.reason.map_or(200, |r| r.status()));
-    document["checked_at"] = json!(at);
-    printer.result(text, document);
-    Ok(diagnosis.verified)
+        ExitStatus::Failure
+    })
 }
 
 /// A secret exactly as given (a stray space or a missing prefix is what `verify` is
 /// for), unless it is plainly not a signing secret at all.
 fn secret(text: &str) -> Result<SigningSecret> {
-    if ["sk_", "rk_", "pk_"]
-        .iter()
-        .any(|p| text.trim().starts_with(p))
-    {
+    if is_api_key(text) {
         bail!(
             "--secret takes the webhook signing secret (whsec_…), not an API key: it is on the \
              endpoint's page in Stripe (Developers > Webhooks > your endpoint > Signing secret)"

@@ -8,7 +8,7 @@
 use anyhow::{Result, bail};
 use serde_json::{Value, json};
 
-use crate::event_types::{self, TypeFilter};
+use crate::stripe::event_types::{self, TypeFilter};
 
 /// The API version the event catalogue comes from (stripe@23.1.0).
 pub const API_VERSION: &str = "2026-10-28.endive";

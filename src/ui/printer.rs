@@ -1,13 +1,15 @@
 //! Where output goes: results on stdout (text or JSON, as `--output` says), progress and
-//! messages on stderr (none with `--quiet`, more with `--verbose`), and questions.
+//! messages on stderr (none with `--quiet`, more with `--verbose`), `warning:` and
+//! `hint:` lines, errors as one line plus their hints, and questions.
 
+use std::fmt::Display;
 use std::io::IsTerminal;
 
-use anyhow::{Result, bail};
-use indicatif::{ProgressBar, ProgressStyle};
-use serde_json::Value;
+use anyhow::Result;
+use serde::Serialize;
 
-use crate::cli::{GlobalArgs, OutputFormat};
+use crate::hint::Hinted;
+use crate::settings::{OutputFormat, OutputSettings};
 
 #[derive(Debug, Clone, Copy)]
 pub struct Printer {
@@ -17,11 +19,11 @@ pub struct Printer {
 }
 
 impl Printer {
-    pub fn new(global: &GlobalArgs) -> Self {
+    pub fn new(settings: OutputSettings) -> Self {
         Self {
-            format: global.output,
-            quiet: global.quiet,
-            verbose: global.verbose,
+            format: settings.format,
+            quiet: settings.quiet,
+            verbose: settings.verbose,
         }
     }
 
@@ -39,32 +41,112 @@ impl Printer {
         }
     }
 
-    /// The command's result: `text` for people, or `json` for scripts.
-    pub fn result(&self, text: impl AsRef<str>, json: Value) {
+    /// Something the person should know although the command goes on.
+    pub fn warning(&self, message: impl AsRef<str>) {
+        if !self.quiet {
+            eprintln!("warning: {}", message.as_ref());
+        }
+    }
+
+    /// What to do next, or about a warning.
+    pub fn hint(&self, message: impl AsRef<str>) {
+        if !self.quiet {
+            eprintln!("hint: {}", message.as_ref());
+        }
+    }
+
+    /// The command's result: its text form for people, or its JSON form for scripts.
+    pub fn result<T: Serialize + Display>(&self, value: &T) {
         match self.format {
-            OutputFormat::Text => println!("{}", text.as_ref()),
+            OutputFormat::Text => println!("{value}"),
             OutputFormat::Json => println!(
                 "{}",
-                serde_json::to_string_pretty(&json).expect("JSON serialises")
+                serde_json::to_string_pretty(value).expect("a result serialises")
             ),
+        }
+    }
+
+    /// One record of a stream of results (as `dev` prints one per request): a line of
+    /// text, or one JSON object per line (JSON Lines).
+    pub fn record<T: Serialize + Display>(&self, value: &T) {
+        match self.format {
+            OutputFormat::Text => println!("{value}"),
+            OutputFormat::Json => println!(
+                "{}",
+                serde_json::to_string(value).expect("a record serialises")
+            ),
+        }
+    }
+
+    /// An error that ends the command: one line naming it, then its hints. Always
+    /// printed, even with `--quiet`.
+    pub fn error(&self, error: &anyhow::Error) {
+        let (line, hints) = error_lines(error);
+        eprintln!("error: {line}");
+        for hint in hints {
+            eprintln!("hint: {hint}");
         }
     }
 }
 
-/// A Unix time as people and scripts read it: `2026-11-29T05:00:00Z`.
-pub fn rfc3339(secs: i64) -> String {
-    aws_sdk_cloudformation::primitives::DateTime::from_secs(secs)
-        .fmt(aws_sdk_cloudformation::primitives::DateTimeFormat::DateTime)
-        .unwrap_or_else(|_| secs.to_string())
+/// The SDK's own layers name where an error happened, not what it was: "dispatch
+/// failure", "service error". With a cause under them they say nothing more.
+const WRAPPERS: &[&str] = &[
+    "dispatch failure",
+    "service error",
+    "response error",
+    "timeout",
+    "io error",
+    "other",
+    "unhandled error",
+    "failed to construct request",
+];
+
+/// An error as one line (its messages joined by ": ", without the SDK's wrapper words
+/// or repeats), and the hints anywhere in its chain.
+pub fn error_lines(error: &anyhow::Error) -> (String, Vec<String>) {
+    let chain: Vec<String> = error.chain().map(|e| first_line(&e.to_string())).collect();
+    let mut parts: Vec<&str> = Vec::new();
+    for (i, message) in chain.iter().enumerate() {
+        let last = i + 1 == chain.len();
+        let wrapper = WRAPPERS.contains(&message.as_str()) && !last;
+        let repeated = parts.last().is_some_and(|p| p.contains(message.as_str()));
+        if !wrapper && !repeated && !message.is_empty() {
+            parts.push(message);
+        }
+    }
+    // A hint added as context is found by anyhow's own downcast (which looks through
+    // the layers of context); one made as an error stands in the chain itself.
+    let mut hints: Vec<String> = Vec::new();
+    let found = error
+        .downcast_ref::<Hinted>()
+        .into_iter()
+        .chain(error.chain().filter_map(|e| e.downcast_ref::<Hinted>()));
+    for hinted in found {
+        if !hints.contains(&hinted.hint) {
+            hints.push(hinted.hint.clone());
+        }
+    }
+    (parts.join(": "), hints)
+}
+
+/// The first line of a message: the SDK's credential chain lists every provider it
+/// tried on lines of their own, after "Attempted:".
+fn first_line(message: &str) -> String {
+    let line = message.lines().next().unwrap_or_default().trim_end();
+    line.strip_suffix(" Attempted:")
+        .unwrap_or(line)
+        .trim_end_matches(['.', ':'])
+        .to_owned()
 }
 
 /// Fails at once, before anything is changed, if a question will have nobody to answer.
 pub fn check_can_ask(skip_flag: &str) -> Result<()> {
     if !std::io::stdin().is_terminal() {
-        bail!(
-            "this command asks before it changes anything, and there is no terminal to ask on; \
-             run it from one, or {skip_flag}"
-        );
+        return Err(crate::hint::hinted(
+            "this command asks before it changes anything, and there is no terminal to ask on",
+            format!("run it from one, or {skip_flag}"),
+        ));
     }
     Ok(())
 }
@@ -77,52 +159,32 @@ pub fn confirmed(question: &str) -> Result<bool> {
     Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
 }
 
-/// `Updating stack NAME (n/total)` as a bar on a terminal, one plain line per event
-/// otherwise; nothing with `--quiet`.
-pub struct Progress {
-    bar: Option<ProgressBar>,
-    printer: Printer,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hint::{WithHint, hinted};
 
-impl Progress {
-    pub fn new(printer: &Printer, verb: &str, name: &str, total: usize) -> Self {
-        let bar = (!printer.quiet && std::io::stderr().is_terminal()).then(|| {
-            let bar = ProgressBar::new(total as u64);
-            bar.set_style(
-                ProgressStyle::with_template("{spinner} {msg} ({pos}/{len}) {elapsed}")
-                    .expect("a valid template"),
-            );
-            bar.set_message(format!("{verb} stack {name}"));
-            bar.enable_steady_tick(std::time::Duration::from_millis(120));
-            bar
-        });
-        if bar.is_none() {
-            printer.status(format!("{verb} stack {name} ({total} resources)"));
-        }
-        Self {
-            bar,
-            printer: *printer,
-        }
-    }
-
-    pub fn event(&self, event: &crate::report::StackEvent) {
-        let line = crate::report::event_line(event);
-        match &self.bar {
-            Some(bar) => {
-                if event.status.ends_with("_COMPLETE")
-                    && event.resource_type != "AWS::CloudFormation::Stack"
-                {
-                    bar.inc(1);
-                }
-                bar.println(line);
-            }
-            None => self.printer.status(line),
-        }
-    }
-
-    pub fn finish(&self) {
-        if let Some(bar) = &self.bar {
-            bar.finish_and_clear();
-        }
+    #[test]
+    fn an_error_is_one_line_without_the_sdks_wrappers_and_its_hints_follow() {
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "connection refused");
+        let error = Err::<(), _>(anyhow::Error::new(io).context("dispatch failure"))
+            .with_hint("cannot reach AWS", "check --endpoint-url")
+            .unwrap_err();
+        assert_eq!(
+            error_lines(&error),
+            (
+                "cannot reach AWS: connection refused".to_owned(),
+                vec!["check --endpoint-url".to_owned()]
+            )
+        );
+        let chain = anyhow::anyhow!(
+            "no credentials found in chain. Attempted:\n  Environment: not set\n  Profile: not set"
+        );
+        assert_eq!(error_lines(&chain).0, "no credentials found in chain");
+        let alone = hinted("no bridge live", "deploy it");
+        assert_eq!(
+            error_lines(&alone),
+            ("no bridge live".to_owned(), vec!["deploy it".to_owned()])
+        );
     }
 }

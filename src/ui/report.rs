@@ -1,53 +1,14 @@
 //! Pure formatters for what a deploy shows: the change-set table, one line per stack
-//! event, the first failure, and the outputs.
+//! event, and the outputs; and Unix times as people read them.
 
 use std::fmt::Write as _;
 
-/// What a change set does to one resource.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ResourceChange {
-    pub action: ChangeAction,
-    pub logical_id: String,
-    pub resource_type: String,
-    /// CloudFormation's `Replacement`: `True`, `False` or `Conditional`; for modifications.
-    pub replacement: Option<String>,
-}
+use crate::aws::stack::{ResourceChange, StackEvent};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ChangeAction {
-    Add,
-    Modify,
-    Remove,
-    Other,
-}
-
-impl ChangeAction {
-    fn mark(self) -> &'static str {
-        match self {
-            Self::Add => "+ Add",
-            Self::Modify => "* Modify",
-            Self::Remove => "- Delete",
-            Self::Other => "? Other",
-        }
-    }
-}
-
-/// One stack event, as the deploy prints it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StackEvent {
-    pub event_id: String,
-    /// RFC 3339.
-    pub timestamp: String,
-    pub logical_id: String,
-    pub resource_type: String,
-    pub status: String,
-    pub reason: Option<String>,
-}
-
-impl StackEvent {
-    pub fn failed(&self) -> bool {
-        self.status.ends_with("_FAILED")
-    }
+/// A Unix time as people and scripts read it: `2026-11-29T05:00:00Z`.
+pub fn rfc3339(secs: i64) -> String {
+    let at = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs.max(0) as u64);
+    humantime::format_rfc3339_seconds(at).to_string()
 }
 
 /// The change-set table: one row per resource, with replacement flags.
@@ -91,21 +52,6 @@ pub fn event_line(event: &StackEvent) -> String {
     line
 }
 
-/// The first failed resource of a deploy, with its type and reason: later failures are
-/// usually its consequences ("Resource creation cancelled").
-pub fn first_failure(events_oldest_first: &[StackEvent], stack: &str) -> Option<String> {
-    let failed = events_oldest_first
-        .iter()
-        .find(|e| e.failed() && e.logical_id != stack)
-        .or_else(|| events_oldest_first.iter().find(|e| e.failed()))?;
-    Some(format!(
-        "{} ({}) failed: {}",
-        failed.logical_id,
-        failed.resource_type,
-        failed.reason.as_deref().unwrap_or("no reason given")
-    ))
-}
-
 pub fn outputs_text(outputs: &[(String, String)]) -> String {
     let width = outputs.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
     outputs
@@ -118,17 +64,8 @@ pub fn outputs_text(outputs: &[(String, String)]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn event(id: &str, logical: &str, status: &str, reason: Option<&str>) -> StackEvent {
-        StackEvent {
-            event_id: id.into(),
-            timestamp: "2026-11-29T03:00:00Z".into(),
-            logical_id: logical.into(),
-            resource_type: "AWS::Lambda::Function".into(),
-            status: status.into(),
-            reason: reason.map(Into::into),
-        }
-    }
+    use crate::aws::stack::change_set::ChangeAction;
+    use crate::aws::stack::fixtures::event;
 
     #[test]
     fn the_change_table_marks_actions_and_replacements() {
@@ -162,36 +99,6 @@ mod tests {
              \x20 * Modify  RelayFunction  AWS::Lambda::Function  (replacement)\n\
              \x20 - Delete  Old            AWS::SNS::Topic\n"
         );
-    }
-
-    #[test]
-    fn the_first_resource_failure_is_the_one_reported() {
-        let events = [
-            event("1", "live", "UPDATE_IN_PROGRESS", None),
-            event(
-                "2",
-                "RelayRole",
-                "UPDATE_FAILED",
-                Some("AccessDenied: iam:PutRolePolicy"),
-            ),
-            event(
-                "3",
-                "RelayFunction",
-                "UPDATE_FAILED",
-                Some("Resource update cancelled"),
-            ),
-            event(
-                "4",
-                "live",
-                "UPDATE_ROLLBACK_IN_PROGRESS",
-                Some("The following resource(s) failed"),
-            ),
-        ];
-        assert_eq!(
-            first_failure(&events, "live").unwrap(),
-            "RelayRole (AWS::Lambda::Function) failed: AccessDenied: iam:PutRolePolicy"
-        );
-        assert_eq!(first_failure(&events[..1], "live"), None);
     }
 
     #[test]

@@ -1,12 +1,13 @@
 //! Signing secrets as people give them: from an argument, standard input or a prompt
-//! that does not echo, checked to be webhook signing secrets before anything uses them.
+//! that does not echo, checked (`stripe::secret_check`) before anything uses them.
 
 use std::io::{IsTerminal, Read};
 
 use anyhow::{Context, Result, bail};
 use relay_function::signing_secrets::SigningSecret;
 
-use crate::output::Printer;
+use crate::stripe::secret_check::check;
+use crate::ui::Printer;
 
 /// The secret from the argument, from standard input (`-`), or from a prompt that does
 /// not echo it (so it stays out of shell history).
@@ -33,40 +34,15 @@ pub fn read_secret(argument: Option<&str>) -> Result<String> {
 /// Checks that `text` is a webhook signing secret, and says what it is if it is not.
 pub fn signing_secret(text: String, printer: Printer) -> Result<SigningSecret> {
     if text.trim().len() != text.len() {
-        printer.status("warning: removed white space around the secret");
+        printer.warning("removed white space around the secret");
     }
     check(&text)
-}
-
-/// Checks that `text`, without white space around it, is a webhook signing secret, and
-/// says what it is if it is not. The error never repeats the text.
-pub fn check(text: &str) -> Result<SigningSecret> {
-    let trimmed = text.trim();
-    let api_key = ["sk_", "rk_", "pk_"].iter().any(|p| trimmed.starts_with(p));
-    if api_key {
-        bail!(
-            "you pasted an API key; the signing secret starts with whsec_ and is on the webhook \
-             endpoint's page in Stripe (Developers > Webhooks > your endpoint > Signing secret)"
-        );
-    }
-    let Some(rest) = trimmed.strip_prefix("whsec_") else {
-        bail!(
-            "that is not a Stripe webhook signing secret: those start with whsec_ (Developers > \
-             Webhooks > your endpoint > Signing secret)"
-        );
-    };
-    if rest.len() < 16 || !rest.chars().all(|c| c.is_ascii_alphanumeric()) {
-        bail!(
-            "that secret looks cut short or mangled: after whsec_ come 16 or more letters and digits; copy it again"
-        );
-    }
-    Ok(SigningSecret::new(trimmed))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::OutputFormat;
+    use crate::settings::OutputFormat;
 
     const QUIET: Printer = Printer {
         format: OutputFormat::Text,

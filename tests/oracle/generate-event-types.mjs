@@ -1,4 +1,4 @@
-// Generates src/stripe_event_types.txt: every webhook event type Stripe's official Node
+// Generates src/stripe/stripe_event_types.txt: every webhook event type Stripe's official Node
 // library (the version pinned in package.json) accepts for a webhook endpoint, one a line.
 //
 //   cd tests/oracle && npm ci && node generate-event-types.mjs [OUTPUT_PATH]
@@ -18,7 +18,7 @@ const types = [...union[1].matchAll(/'([^']+)'/g)]
   .map((m) => m[1])
   .filter((t) => t !== '*');
 const unique = [...new Set(types)].sort();
-const output = process.argv[2] ?? new URL('../../src/stripe_event_types.txt', import.meta.url);
+const output = process.argv[2] ?? new URL('../../src/stripe/stripe_event_types.txt', import.meta.url);
 writeFileSync(
   output,
   `# Stripe webhook event types, from the stripe npm package ${version}.\n` +

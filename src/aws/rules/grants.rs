@@ -1,0 +1,219 @@
+//! What lets a rule deliver to a Lambda function, an SQS queue or an SNS topic: a Lambda
+//! permission, or a statement merged into the queue's or topic's policy, each scoped to
+//! the rule's ARN. Taking one back leaves every other permission and statement alone.
+
+use anyhow::{Context, Result, bail};
+use aws_config::SdkConfig;
+use aws_sdk_sqs::types::QueueAttributeName;
+
+use super::naming::statement_id;
+use super::policy::{merge_statement, policy_statement, without_statement};
+use super::target::{Target, TargetKind};
+use crate::aws::errors::found;
+
+/// The services whose targets take a resource permission.
+pub struct Grants {
+    lambda: aws_sdk_lambda::Client,
+    sqs: aws_sdk_sqs::Client,
+    sns: aws_sdk_sns::Client,
+}
+
+impl Grants {
+    pub fn new(sdk: &SdkConfig) -> Self {
+        Self {
+            lambda: aws_sdk_lambda::Client::new(sdk),
+            sqs: aws_sdk_sqs::Client::new(sdk),
+            sns: aws_sdk_sns::Client::new(sdk),
+        }
+    }
+
+    /// Whether a Lambda, SQS or SNS target exists (`None` for other kinds).
+    pub async fn exists(&self, target: &Target) -> Result<Option<bool>> {
+        let what = &target.arn;
+        Ok(Some(match &target.kind {
+            TargetKind::Lambda { function } => found(
+                self.lambda
+                    .get_function()
+                    .function_name(function)
+                    .send()
+                    .await,
+                |e| e.is_resource_not_found_exception(),
+                what,
+            )?
+            .is_some(),
+            TargetKind::Sqs { .. } => self.find_queue_url(target).await?.is_some(),
+            TargetKind::Sns => found(
+                self.sns
+                    .get_topic_attributes()
+                    .topic_arn(&target.arn)
+                    .send()
+                    .await,
+                |e| e.is_not_found_exception(),
+                what,
+            )?
+            .is_some(),
+            _ => return Ok(None),
+        }))
+    }
+
+    /// Lets the rule deliver to `target`.
+    pub async fn grant(&self, rule: &str, rule_arn: &str, target: &Target) -> Result<()> {
+        let sid = statement_id(rule);
+        match &target.kind {
+            TargetKind::Lambda { function } => {
+                // Replace rather than add twice: the statement id is the rule's.
+                self.remove_lambda_permission(function, &sid).await;
+                self.lambda
+                    .add_permission()
+                    .function_name(function)
+                    .statement_id(&sid)
+                    .action("lambda:InvokeFunction")
+                    .principal("events.amazonaws.com")
+                    .source_arn(rule_arn)
+                    .send()
+                    .await
+                    .with_context(|| format!("cannot let rule {rule} invoke {}", target.arn))?;
+            }
+            TargetKind::Sqs { .. } => {
+                let url = self.queue_url(target).await?;
+                let policy = self.queue_policy(&url).await?;
+                let merged = merge_statement(
+                    policy.as_deref(),
+                    policy_statement(rule, rule_arn, &target.arn, "sqs:SendMessage"),
+                )?;
+                self.set_queue_policy(&url, &merged).await?;
+            }
+            TargetKind::Sns => {
+                let policy = self.topic_policy(&target.arn).await?;
+                let merged = merge_statement(
+                    policy.as_deref(),
+                    policy_statement(rule, rule_arn, &target.arn, "sns:Publish"),
+                )?;
+                self.set_topic_policy(&target.arn, merged).await?;
+            }
+            // A delivery role grants these (see `delivery_role.rs`).
+            TargetKind::StateMachine
+            | TargetKind::EventBus { .. }
+            | TargetKind::KinesisStream { .. } => {}
+        }
+        Ok(())
+    }
+
+    /// Takes back what `grant` gave, leaving every other statement alone.
+    pub async fn revoke(&self, rule: &str, target: &Target) -> Result<()> {
+        let sid = statement_id(rule);
+        match &target.kind {
+            TargetKind::Lambda { function } => {
+                self.remove_lambda_permission(function, &sid).await;
+            }
+            TargetKind::Sqs { .. } => {
+                let Some(url) = self.find_queue_url(target).await? else {
+                    return Ok(());
+                };
+                if let Some(policy) = self.queue_policy(&url).await? {
+                    let rest = without_statement(&policy, &sid)?;
+                    self.set_queue_policy(&url, rest.as_deref().unwrap_or(""))
+                        .await?;
+                }
+            }
+            TargetKind::Sns => {
+                if let Ok(Some(policy)) = self.topic_policy(&target.arn).await
+                    && let Some(rest) = without_statement(&policy, &sid)?
+                {
+                    self.set_topic_policy(&target.arn, rest).await?;
+                }
+            }
+            // Their delivery role goes with the rule.
+            TargetKind::StateMachine
+            | TargetKind::EventBus { .. }
+            | TargetKind::KinesisStream { .. } => {}
+        }
+        Ok(())
+    }
+
+    /// Takes back the permission with statement id `sid` on `function`, if it is there.
+    async fn remove_lambda_permission(&self, function: &str, sid: &str) {
+        // Absent is the state wanted, so "not found" is no error.
+        let _ = self
+            .lambda
+            .remove_permission()
+            .function_name(function)
+            .statement_id(sid)
+            .send()
+            .await;
+    }
+
+    /// The queue's URL, or `None` if there is no such queue.
+    async fn find_queue_url(&self, target: &Target) -> Result<Option<String>> {
+        let TargetKind::Sqs { queue } = &target.kind else {
+            bail!("{} is not a queue", target.arn)
+        };
+        let answer = self
+            .sqs
+            .get_queue_url()
+            .queue_name(queue)
+            .queue_owner_aws_account_id(&target.account)
+            .send()
+            .await;
+        Ok(found(answer, |e| e.is_queue_does_not_exist(), &target.arn)?
+            .and_then(|output| output.queue_url))
+    }
+
+    async fn queue_url(&self, target: &Target) -> Result<String> {
+        self.find_queue_url(target)
+            .await?
+            .with_context(|| format!("queue {} does not exist", target.arn))
+    }
+
+    async fn queue_policy(&self, url: &str) -> Result<Option<String>> {
+        let attributes = self
+            .sqs
+            .get_queue_attributes()
+            .queue_url(url)
+            .attribute_names(QueueAttributeName::Policy)
+            .send()
+            .await
+            .with_context(|| format!("cannot read the policy of queue {url}"))?;
+        Ok(attributes
+            .attributes()
+            .and_then(|a| a.get(&QueueAttributeName::Policy))
+            .cloned())
+    }
+
+    async fn set_queue_policy(&self, url: &str, policy: &str) -> Result<()> {
+        self.sqs
+            .set_queue_attributes()
+            .queue_url(url)
+            .attributes(QueueAttributeName::Policy, policy)
+            .send()
+            .await
+            .with_context(|| format!("cannot update the policy of queue {url}"))?;
+        Ok(())
+    }
+
+    async fn topic_policy(&self, topic_arn: &str) -> Result<Option<String>> {
+        let attributes = self
+            .sns
+            .get_topic_attributes()
+            .topic_arn(topic_arn)
+            .send()
+            .await
+            .with_context(|| format!("cannot read the policy of {topic_arn}"))?;
+        Ok(attributes
+            .attributes()
+            .and_then(|a| a.get("Policy"))
+            .cloned())
+    }
+
+    async fn set_topic_policy(&self, topic_arn: &str, policy: String) -> Result<()> {
+        self.sns
+            .set_topic_attributes()
+            .topic_arn(topic_arn)
+            .attribute_name("Policy")
+            .attribute_value(policy)
+            .send()
+            .await
+            .with_context(|| format!("cannot update the policy of {topic_arn}"))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,191 @@
+//! Builds the relay's `bootstrap` for Lambda (`provided.al2023`) and packages it.
+//!
+//! The relay's source travels inside the CLI (see `build.rs`). It is written once per
+//! version to the cache directory and built there with the `lambda` profile, into a
+//! build directory that stays warm between deploys.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+use super::package::{Architecture, Artifact, check_glibc, package};
+use crate::hint::hinted;
+use crate::short_hash::short_sha256;
+
+mod relay_sources {
+    include!(concat!(env!("OUT_DIR"), "/relay_sources.rs"));
+}
+
+/// Where stripe-bridge keeps the relay's source and its warm build directory.
+pub fn cache_dir() -> Result<PathBuf> {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .context("neither XDG_CACHE_HOME nor HOME is set; set one so stripe-bridge can cache the relay's build")?;
+    Ok(base.join("stripe-bridge"))
+}
+
+/// Builds the relay for `arch` and packages it. `cargo`'s own progress goes to stderr;
+/// `detail` hears where the source and the build directory are.
+pub fn build(arch: Architecture, cache: &Path, detail: impl Fn(String)) -> Result<Artifact> {
+    let source = write_sources(cache)?;
+    let host = host_target()?;
+    let target = arch.rust_target();
+    let mut command = if host == target {
+        let mut c = Command::new("cargo");
+        c.arg("build");
+        c
+    } else {
+        check_cross_toolchain(arch)?;
+        let mut c = Command::new("cargo");
+        c.arg("zigbuild");
+        c
+    };
+    let target_dir = cache.join("relay-target");
+    detail(format!(
+        "relay source: {}; build directory: {}",
+        source.display(),
+        target_dir.display()
+    ));
+    command
+        .args([
+            "--quiet",
+            "--profile",
+            "lambda",
+            "--bin",
+            "bootstrap",
+            "--target",
+            target,
+        ])
+        .arg("--manifest-path")
+        .arg(source.join("Cargo.toml"))
+        .env("CARGO_TARGET_DIR", &target_dir)
+        // The relay's own settings, not whatever the caller's environment sets.
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_BUILD_TARGET");
+    let status = command.status().context(
+        "cannot run cargo; install Rust (https://rustup.rs) to build the relay, or pass --artifact",
+    )?;
+    if !status.success() {
+        bail!("building the relay failed (cargo exited with {status}); see cargo's output above");
+    }
+    let binary_path = target_dir.join(target).join("lambda").join("bootstrap");
+    let binary = std::fs::read(&binary_path)
+        .with_context(|| format!("cargo built no {}", binary_path.display()))?;
+    if arch == Architecture::X86_64 {
+        check_glibc(&binary)?;
+    }
+    package(&binary)
+}
+
+/// Writes the embedded source once per content: an unchanged relay keeps its files'
+/// times, so cargo sees nothing to rebuild.
+fn write_sources(cache: &Path) -> Result<PathBuf> {
+    let mut everything = relay_sources::WORKSPACE_MANIFEST.as_bytes().to_vec();
+    for (path, contents) in relay_sources::FILES {
+        everything.extend_from_slice(path.as_bytes());
+        everything.extend_from_slice(contents);
+    }
+    let dir = cache.join("relay-src").join(short_sha256(everything, 16));
+    let complete = dir.join(".complete");
+    if complete.exists() {
+        return Ok(dir);
+    }
+    for (path, contents) in relay_sources::FILES {
+        let file = dir.join(path);
+        std::fs::create_dir_all(file.parent().expect("a file has a folder"))?;
+        std::fs::write(&file, contents)
+            .with_context(|| format!("cannot write {}", file.display()))?;
+    }
+    std::fs::write(dir.join("Cargo.toml"), relay_sources::WORKSPACE_MANIFEST)?;
+    std::fs::write(&complete, b"")?;
+    Ok(dir)
+}
+
+fn host_target() -> Result<String> {
+    let output = Command::new("rustc").arg("-vV").output().context(
+        "cannot run rustc; install Rust (https://rustup.rs) to build the relay, or pass --artifact",
+    )?;
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("host: "))
+        .map(str::to_owned)
+        .context("rustc -vV did not name its host")
+}
+
+fn check_cross_toolchain(arch: Architecture) -> Result<()> {
+    let target = arch.rust_target();
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .any(|l| l == target)
+        })
+        .unwrap_or(false);
+    let zigbuild = Command::new("cargo")
+        .args(["zigbuild", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    match missing_cross_steps(arch, installed, zigbuild) {
+        None => Ok(()),
+        Some(steps) => Err(hinted(
+            format!(
+                "building the relay for {} on this machine needs a cross toolchain",
+                arch.lambda_name()
+            ),
+            format!("run `{steps}`"),
+        )),
+    }
+}
+
+/// The commands that install what a cross build lacks, if it lacks anything.
+fn missing_cross_steps(arch: Architecture, installed: bool, zigbuild: bool) -> Option<String> {
+    let mut steps = Vec::new();
+    if !installed {
+        steps.push(format!("rustup target add {}", arch.rust_target()));
+    }
+    if !zigbuild {
+        steps.push("pip install ziglang && cargo install cargo-zigbuild".to_owned());
+    }
+    (!steps.is_empty()).then(|| steps.join("` and `"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_cross_toolchain_is_named_with_each_step_that_installs_it() {
+        assert_eq!(missing_cross_steps(Architecture::Arm64, true, true), None);
+        assert_eq!(
+            missing_cross_steps(Architecture::Arm64, false, true).as_deref(),
+            Some("rustup target add aarch64-unknown-linux-gnu")
+        );
+        assert_eq!(
+            missing_cross_steps(Architecture::Arm64, false, false).as_deref(),
+            Some(
+                "rustup target add aarch64-unknown-linux-gnu` and `pip install ziglang && cargo install cargo-zigbuild"
+            )
+        );
+    }
+
+    #[test]
+    fn the_embedded_source_is_a_workspace_of_the_relay() {
+        let paths: Vec<&str> = relay_sources::FILES.iter().map(|(p, _)| *p).collect();
+        for needed in [
+            "relay-function/Cargo.toml",
+            "relay-function/src/bin/bootstrap.rs",
+            "Cargo.lock",
+        ] {
+            assert!(
+                paths.contains(&needed),
+                "{needed} is not embedded: {paths:?}"
+            );
+        }
+        assert!(relay_sources::WORKSPACE_MANIFEST.contains("members = [\"relay-function\"]"));
+        assert!(relay_sources::WORKSPACE_MANIFEST.contains("[profile.lambda]"));
+    }
+}

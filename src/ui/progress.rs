@@ -1,0 +1,58 @@
+//! `Updating stack NAME (n/total)`: a bar on a terminal, one plain line per stack event
+//! otherwise, and nothing with `--quiet`.
+
+use std::io::IsTerminal;
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::aws::stack::StackEvent;
+use crate::ui::Printer;
+use crate::ui::report::event_line;
+
+pub struct Progress {
+    bar: Option<ProgressBar>,
+    printer: Printer,
+}
+
+impl Progress {
+    pub fn new(printer: &Printer, verb: &str, name: &str, total: usize) -> Self {
+        let bar = (!printer.quiet && std::io::stderr().is_terminal()).then(|| {
+            let bar = ProgressBar::new(total as u64);
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} {msg} ({pos}/{len}) {elapsed}")
+                    .expect("a valid template"),
+            );
+            bar.set_message(format!("{verb} stack {name}"));
+            bar.enable_steady_tick(std::time::Duration::from_millis(120));
+            bar
+        });
+        if bar.is_none() {
+            printer.status(format!("{verb} stack {name} ({total} resources)"));
+        }
+        Self {
+            bar,
+            printer: *printer,
+        }
+    }
+
+    pub fn event(&self, event: &StackEvent) {
+        let line = event_line(event);
+        match &self.bar {
+            Some(bar) => {
+                if event.status.ends_with("_COMPLETE")
+                    && event.resource_type != "AWS::CloudFormation::Stack"
+                {
+                    bar.inc(1);
+                }
+                bar.println(line);
+            }
+            None => self.printer.status(line),
+        }
+    }
+
+    pub fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
