@@ -4,7 +4,7 @@
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
-use crate::support::aws::{bucket_exists, sdk_config, stack_status, unique};
+use crate::support::aws::{bucket_exists, bus_exists, sdk_config, stack_status, unique};
 use crate::support::cli::{artifact, cli, cli_on_terminal, cli_with_env, deploy, json, stderr};
 
 #[tokio::test]
@@ -45,12 +45,7 @@ async fn deploy_makes_the_bridge_and_a_second_deploy_changes_nothing() {
         config.code_sha256(),
         Some(lambda_code_sha256(&zip).as_str())
     );
-    aws_sdk_eventbridge::Client::new(&sdk)
-        .describe_event_bus()
-        .name(&name)
-        .send()
-        .await
-        .expect("the bus exists");
+    assert!(bus_exists(&sdk, &name).await, "the bus is missing");
     aws_sdk_sns::Client::new(&sdk)
         .get_topic_attributes()
         .topic_arn(outputs["FailureTopicArn"].as_str().unwrap())
@@ -140,15 +135,7 @@ async fn remove_leaves_nothing_behind_and_the_name_can_be_used_again() {
             .is_err(),
         "the function is left"
     );
-    assert!(
-        aws_sdk_eventbridge::Client::new(&sdk)
-            .describe_event_bus()
-            .name(&name)
-            .send()
-            .await
-            .is_err(),
-        "the bus is left"
-    );
+    assert!(!bus_exists(&sdk, &name).await, "the bus is left");
     assert!(
         aws_sdk_secretsmanager::Client::new(&sdk)
             .describe_secret()

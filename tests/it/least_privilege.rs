@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-use crate::support::aws::{sdk_config, state_machine, unique};
+use crate::support::aws::{role_name, rule_targets, sdk_config, state_machine, unique};
 use crate::support::cli::{cli, deployed_bridge, json};
 use crate::support::evidence;
 
@@ -90,20 +90,7 @@ async fn no_statement_stripe_bridge_writes_has_a_wildcard_resource() {
         .unwrap()
         .to_owned();
     let iam = aws_sdk_iam::Client::new(&sdk);
-    let targets = aws_sdk_eventbridge::Client::new(&sdk)
-        .list_targets_by_rule()
-        .rule(&rule)
-        .event_bus_name(&name)
-        .send()
-        .await
-        .unwrap();
-    let role = targets.targets()[0]
-        .role_arn()
-        .unwrap()
-        .rsplit('/')
-        .next()
-        .unwrap()
-        .to_owned();
+    let role = role_name(&rule_targets(&sdk, &name, &rule).await[0]);
     let mut role_statements = Vec::new();
     for policy in iam
         .list_role_policies()

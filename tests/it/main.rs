@@ -5,6 +5,7 @@ mod cli_help;
 mod deploy;
 mod faults;
 mod interrupted_deploy;
+mod layers;
 mod least_privilege;
 mod left_behind;
 mod local_relay;

@@ -8,7 +8,9 @@ use relay_function::lambda;
 use relay_function::relay::Relay;
 use relay_function::relay_config::RelayConfig;
 
-use crate::support::aws::{sdk_config, state_machine, unique};
+use crate::support::aws::{
+    role_exists, role_name, rule_arn, rule_targets, sdk_config, state_machine, unique,
+};
 use crate::support::cli::{cli, deployed_bridge, json, stderr};
 use crate::support::stripe::{self, invocation, signed_request};
 
@@ -204,15 +206,7 @@ async fn a_lambda_target_gets_a_permission_scoped_to_the_rule_and_remove_takes_i
     ]));
 
     let sdk = sdk_config().await;
-    let rule_arn = aws_sdk_eventbridge::Client::new(&sdk)
-        .describe_rule()
-        .name(format!("{name}-invoice-paid"))
-        .event_bus_name(&name)
-        .send()
-        .await
-        .unwrap()
-        .arn
-        .unwrap();
+    let rule_arn = rule_arn(&sdk, &name, &format!("{name}-invoice-paid")).await;
     let policy = aws_sdk_lambda::Client::new(&sdk)
         .get_policy()
         .function_name(format!("{name}-relay"))
@@ -229,14 +223,8 @@ async fn a_lambda_target_gets_a_permission_scoped_to_the_rule_and_remove_takes_i
         policy.contains("events.amazonaws.com") && policy.contains(&rule_arn),
         "{policy}"
     );
-    let targets = aws_sdk_eventbridge::Client::new(&sdk)
-        .list_targets_by_rule()
-        .rule(format!("{name}-invoice-paid"))
-        .event_bus_name(&name)
-        .send()
-        .await
-        .unwrap();
-    let target = &targets.targets()[0];
+    let targets = rule_targets(&sdk, &name, &format!("{name}-invoice-paid")).await;
+    let target = &targets[0];
     assert_eq!(
         target.dead_letter_config().and_then(|d| d.arn()),
         Some(queue.as_str())
@@ -380,7 +368,6 @@ async fn targets_that_need_a_role_get_one_scoped_to_their_rule_and_remove_delete
 
     let machine = state_machine(&sdk, &format!("{name}-orders")).await;
 
-    let events = aws_sdk_eventbridge::Client::new(&sdk);
     let iam = aws_sdk_iam::Client::new(&sdk);
     let mut roles = Vec::new();
     for (event_type, target, action) in [
@@ -393,24 +380,8 @@ async fn targets_that_need_a_role_get_one_scoped_to_their_rule_and_remove_delete
             target,
         ]));
         let rule = format!("{name}-{}", event_type.replace('.', "-"));
-        let rule_arn = events
-            .describe_rule()
-            .name(&rule)
-            .event_bus_name(&name)
-            .send()
-            .await
-            .unwrap()
-            .arn
-            .unwrap();
-        let targets = events
-            .list_targets_by_rule()
-            .rule(&rule)
-            .event_bus_name(&name)
-            .send()
-            .await
-            .unwrap();
-        let role_arn = targets.targets()[0].role_arn().expect("a delivery role");
-        let role_name = role_arn.rsplit('/').next().unwrap().to_owned();
+        let rule_arn = rule_arn(&sdk, &name, &rule).await;
+        let role_name = role_name(&rule_targets(&sdk, &name, &rule).await[0]);
 
         let role = iam
             .get_role()
@@ -443,7 +414,7 @@ async fn targets_that_need_a_role_get_one_scoped_to_their_rule_and_remove_delete
     assert!(cli(&["--name", &name, "remove", "--yes"]).status.success());
     for role in roles {
         assert!(
-            iam.get_role().role_name(&role).send().await.is_err(),
+            !role_exists(&sdk, &role).await,
             "remove left the delivery role {role}"
         );
     }

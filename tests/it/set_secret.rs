@@ -125,7 +125,7 @@ async fn bad_secrets_and_missing_bridges_are_refused_before_anything_changes() {
     assert_eq!(before.status.code(), Some(1));
     assert!(
         stderr(&before).contains(&format!(
-            "no bridge {name} in us-east-1; run `stripe-bridge --name {name} deploy` first"
+            "error: no bridge {name} in us-east-1\nhint: run `stripe-bridge --name {name} deploy` first"
         )),
         "{}",
         stderr(&before)

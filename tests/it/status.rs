@@ -23,7 +23,9 @@ async fn status_shows_the_stack_the_url_the_secrets_and_the_rules() {
     let text = cli(&["--name", &name, "status"]);
     let text = String::from_utf8_lossy(&text.stdout);
     assert!(
-        text.contains("signing secret  none: run `stripe-bridge set-secret`"),
+        text.contains(&format!(
+            "signing secret  none: run `stripe-bridge --name {name} set-secret`"
+        )),
         "{text}"
     );
     assert!(

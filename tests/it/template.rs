@@ -5,7 +5,7 @@ use std::process::Command;
 
 use aws_sdk_cloudformation::types::{Capability, Parameter, StackStatus};
 
-use crate::support::aws::{sdk_config, unique};
+use crate::support::aws::{bus_exists, sdk_config, unique};
 use crate::support::emulator;
 
 fn rendered(format: &str) -> String {
@@ -133,12 +133,7 @@ async fn the_template_creates_a_stack_with_its_outputs() {
         .filter_map(|r| r.route_key())
         .collect();
     assert_eq!(keys, ["POST /webhook"]);
-    aws_sdk_eventbridge::Client::new(&sdk)
-        .describe_event_bus()
-        .name(&name)
-        .send()
-        .await
-        .expect("the bus exists");
+    assert!(bus_exists(&sdk, &name).await, "the bus is missing");
 
     cloudformation
         .delete_stack()

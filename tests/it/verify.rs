@@ -6,7 +6,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 
 use crate::support::aws::unique;
-use crate::support::cli::{cli, cli_with_input, stderr};
+use crate::support::cli::{cli_offline as cli, cli_offline_with_input, stderr};
 use crate::support::stripe::{SignatureCase, signature_fixtures};
 
 /// What the explanation of a refused case must say, by the case's name.
@@ -134,7 +134,7 @@ fn verify_reads_the_payload_from_standard_input_and_takes_a_pasted_header_line()
     let body = String::from_utf8(BASE64.decode(&case.payload_base64).unwrap()).unwrap();
     let header = format!("Stripe-Signature: {}", case.header);
     let at = case.now.to_string();
-    let output = cli_with_input(
+    let output = cli_offline_with_input(
         &[
             "verify",
             "--secret",
@@ -146,7 +146,6 @@ fn verify_reads_the_payload_from_standard_input_and_takes_a_pasted_header_line()
             "--at",
             &at,
         ],
-        &[],
         &body,
     );
     assert!(output.status.success(), "{}", stderr(&output));

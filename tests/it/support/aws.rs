@@ -35,6 +35,60 @@ pub async fn bucket_exists(sdk: &SdkConfig, bucket: &str) -> bool {
         .is_ok()
 }
 
+pub async fn bus_exists(sdk: &SdkConfig, bus: &str) -> bool {
+    aws_sdk_eventbridge::Client::new(sdk)
+        .describe_event_bus()
+        .name(bus)
+        .send()
+        .await
+        .is_ok()
+}
+
+pub async fn role_exists(sdk: &SdkConfig, role: &str) -> bool {
+    aws_sdk_iam::Client::new(sdk)
+        .get_role()
+        .role_name(role)
+        .send()
+        .await
+        .is_ok()
+}
+
+/// The ARN of rule `rule` on `bus`, which must exist.
+pub async fn rule_arn(sdk: &SdkConfig, bus: &str, rule: &str) -> String {
+    aws_sdk_eventbridge::Client::new(sdk)
+        .describe_rule()
+        .name(rule)
+        .event_bus_name(bus)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("no rule {rule} on {bus}: {e}"))
+        .arn
+        .unwrap()
+}
+
+/// The targets of rule `rule` on `bus`, which must exist.
+pub async fn rule_targets(
+    sdk: &SdkConfig,
+    bus: &str,
+    rule: &str,
+) -> Vec<aws_sdk_eventbridge::types::Target> {
+    aws_sdk_eventbridge::Client::new(sdk)
+        .list_targets_by_rule()
+        .rule(rule)
+        .event_bus_name(bus)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("no rule {rule} on {bus}: {e}"))
+        .targets
+        .unwrap_or_default()
+}
+
+/// The name of the role a target's delivery goes through.
+pub fn role_name(target: &aws_sdk_eventbridge::types::Target) -> String {
+    let arn = target.role_arn().expect("a delivery role");
+    arn.rsplit('/').next().unwrap().to_owned()
+}
+
 pub fn unique(prefix: &str) -> String {
     static NEXT: AtomicU32 = AtomicU32::new(0);
     format!(

@@ -11,6 +11,20 @@ pub fn cli(args: &[&str]) -> Output {
     cli_with_env(args, &[])
 }
 
+/// The CLI for commands that need no AWS (help, completions, verify, template): the
+/// emulator is not started, and any AWS call would go to a closed port of 127.0.0.1.
+pub fn cli_offline(args: &[&str]) -> Output {
+    cli_offline_with_input(args, "")
+}
+
+/// `cli_offline` with `input` on standard input.
+pub fn cli_offline_with_input(args: &[&str], input: &str) -> Output {
+    run_with_input(binary_at(args, CLOSED_ENDPOINT), input)
+}
+
+/// Where nothing listens: port 9 (discard) on the loopback address.
+const CLOSED_ENDPOINT: &str = "http://127.0.0.1:9";
+
 pub fn cli_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     cli_with_input(args, env, "")
 }
@@ -43,20 +57,30 @@ pub fn cli_on_terminal(args: &[&str], answer: &str) -> Output {
 
 /// The binary with `args`, aimed at the emulator, with a clean environment.
 fn binary(args: &[&str]) -> Command {
+    binary_at(args, emulator::endpoint())
+}
+
+/// The binary with `args`, aimed at `endpoint`, with a clean environment.
+fn binary_at(args: &[&str], endpoint: &str) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_stripe-bridge"));
     command
         .args(args)
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("HOME", std::env::temp_dir());
-    aim_at_emulator(&mut command);
+    aim_at(&mut command, endpoint);
     command
 }
 
 /// The emulator's endpoint and test credentials, and none of this machine's AWS files.
 fn aim_at_emulator(command: &mut Command) {
+    aim_at(command, emulator::endpoint());
+}
+
+/// `endpoint` and test credentials, and none of this machine's AWS files.
+fn aim_at(command: &mut Command, endpoint: &str) {
     command
-        .env("AWS_ENDPOINT_URL", emulator::endpoint())
+        .env("AWS_ENDPOINT_URL", endpoint)
         .env("AWS_REGION", "us-east-1")
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
