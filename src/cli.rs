@@ -37,7 +37,7 @@ pub struct GlobalArgs {
     /// How to print results.
     #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
-    /// Print only errors.
+    /// Print only errors (and results asked for with --output json).
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
     /// Print more detail.
@@ -294,9 +294,9 @@ pub struct PackageArgs {
 
 #[derive(Debug, Args)]
 pub struct TemplateArgs {
-    /// The template's format.
-    #[arg(long, value_enum, default_value_t = TemplateFormat::Yaml)]
-    pub format: TemplateFormat,
+    /// The template's format (default: JSON with `--output json`, YAML otherwise).
+    #[arg(long, value_enum)]
+    pub format: Option<TemplateFormat>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

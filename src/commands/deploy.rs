@@ -69,7 +69,7 @@ pub async fn run(
 ) -> Result<ExitStatus> {
     let started = Instant::now();
     if args.dry_run {
-        print!("{}", template::to_yaml_text(&template::render()));
+        print!("{}", super::template::text(None, printer.format));
         return Ok(ExitStatus::Success);
     }
     if args.confirm {

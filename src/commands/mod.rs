@@ -48,7 +48,7 @@ pub async fn run(
     printer: Printer,
 ) -> Result<ExitStatus> {
     match command {
-        Command::Template(args) => template::run(args),
+        Command::Template(args) => template::run(args, printer.format),
         Command::Package(args) => package::run(args, printer),
         Command::Deploy(args) => deploy::run(settings, args, printer).await,
         Command::AddRule(args) => rules::add(settings, args, printer).await,

@@ -55,9 +55,11 @@ impl Printer {
         }
     }
 
-    /// The command's result: its text form for people, or its JSON form for scripts.
+    /// The command's result: its text form for people (none with `--quiet`), or its
+    /// JSON form for scripts.
     pub fn result<T: Serialize + Display>(&self, value: &T) {
         match self.format {
+            OutputFormat::Text if self.quiet => {}
             OutputFormat::Text => println!("{value}"),
             OutputFormat::Json => println!(
                 "{}",
@@ -70,6 +72,7 @@ impl Printer {
     /// text, or one JSON object per line (JSON Lines).
     pub fn record<T: Serialize + Display>(&self, value: &T) {
         match self.format {
+            OutputFormat::Text if self.quiet => {}
             OutputFormat::Text => println!("{value}"),
             OutputFormat::Json => println!(
                 "{}",

@@ -4,7 +4,9 @@
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
-use crate::support::aws::{bucket_exists, bus_exists, sdk_config, stack_status, unique};
+use crate::support::aws::{
+    bucket_exists, bus_exists, relay_function, sdk_config, stack_status, unique,
+};
 use crate::support::cli::{artifact, cli, cli_on_terminal, cli_with_env, deploy, json, stderr};
 
 #[tokio::test]
@@ -24,10 +26,7 @@ async fn deploy_makes_the_bridge_and_a_second_deploy_changes_nothing() {
     assert_eq!(outputs["EventBusName"], name.as_str());
 
     let sdk = sdk_config().await;
-    let function = aws_sdk_lambda::Client::new(&sdk)
-        .get_function()
-        .function_name(format!("{name}-relay"))
-        .send()
+    let function = relay_function(&sdk, &name)
         .await
         .expect("the relay function exists");
     let config = function.configuration().unwrap();
@@ -74,12 +73,7 @@ async fn a_code_change_updates_the_function() {
     assert_eq!(second["changed"], true);
 
     let sdk = sdk_config().await;
-    let function = aws_sdk_lambda::Client::new(&sdk)
-        .get_function()
-        .function_name(format!("{name}-relay"))
-        .send()
-        .await
-        .unwrap();
+    let function = relay_function(&sdk, &name).await.unwrap();
     assert_eq!(
         function.configuration().unwrap().code_sha256(),
         Some(lambda_code_sha256(&zip2).as_str())
@@ -103,10 +97,7 @@ async fn remove_leaves_nothing_behind_and_the_name_can_be_used_again() {
         stderr(&unasked)
     );
     let sdk = sdk_config().await;
-    aws_sdk_lambda::Client::new(&sdk)
-        .get_function()
-        .function_name(format!("{name}-relay"))
-        .send()
+    relay_function(&sdk, &name)
         .await
         .expect("the bridge is still there");
 
@@ -127,12 +118,7 @@ async fn remove_leaves_nothing_behind_and_the_name_can_be_used_again() {
                 .all(|s| s.stack_status().map(|s| s.as_str()) == Some("DELETE_COMPLETE"))
     );
     assert!(
-        aws_sdk_lambda::Client::new(&sdk)
-            .get_function()
-            .function_name(format!("{name}-relay"))
-            .send()
-            .await
-            .is_err(),
+        relay_function(&sdk, &name).await.is_none(),
         "the function is left"
     );
     assert!(!bus_exists(&sdk, &name).await, "the bus is left");

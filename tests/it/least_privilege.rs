@@ -6,7 +6,7 @@
 use serde_json::Value;
 
 use crate::support::aws::{role_name, rule_targets, sdk_config, state_machine, unique};
-use crate::support::cli::{cli, deployed_bridge, json};
+use crate::support::cli::{cli, cli_json, deployed_bridge};
 use crate::support::evidence;
 
 /// Every statement in `document`, wherever it is nested.
@@ -75,17 +75,10 @@ async fn no_statement_stripe_bridge_writes_has_a_wildcard_resource() {
     deployed_bridge(&name, "whsec_leastPrivilege0123456789abcdefAB");
     let sdk = sdk_config().await;
     let machine = state_machine(&sdk, &format!("{name}-m")).await;
-    let rule = json(&cli(&[
-        "--name",
+    let rule = cli_json(
         &name,
-        "--output",
-        "json",
-        "add-rule",
-        "--type",
-        "invoice.paid",
-        "--target",
-        &machine,
-    ]))["rule"]
+        &["add-rule", "--type", "invoice.paid", "--target", &machine],
+    )["rule"]
         .as_str()
         .unwrap()
         .to_owned();

@@ -9,7 +9,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use crate::support::aws::{drain, queue, sdk_config, unique};
-use crate::support::cli::{add_rule, cli, deployed_bridge, json, spawn_cli, stderr};
+use crate::support::cli::{add_rule, cli, cli_json, deployed_bridge, json, spawn_cli, stderr};
 
 const SECRET: &str = "whsec_devServerSecret0123456789abcdefABCD";
 const OTHER: &str = "whsec_notTheBridgesSecret0123456789abcdef";
@@ -94,9 +94,7 @@ async fn the_local_relay_puts_verified_events_on_the_bridges_bus_and_refuses_the
     let dev = DevServer::start(&["--name", &name, "dev", "--port", "0"]);
     assert!(dev.url.starts_with("http://127.0.0.1:") && dev.url.ends_with("/webhook"));
 
-    let sent = json(&cli(&[
-        "--name", &name, "--output", "json", "test", "--url", &dev.url,
-    ]));
+    let sent = cli_json(&name, &["test", "--url", &dev.url]);
     assert_eq!(sent["status"], 200);
     assert_eq!(sent["answer"], serde_json::json!({"received": true}));
     let event_id = sent["event_id"].as_str().unwrap();
@@ -112,21 +110,20 @@ async fn the_local_relay_puts_verified_events_on_the_bridges_bus_and_refuses_the
     assert_eq!(arrived[0]["source"], "Stripe");
 
     // --expect-delivery proves arrival with a probe that it removes afterwards.
-    let proved = json(&cli(&[
-        "--name",
+    let proved = cli_json(
         &name,
-        "--output",
-        "json",
-        "test",
-        "--type",
-        "customer.subscription.updated",
-        "--url",
-        &dev.url,
-        "--expect-delivery",
-    ]));
+        &[
+            "test",
+            "--type",
+            "customer.subscription.updated",
+            "--url",
+            &dev.url,
+            "--expect-delivery",
+        ],
+    );
     assert_eq!(proved["delivered"], true, "{proved}");
     dev.next_line();
-    let rules = json(&cli(&["--name", &name, "--output", "json", "list-rules"]));
+    let rules = cli_json(&name, &["list-rules"]);
     assert_eq!(
         rules["rules"].as_array().unwrap().len(),
         1,

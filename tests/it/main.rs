@@ -10,6 +10,7 @@ mod least_privilege;
 mod left_behind;
 mod local_relay;
 mod malformed_requests;
+mod newcomer_audit;
 mod no_secrets;
 mod package;
 mod relay_delivery;

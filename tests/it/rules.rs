@@ -11,7 +11,7 @@ use relay_function::relay_config::RelayConfig;
 use crate::support::aws::{
     role_exists, role_name, rule_arn, rule_targets, sdk_config, state_machine, unique,
 };
-use crate::support::cli::{cli, deployed_bridge, json, stderr};
+use crate::support::cli::{cli, cli_json, deployed_bridge, stderr};
 use crate::support::stripe::{self, invocation, signed_request};
 
 const SECRET: &str = "whsec_rulesSecret0123456789abcdefABCDEF";
@@ -114,17 +114,10 @@ async fn a_rule_routes_the_types_it_selects_to_a_queue_until_it_is_removed() {
     let outputs = bridge(&name);
     let (url, arn) = users_queue(&format!("{name}-invoices")).await;
 
-    let added = json(&cli(&[
-        "--name",
+    let added = cli_json(
         &name,
-        "--output",
-        "json",
-        "add-rule",
-        "--type",
-        "invoice.*",
-        "--target",
-        &arn,
-    ]));
+        &["add-rule", "--type", "invoice.*", "--target", &arn],
+    );
     assert_eq!(added["changed"], true);
     assert_eq!(added["rule"], format!("{name}-invoice-all"));
     assert_eq!(
@@ -156,7 +149,7 @@ async fn a_rule_routes_the_types_it_selects_to_a_queue_until_it_is_removed() {
     assert!(again.status.success());
     assert!(String::from_utf8_lossy(&again.stdout).contains("nothing changed"));
 
-    let listed = json(&cli(&["--name", &name, "--output", "json", "list-rules"]));
+    let listed = cli_json(&name, &["list-rules"]);
     assert_eq!(listed["rules"].as_array().unwrap().len(), 1);
     assert_eq!(listed["rules"][0]["targets"][0], arn.as_str());
 
@@ -187,23 +180,22 @@ async fn a_lambda_target_gets_a_permission_scoped_to_the_rule_and_remove_takes_i
     bridge(&name);
     let function = format!("arn:aws:lambda:us-east-1:123456789012:function:{name}-relay");
     let (_, queue) = users_queue(&format!("{name}-dlq")).await;
-    json(&cli(&[
-        "--name",
+    cli_json(
         &name,
-        "--output",
-        "json",
-        "add-rule",
-        "--type",
-        "invoice.paid",
-        "--target",
-        &function,
-        "--dlq",
-        &queue,
-        "--max-retries",
-        "5",
-        "--max-age",
-        "1h",
-    ]));
+        &[
+            "add-rule",
+            "--type",
+            "invoice.paid",
+            "--target",
+            &function,
+            "--dlq",
+            &queue,
+            "--max-retries",
+            "5",
+            "--max-age",
+            "1h",
+        ],
+    );
 
     let sdk = sdk_config().await;
     let rule_arn = rule_arn(&sdk, &name, &format!("{name}-invoice-paid")).await;
@@ -375,10 +367,10 @@ async fn targets_that_need_a_role_get_one_scoped_to_their_rule_and_remove_delete
         ("customer.created", other_bus.as_str(), "events:PutEvents"),
         ("charge.refunded", machine.as_str(), "states:StartExecution"),
     ] {
-        json(&cli(&[
-            "--name", &name, "--output", "json", "add-rule", "--type", event_type, "--target",
-            target,
-        ]));
+        cli_json(
+            &name,
+            &["add-rule", "--type", event_type, "--target", target],
+        );
         let rule = format!("{name}-{}", event_type.replace('.', "-"));
         let rule_arn = rule_arn(&sdk, &name, &rule).await;
         let role_name = role_name(&rule_targets(&sdk, &name, &rule).await[0]);

@@ -8,7 +8,7 @@ use relay_function::relay::Relay;
 use relay_function::relay_config::RelayConfig;
 
 use crate::support::aws::{sdk_config, unique};
-use crate::support::cli::{artifact, cli, cli_with_input, deploy, json, stderr};
+use crate::support::cli::{artifact, cli, cli_json, cli_with_input, deploy, json, stderr};
 use crate::support::stripe::{self, invocation, signed_request};
 
 const FIRST: &str = "whsec_firstSecret0123456789abcdefABCDEF";
@@ -57,14 +57,7 @@ async fn set_secret_rotates_and_the_relay_follows_without_a_redeploy() {
     assert!(rolled.status.success(), "{}", stderr(&rolled));
     assert_eq!(answer(&outputs, FIRST).await, 200);
     assert_eq!(answer(&outputs, SECOND).await, 200);
-    let shown = json(&cli(&[
-        "--name",
-        &name,
-        "--output",
-        "json",
-        "set-secret",
-        "--show",
-    ]));
+    let shown = cli_json(&name, &["set-secret", "--show"]);
     let secrets = shown["secrets"].as_array().unwrap();
     assert_eq!(secrets.len(), 2);
     assert_eq!(secrets[0]["secret"], "whsec_…CDEF");

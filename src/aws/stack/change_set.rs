@@ -162,14 +162,16 @@ fn resource_change(change: &aws_sdk_cloudformation::types::Change) -> Option<Res
 /// Deletes the change sets an interrupted deploy left waiting on the stack, so that only
 /// the one about to be made can run.
 pub async fn discard_pending_change_sets(cfn: &Client, name: &str) -> Result<usize> {
-    let listed = cfn
+    let mut summaries = cfn
         .list_change_sets()
         .stack_name(name)
-        .send()
-        .await
-        .with_context(|| format!("cannot list the change sets of stack {name}"))?;
+        .into_paginator()
+        .items()
+        .send();
     let mut discarded = 0;
-    for summary in listed.summaries() {
+    while let Some(summary) = summaries.next().await {
+        let summary =
+            summary.with_context(|| format!("cannot list the change sets of stack {name}"))?;
         let pending = summary.execution_status() == Some(&ExecutionStatus::Available)
             || summary.status() == Some(&ChangeSetStatus::Failed);
         let ours = summary

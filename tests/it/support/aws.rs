@@ -35,6 +35,19 @@ pub async fn bucket_exists(sdk: &SdkConfig, bucket: &str) -> bool {
         .is_ok()
 }
 
+/// The bridge's relay function, if it exists.
+pub async fn relay_function(
+    sdk: &SdkConfig,
+    bridge: &str,
+) -> Option<aws_sdk_lambda::operation::get_function::GetFunctionOutput> {
+    aws_sdk_lambda::Client::new(sdk)
+        .get_function()
+        .function_name(format!("{bridge}-relay"))
+        .send()
+        .await
+        .ok()
+}
+
 pub async fn bus_exists(sdk: &SdkConfig, bus: &str) -> bool {
     aws_sdk_eventbridge::Client::new(sdk)
         .describe_event_bus()

@@ -108,6 +108,13 @@ fn run_with_input(mut command: Command, input: &str) -> Output {
     child.wait_with_output().unwrap()
 }
 
+/// `stripe-bridge --name NAME --output json ARGS…`, which must succeed; its JSON result.
+pub fn cli_json(name: &str, args: &[&str]) -> serde_json::Value {
+    let mut full = vec!["--name", name, "--output", "json"];
+    full.extend_from_slice(args);
+    json(&cli(&full))
+}
+
 pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
