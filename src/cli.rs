@@ -223,7 +223,7 @@ pub struct SetSecretArgs {
     pub secret: Option<String>,
     /// Keep the current secret valid this long beside the new one (at most 24h), as
     /// Stripe does when you roll a secret.
-    #[arg(long, conflicts_with = "show")]
+    #[arg(long, conflicts_with = "show", value_parser = parse_keep_previous)]
     pub keep_previous: Option<humantime::Duration>,
     /// Show the active secrets, masked, with their expiry.
     #[arg(long)]
@@ -241,10 +241,11 @@ pub struct AddRuleArgs {
     pub target: String,
     /// For state machines, buses and streams: the role EventBridge assumes to deliver
     /// (default: one made for the rule, allowed only that delivery).
-    #[arg(long)]
+    #[arg(long, value_parser = parse_role_arn)]
     pub role_arn: Option<String>,
-    /// The rule's name (default: the bridge's name and the types).
-    #[arg(long)]
+    /// The rule's name (default: the bridge's name and the types; with `-to-TARGET` when
+    /// another target already gets those types).
+    #[arg(long, value_parser = parse_rule_name)]
     pub rule_name: Option<String>,
     /// An SQS queue for events the target could not take.
     #[arg(long)]
@@ -257,9 +258,32 @@ pub struct AddRuleArgs {
     pub max_age: Option<std::time::Duration>,
 }
 
+fn parse_rule_name(name: &str) -> Result<String, String> {
+    crate::aws::rules::naming::check_rule_name(name).map(|()| name.to_owned())
+}
+
+fn parse_role_arn(arn: &str) -> Result<String, String> {
+    crate::aws::rules::target::role_name(arn)
+        .map(|_| arn.to_owned())
+        .map_err(|e| e.to_string())
+}
+
+/// Stripe keeps a rolled secret valid for at most 24 hours.
+fn parse_keep_previous(text: &str) -> Result<humantime::Duration, String> {
+    let duration: humantime::Duration = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration (e.g. 24h, 90m)"))?;
+    if duration.as_secs() > 24 * 60 * 60 {
+        return Err(format!(
+            "`{text}` is longer than 24h: Stripe stops signing with a rolled secret by then"
+        ));
+    }
+    Ok(duration)
+}
+
 fn parse_max_age(text: &str) -> Result<std::time::Duration, String> {
-    let duration =
-        humantime::parse_duration(text).map_err(|e| format!("`{text}`: {e} (e.g. 1h, 90m)"))?;
+    let duration = humantime::parse_duration(text)
+        .map_err(|_| format!("`{text}` is not a duration (e.g. 1h, 90m)"))?;
     if (60..=86_400).contains(&duration.as_secs()) {
         Ok(duration)
     } else {

@@ -8,6 +8,7 @@ pub mod bridge;
 pub mod connect;
 pub mod delivery_probe;
 pub mod errors;
+pub mod event_bus;
 pub mod rules;
 pub mod stack;
 

@@ -70,8 +70,9 @@ pub fn package(bootstrap: &[u8]) -> Result<Artifact> {
     Ok(Artifact { zip, sha256 })
 }
 
-/// Reads a prebuilt zip (`deploy --artifact`), checking that Lambda can run it.
-pub fn load_prebuilt(path: &Path) -> Result<Artifact> {
+/// Reads a prebuilt zip (`deploy --artifact`), checking that Lambda can run it on
+/// `arch`.
+pub fn load_prebuilt(path: &Path, arch: Architecture) -> Result<Artifact> {
     let zip = std::fs::read(path)
         .with_context(|| format!("cannot read the artifact {}", path.display()))?;
     let mut archive = ZipArchive::new(Cursor::new(&zip)).with_context(|| {
@@ -94,10 +95,53 @@ pub fn load_prebuilt(path: &Path) -> Result<Artifact> {
     }
     let mut binary = Vec::new();
     bootstrap.read_to_end(&mut binary)?;
+    check_machine(&binary, arch, path)?;
     check_glibc(&binary)?;
     drop(bootstrap);
     let sha256 = hex::encode(Sha256::digest(&zip));
     Ok(Artifact { zip, sha256 })
+}
+
+/// The architecture a 64-bit little-endian ELF binary is for, from its header's
+/// `e_machine` (bytes 18 and 19); `None` for anything else, such as a `bootstrap` that
+/// is a shell script, which runs on either.
+pub fn elf_architecture(binary: &[u8]) -> Option<Result<Architecture, u16>> {
+    const ELFCLASS64: u8 = 2;
+    const ELFDATA2LSB: u8 = 1;
+    let header = binary.get(..20)?;
+    if &header[..4] != b"\x7fELF" || header[4] != ELFCLASS64 || header[5] != ELFDATA2LSB {
+        return None;
+    }
+    Some(match u16::from_le_bytes([header[18], header[19]]) {
+        62 => Ok(Architecture::X86_64),
+        183 => Ok(Architecture::Arm64),
+        other => Err(other),
+    })
+}
+
+/// Refuses a binary built for another machine than the function will run on.
+fn check_machine(binary: &[u8], arch: Architecture, path: &Path) -> Result<()> {
+    match elf_architecture(binary) {
+        None => Ok(()),
+        Some(Ok(built)) if built == arch => Ok(()),
+        Some(built) => {
+            let built = match built {
+                Ok(built) => built.lambda_name().to_owned(),
+                Err(machine) => format!("ELF machine {machine}"),
+            };
+            Err(crate::hint::hinted(
+                format!(
+                    "the `bootstrap` in {} is built for {built}, but the function would run on {}",
+                    path.display(),
+                    arch.lambda_name()
+                ),
+                format!(
+                    "pass --arch to match the zip, or package it again with `stripe-bridge package --arch {}`",
+                    arch.lambda_name()
+                ),
+            ))
+        }
+    }
 }
 
 /// The newest `GLIBC_x.y` version an ELF binary asks for, if any. The version names
@@ -166,12 +210,12 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let good = dir.join("good.zip");
         std::fs::write(&good, package(b"binary GLIBC_2.17").unwrap().zip).unwrap();
-        assert!(load_prebuilt(&good).is_ok());
+        assert!(load_prebuilt(&good, Architecture::X86_64).is_ok());
 
         let not_zip = dir.join("not.zip");
         std::fs::write(&not_zip, b"hello").unwrap();
         assert!(
-            load_prebuilt(&not_zip)
+            load_prebuilt(&not_zip, Architecture::X86_64)
                 .unwrap_err()
                 .to_string()
                 .contains("not a zip")
@@ -179,8 +223,44 @@ mod tests {
 
         let too_new = dir.join("new.zip");
         std::fs::write(&too_new, package(b"GLIBC_2.17 GLIBC_2.38").unwrap().zip).unwrap();
-        let error = load_prebuilt(&too_new).unwrap_err().to_string();
+        let error = load_prebuilt(&too_new, Architecture::X86_64)
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("glibc 2.38"), "{error}");
+
+        let x86 = dir.join("x86.zip");
+        std::fs::write(&x86, package(&elf_header(62)).unwrap().zip).unwrap();
+        assert!(load_prebuilt(&x86, Architecture::X86_64).is_ok());
+        let error = load_prebuilt(&x86, Architecture::Arm64)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("built for x86_64, but the function would run on arm64"),
+            "{error}"
+        );
+    }
+
+    /// The first bytes of a 64-bit little-endian ELF binary for `machine`.
+    fn elf_header(machine: u16) -> Vec<u8> {
+        let mut header = b"\x7fELF\x02\x01\x01".to_vec();
+        header.resize(18, 0);
+        header.extend_from_slice(&machine.to_le_bytes());
+        header.extend_from_slice(b" GLIBC_2.17");
+        header
+    }
+
+    #[test]
+    fn an_elf_binary_says_which_machine_it_is_for() {
+        assert_eq!(
+            elf_architecture(&elf_header(62)),
+            Some(Ok(Architecture::X86_64))
+        );
+        assert_eq!(
+            elf_architecture(&elf_header(183)),
+            Some(Ok(Architecture::Arm64))
+        );
+        assert_eq!(elf_architecture(&elf_header(40)), Some(Err(40)));
+        assert_eq!(elf_architecture(b"#!/bin/sh\nexec ./relay\n"), None);
     }
 
     #[test]

@@ -70,7 +70,7 @@ pub fn build(arch: Architecture, cache: &Path, detail: impl Fn(String)) -> Resul
     if !status.success() {
         bail!("building the relay failed (cargo exited with {status}); see cargo's output above");
     }
-    let binary_path = target_dir.join(target).join("lambda").join("bootstrap");
+    let binary_path = binary_path(cache, arch);
     let binary = std::fs::read(&binary_path)
         .with_context(|| format!("cargo built no {}", binary_path.display()))?;
     if arch == Architecture::X86_64 {
@@ -79,15 +79,53 @@ pub fn build(arch: Architecture, cache: &Path, detail: impl Fn(String)) -> Resul
     package(&binary)
 }
 
-/// Writes the embedded source once per content: an unchanged relay keeps its files'
-/// times, so cargo sees nothing to rebuild.
-fn write_sources(cache: &Path) -> Result<PathBuf> {
+/// Where this version's source is written: one folder per content.
+fn source_dir(cache: &Path) -> PathBuf {
     let mut everything = relay_sources::WORKSPACE_MANIFEST.as_bytes().to_vec();
     for (path, contents) in relay_sources::FILES {
         everything.extend_from_slice(path.as_bytes());
         everything.extend_from_slice(contents);
     }
-    let dir = cache.join("relay-src").join(short_sha256(everything, 16));
+    cache.join("relay-src").join(short_sha256(everything, 16))
+}
+
+fn binary_path(cache: &Path, arch: Architecture) -> PathBuf {
+    cache
+        .join("relay-target")
+        .join(arch.rust_target())
+        .join("lambda")
+        .join("bootstrap")
+}
+
+/// Whether this version of the relay was built for `arch` before, so that cargo only
+/// checks it (a second or so) rather than building it (minutes).
+pub fn built_before(arch: Architecture, cache: &Path) -> bool {
+    let modified = |path: PathBuf| std::fs::metadata(path).and_then(|m| m.modified()).ok();
+    match (
+        modified(source_dir(cache).join(".complete")),
+        modified(binary_path(cache, arch)),
+    ) {
+        (Some(written), Some(built)) => built >= written,
+        _ => false,
+    }
+}
+
+/// What the person waits for: a first build, or cargo's check of an earlier one.
+pub fn building_message(arch: Architecture, cache: &Path) -> String {
+    if built_before(arch, cache) {
+        format!("Using the relay built before for {}", arch.lambda_name())
+    } else {
+        format!(
+            "Building the relay for {} (the first build takes a few minutes)",
+            arch.lambda_name()
+        )
+    }
+}
+
+/// Writes the embedded source once per content: an unchanged relay keeps its files'
+/// times, so cargo sees nothing to rebuild.
+fn write_sources(cache: &Path) -> Result<PathBuf> {
+    let dir = source_dir(cache);
     let complete = dir.join(".complete");
     if complete.exists() {
         return Ok(dir);

@@ -295,7 +295,7 @@ async fn apply(
 
 fn artifact(args: &DeployArgs, printer: Printer) -> Result<Artifact> {
     match &args.artifact {
-        Some(path) => package::load_prebuilt(path),
+        Some(path) => package::load_prebuilt(path, args.arch),
         None => {
             printer.status("Building the relay (the first build takes a few minutes)");
             relay_build::build(args.arch, &relay_build::cache_dir()?, |d| printer.detail(d))

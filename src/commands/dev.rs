@@ -18,8 +18,9 @@ use serde::Serialize;
 use tokio::net::TcpListener;
 
 use super::ExitStatus;
-use crate::aws::{connect, stack};
+use crate::aws::{connect, event_bus, stack};
 use crate::cli::DevArgs;
+use crate::hint::hinted;
 use crate::local::dev_server::{self, Report};
 use crate::settings::GlobalSettings;
 use crate::stripe::secret_check;
@@ -84,6 +85,13 @@ pub async fn run(
             "no bus to put events on: bridge {name} is not deployed in {region}; deploy it, or pass --bus (e.g. --bus default)"
         )
     })?;
+    // A bus that is not there would only show as a 500 on every event: say so now.
+    if args.bus.is_some() && !event_bus::exists(&ctx.sdk, bus).await? {
+        return Err(hinted(
+            format!("there is no event bus {bus} in {region}"),
+            "create it, pass --bus default, or leave out --bus to use the deployed bridge's",
+        ));
+    }
     let secret_arn = output("SigningSecretArn");
     if given.is_empty() && secret_arn.is_none() {
         bail!(

@@ -36,11 +36,9 @@ impl fmt::Display for Packaged {
 
 pub fn run(args: &PackageArgs, printer: Printer) -> Result<ExitStatus> {
     let arch = args.arch;
-    printer.status(format!(
-        "Building the relay for {} (the first build takes a few minutes)",
-        arch.lambda_name()
-    ));
-    let artifact = relay_build::build(arch, &relay_build::cache_dir()?, |d| printer.detail(d))?;
+    let cache = relay_build::cache_dir()?;
+    printer.status(relay_build::building_message(arch, &cache));
+    let artifact = relay_build::build(arch, &cache, |d| printer.detail(d))?;
     std::fs::write(&args.out, &artifact.zip)
         .with_context(|| format!("cannot write {}", args.out.display()))?;
     printer.result(&Packaged {

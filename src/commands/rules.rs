@@ -9,10 +9,10 @@ use serde_json::Value;
 
 use super::ExitStatus;
 use crate::aws::bridge::Bridge;
-use crate::aws::rules::naming::default_rule_name;
-use crate::aws::rules::target::Target;
+use crate::aws::rules::target::{Target, TargetKind};
 use crate::aws::rules::{Applied, RuleInfo, RuleSpec, Rules};
 use crate::cli::{AddRuleArgs, RemoveRuleArgs};
+use crate::hint::hinted;
 use crate::settings::GlobalSettings;
 use crate::stripe::event_types::{self, TypeFilter};
 use crate::ui::Printer;
@@ -111,23 +111,33 @@ pub async fn add(
     printer: Printer,
 ) -> Result<ExitStatus> {
     // Everything that can be checked without AWS is checked first.
-    let filters = args
-        .types
-        .iter()
-        .map(|t| TypeFilter::parse(t))
-        .collect::<Result<Vec<_>>>()?;
-    let (rules, region) = connect(settings).await?;
+    let filters = event_types::normalise(
+        args.types
+            .iter()
+            .map(|t| TypeFilter::parse(t))
+            .collect::<Result<Vec<_>>>()?,
+    );
+    let bridge = Bridge::find(settings).await?;
+    let region = &bridge.ctx.region;
+    let target = Target::parse(&args.target, region)?;
+    refuse_loop(&bridge, &target)?;
+    let rules = Rules::new(
+        &bridge.ctx.sdk,
+        bridge.output("EventBusName")?,
+        &settings.bridge,
+    );
+    let name = match &args.rule_name {
+        Some(name) => name.clone(),
+        None => rules.name_for(&filters, &target).await?,
+    };
     let spec = RuleSpec {
-        name: args
-            .rule_name
-            .clone()
-            .unwrap_or_else(|| default_rule_name(&settings.bridge, &filters)),
+        name,
         pattern: event_types::event_pattern(&filters),
-        target: Target::parse(&args.target, &region)?,
+        target,
         dead_letter_queue: args
             .dlq
             .as_deref()
-            .map(|d| Target::parse(d, &region))
+            .map(|d| Target::parse(d, region))
             .transpose()?,
         max_retries: args.max_retries,
         max_age_seconds: args.max_age.map(|d| d.as_secs() as i32),
@@ -145,8 +155,28 @@ pub async fn add(
     Ok(ExitStatus::Success)
 }
 
+/// Refuses a target that would send the bridge's events back to it: its own bus (every
+/// event would match again), or its failure topic (consumers' mail would carry events).
+fn refuse_loop(bridge: &Bridge, target: &Target) -> Result<()> {
+    let own_bus = bridge.stack.output("EventBusArn") == Some(target.arn.as_str())
+        || matches!(&target.kind, TargetKind::EventBus { name }
+            if Some(name.as_str()) == bridge.stack.output("EventBusName")
+                && target.account == bridge.ctx.account_id);
+    let what = if own_bus {
+        "the bridge's own event bus: every event would be delivered to it again, without end"
+    } else if bridge.stack.output("FailureTopicArn") == Some(target.arn.as_str()) {
+        "the bridge's failure topic: Stripe's events would go to the people who get failure notices"
+    } else {
+        return Ok(());
+    };
+    Err(hinted(
+        format!("the target {} is {what}", target.arn),
+        "route the events to a consumer's own queue, function, topic, state machine, bus or stream",
+    ))
+}
+
 pub async fn list(settings: &GlobalSettings, printer: Printer) -> Result<ExitStatus> {
-    let (rules, _) = connect(settings).await?;
+    let rules = connect(settings).await?;
     let all = rules.list().await?;
     printer.result(&RuleList {
         bus: rules.bus,
@@ -161,7 +191,7 @@ pub async fn remove(
     args: &RemoveRuleArgs,
     printer: Printer,
 ) -> Result<ExitStatus> {
-    let (rules, _) = connect(settings).await?;
+    let rules = connect(settings).await?;
     rules.delete(&args.rule).await?;
     printer.result(&RuleRemoved {
         rule: args.rule.clone(),
@@ -170,13 +200,12 @@ pub async fn remove(
     Ok(ExitStatus::Success)
 }
 
-/// The bridge's rules, on the bus its stack reports, and the region.
-async fn connect(settings: &GlobalSettings) -> Result<(Rules, String)> {
+/// The bridge's rules, on the bus its stack reports.
+async fn connect(settings: &GlobalSettings) -> Result<Rules> {
     let bridge = Bridge::find(settings).await?;
-    let rules = Rules::new(
+    Ok(Rules::new(
         &bridge.ctx.sdk,
         bridge.output("EventBusName")?,
         &settings.bridge,
-    );
-    Ok((rules, bridge.ctx.region))
+    ))
 }

@@ -3,9 +3,8 @@
 //! which secrets are active. No output ever holds a whole secret.
 
 use std::fmt;
-use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use relay_function::signature::unix_now;
 use relay_function::signing_secrets::{SecretEntry, SigningSecret, SigningSecrets};
 use serde::Serialize;
@@ -17,9 +16,6 @@ use crate::settings::GlobalSettings;
 use crate::ui::Printer;
 use crate::ui::report::rfc3339;
 use crate::ui::secret_input;
-
-/// Stripe keeps a rolled secret valid for at most 24 hours.
-const MAX_KEEP_PREVIOUS: Duration = Duration::from_secs(24 * 60 * 60);
 
 pub async fn run(
     settings: &GlobalSettings,
@@ -36,11 +32,6 @@ pub async fn run(
             printer,
         )?)
     };
-    if args.keep_previous.is_some_and(|d| *d > MAX_KEEP_PREVIOUS) {
-        bail!(
-            "--keep-previous can be at most 24h: Stripe stops signing with a rolled secret by then"
-        );
-    }
 
     let bridge = Bridge::find(settings).await?;
     let secret_arn = bridge.output("SigningSecretArn")?;

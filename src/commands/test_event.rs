@@ -16,10 +16,11 @@ use crate::aws::bridge::Bridge;
 use crate::aws::delivery_probe::DeliveryProbe;
 use crate::cli::TestArgs;
 use crate::local::webhook_client::{self, Answer};
-use crate::settings::GlobalSettings;
+use crate::settings::{GlobalSettings, OutputFormat};
 use crate::stripe::sample_event::sample_event;
 use crate::stripe::secret_check;
 use crate::ui::Printer;
+use crate::ui::printer::error_lines;
 
 /// What `test` sent, what the relay answered, and whether the event reached the bus.
 #[derive(Debug, Serialize)]
@@ -160,7 +161,7 @@ pub async fn run(
         if let Err(error) = probe.remove().await {
             printer.warning(format!(
                 "the temporary rule and queue {rule} are left over ({})",
-                crate::ui::printer::error_lines(&error).0
+                error_lines(&error).0
             ));
             printer.hint(format!(
                 "`stripe-bridge --name {} remove` deletes them",
@@ -168,7 +169,21 @@ pub async fn run(
             ));
         }
     }
-    let (answer, delivery) = result?;
+    let (answer, delivery) = match result {
+        Ok(exchanged) => exchanged,
+        Err(error) => {
+            let error = unanswered(error, &url);
+            if printer.format == OutputFormat::Json {
+                printer.result(&NotSent {
+                    event_id: sample.id,
+                    event_type: sample.event_type,
+                    url: url.to_string(),
+                    error: error_lines(&error).0,
+                });
+            }
+            return Err(error);
+        }
+    };
 
     let accepted = (200..300).contains(&answer.status);
     let delivered = delivery.as_ref().map(Option::is_some);
@@ -196,6 +211,39 @@ pub async fn run(
         );
     }
     Ok(ExitStatus::Success)
+}
+
+/// What `test --output json` prints when no answer came.
+#[derive(Debug, Serialize)]
+pub struct NotSent {
+    pub event_id: String,
+    pub event_type: String,
+    pub url: String,
+    pub error: String,
+}
+
+impl fmt::Display for NotSent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} did not answer: {}", self.url, self.error)
+    }
+}
+
+/// The error when the URL gave no answer, with what to check: a local URL is most often
+/// a `stripe-bridge dev` that is not running.
+fn unanswered(error: anyhow::Error, url: &hyper::Uri) -> anyhow::Error {
+    let local = matches!(
+        url.host(),
+        Some("127.0.0.1" | "localhost" | "[::1]" | "::1")
+    );
+    let hint = if local {
+        "is `stripe-bridge dev` running? It prints the URL it listens on"
+    } else {
+        "check the URL (`stripe-bridge status` shows the bridge's), and this machine's network"
+    };
+    error.context(crate::hint::Hinted {
+        message: format!("no answer from {url}"),
+        hint: hint.to_owned(),
+    })
 }
 
 /// What to do about a refusal, by the relay's reason code.

@@ -89,8 +89,8 @@ fn secret(text: &str) -> Result<SigningSecret> {
              endpoint's page in Stripe (Developers > Webhooks > your endpoint > Signing secret)"
         );
     }
-    if text.is_empty() {
-        bail!("--secret is empty: pass the endpoint's signing secret (whsec_…)");
+    if text.trim().is_empty() {
+        bail!("--secret is blank: pass the endpoint's signing secret (whsec_…)");
     }
     Ok(SigningSecret::new(text))
 }

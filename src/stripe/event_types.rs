@@ -20,8 +20,9 @@ pub fn catalogue() -> impl Iterator<Item = &'static str> {
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
 }
 
-/// What one `--type` asks for.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What one `--type` asks for. Ordered, so that the same set of types, given in any
+/// order, makes the same rule.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum TypeFilter {
     /// Every Stripe event.
     All,
@@ -56,6 +57,16 @@ impl TypeFilter {
         }
         bail!("unknown event type `{text}`{}", suggestion(text))
     }
+}
+
+/// The filters as one set: sorted, without repeats, and only `*` if `*` is among them.
+pub fn normalise(mut filters: Vec<TypeFilter>) -> Vec<TypeFilter> {
+    if filters.contains(&TypeFilter::All) {
+        return vec![TypeFilter::All];
+    }
+    filters.sort();
+    filters.dedup();
+    filters
 }
 
 /// `; did you mean `invoice.paid`?` for the closest catalogue entry, if one is close.
@@ -137,6 +148,17 @@ mod tests {
             TypeFilter::parse("invoice.*").unwrap(),
             TypeFilter::Prefix("invoice.".into())
         );
+    }
+
+    #[test]
+    fn the_same_types_in_any_order_are_one_set() {
+        let paid = TypeFilter::Exact("invoice.paid".into());
+        let created = TypeFilter::Exact("customer.created".into());
+        assert_eq!(
+            normalise(vec![paid.clone(), created.clone(), paid.clone()]),
+            normalise(vec![created.clone(), paid.clone()])
+        );
+        assert_eq!(normalise(vec![paid, TypeFilter::All]), [TypeFilter::All]);
     }
 
     #[test]

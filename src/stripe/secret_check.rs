@@ -5,6 +5,12 @@
 use anyhow::{Result, bail};
 use relay_function::signing_secrets::SigningSecret;
 
+/// What follows `whsec_`: a Dashboard endpoint's secret has 32 letters and digits, and
+/// `stripe listen`'s has 64 hex digits. Fewer than 16 is a secret cut short; more than
+/// 128 is more than a secret.
+const MIN_LENGTH: usize = 16;
+const MAX_LENGTH: usize = 128;
+
 /// Whether `text` is a Stripe API key (secret, restricted or publishable), which people
 /// paste where the signing secret belongs.
 pub fn is_api_key(text: &str) -> bool {
@@ -29,9 +35,16 @@ pub fn check(text: &str) -> Result<SigningSecret> {
              Webhooks > your endpoint > Signing secret)"
         );
     };
-    if rest.len() < 16 || !rest.chars().all(|c| c.is_ascii_alphanumeric()) {
+    if rest.len() < MIN_LENGTH || !rest.chars().all(|c| c.is_ascii_alphanumeric()) {
         bail!(
-            "that secret looks cut short or mangled: after whsec_ come 16 or more letters and digits; copy it again"
+            "that secret looks cut short or mangled: after whsec_ come {MIN_LENGTH} or more letters and digits; copy it again"
+        );
+    }
+    if rest.len() > MAX_LENGTH {
+        bail!(
+            "that secret is {} characters long, longer than any Stripe makes (at most {MAX_LENGTH} after whsec_): \
+             was more than the secret pasted? Copy it again",
+            trimmed.len()
         );
     }
     Ok(SigningSecret::new(trimmed))
@@ -40,6 +53,18 @@ pub fn check(text: &str) -> Result<SigningSecret> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_secret_is_as_long_as_stripes_are() {
+        assert!(check(&format!("whsec_{}", "a".repeat(32))).is_ok());
+        assert!(check(&format!("whsec_{}", "0f".repeat(32))).is_ok());
+        let error = check(&format!("whsec_{}", "a".repeat(5_000)))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("longer than any Stripe makes"), "{error}");
+        assert!(!error.contains("aaaa"), "{error}");
+        assert!(check("whsec_short").is_err());
+    }
 
     #[test]
     fn api_keys_of_every_kind_are_recognised() {

@@ -26,6 +26,12 @@ pub struct Diagnosis {
     pub signed_at: Option<i64>,
 }
 
+/// Reads `body` as the relay does after the signature verifies.
+fn stripe_event(body: &[u8]) -> Result<(), relay_function::stripe_event::EventError> {
+    let text = std::str::from_utf8(body).unwrap_or_default();
+    relay_function::stripe_event::StripeEvent::parse(text).map(|_| ())
+}
+
 /// Checks `header` for `body` at Unix time `at` as the relay does, and explains the result.
 pub fn diagnose(
     header: &str,
@@ -37,7 +43,21 @@ pub fn diagnose(
     let signed_at = SignatureHeader::parse(header).ok().map(|h| h.timestamp);
     let header = (!header.is_empty()).then_some(header);
     let result = verify(header, body, secrets, at, tolerance);
+    // The relay goes on to read the event; a body that is not one is refused too.
+    let event = result.is_ok().then(|| stripe_event(body));
     let mut diagnosis = match &result {
+        Ok(index) if let Some(Err(error)) = &event => Diagnosis {
+            verified: false,
+            reason: Some(Reason::InvalidEvent),
+            summary: format!("the signature verifies, but {error}"),
+            hints: vec![
+                "Stripe sends an event as a JSON object with its id, type and created time: \
+                 is this the body of a Stripe webhook request?"
+                    .into(),
+            ],
+            matched_secret: Some(*index),
+            signed_at,
+        },
         Ok(index) => {
             let age = at - signed_at.unwrap_or(at);
             Diagnosis {

@@ -18,7 +18,13 @@ pub fn read_secret(argument: Option<&str>) -> Result<String> {
             std::io::stdin()
                 .read_to_string(&mut text)
                 .context("cannot read the secret from standard input")?;
-            Ok(text)
+            if text.is_empty() {
+                return Err(crate::hint::hinted(
+                    "standard input was empty: no secret came through it",
+                    "pipe the secret in, e.g. `stripe-bridge set-secret - < secret.txt`, or leave out `-` to be asked",
+                ));
+            }
+            Ok(without_final_newline(text))
         }
         Some(secret) => Ok(secret.to_owned()),
         None if std::io::stdin().is_terminal() => {
@@ -29,6 +35,17 @@ pub fn read_secret(argument: Option<&str>) -> Result<String> {
             bail!("no secret given: pass it as an argument, or `-` to read it from standard input")
         }
     }
+}
+
+/// A file or a pipe ends its one line with a newline: that is not part of the secret,
+/// and not worth a warning. Anything more is left for the check to see.
+fn without_final_newline(mut text: String) -> String {
+    if text.ends_with("\r\n") {
+        text.truncate(text.len() - 2);
+    } else if text.ends_with('\n') {
+        text.truncate(text.len() - 1);
+    }
+    text
 }
 
 /// Checks that `text` is a webhook signing secret, and says what it is if it is not.
@@ -49,6 +66,14 @@ mod tests {
         quiet: true,
         verbose: false,
     };
+
+    #[test]
+    fn one_final_newline_is_a_files_and_not_the_secrets() {
+        assert_eq!(without_final_newline("whsec_x\n".into()), "whsec_x");
+        assert_eq!(without_final_newline("whsec_x\r\n".into()), "whsec_x");
+        assert_eq!(without_final_newline("whsec_x\n\n".into()), "whsec_x\n");
+        assert_eq!(without_final_newline("whsec_x".into()), "whsec_x");
+    }
 
     #[test]
     fn api_keys_and_other_strings_are_refused_with_a_hint() {

@@ -136,10 +136,11 @@ async fn bad_secrets_and_missing_bridges_are_refused_before_anything_changes() {
         assert_eq!(refused.status.code(), Some(1));
         assert!(stderr(&refused).contains(hint), "{}", stderr(&refused));
     }
+    // A usage error, as every flag's bad value is.
     let too_long = set_secret(&name, SECOND, &["--keep-previous", "48h"]);
-    assert_eq!(too_long.status.code(), Some(1));
+    assert_eq!(too_long.status.code(), Some(2));
     assert!(
-        stderr(&too_long).contains("at most 24h"),
+        stderr(&too_long).contains("longer than 24h"),
         "{}",
         stderr(&too_long)
     );

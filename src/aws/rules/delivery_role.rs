@@ -127,6 +127,23 @@ impl DeliveryRoles {
         Ok(arn)
     }
 
+    /// Refuses a `--role-arn` that names no role these credentials can see.
+    pub async fn check_role(&self, role_arn: &str) -> Result<()> {
+        let name = super::target::role_name(role_arn)?;
+        let role = found(
+            self.iam.get_role().role_name(name).send().await,
+            |e| e.is_no_such_entity_exception(),
+            &format!("the role {role_arn}"),
+        )?;
+        match role {
+            Some(_) => Ok(()),
+            None => Err(crate::hint::hinted(
+                format!("the role {role_arn} does not exist"),
+                "create it first, or leave out --role-arn and add-rule makes one for the rule",
+            )),
+        }
+    }
+
     /// Whether `role_arn` is the role made for `rule` (and not the user's own).
     pub fn is_ours(bridge: &str, rule: &str, role_arn: &str) -> bool {
         role_arn.ends_with(&format!("/{}", delivery_role_name(bridge, rule)))

@@ -31,10 +31,15 @@ impl Grants {
     pub async fn exists(&self, target: &Target) -> Result<Option<bool>> {
         let what = &target.arn;
         Ok(Some(match &target.kind {
-            TargetKind::Lambda { function } => found(
+            // With its qualifier: an alias or version that does not exist is no target.
+            TargetKind::Lambda {
+                function,
+                qualifier,
+            } => found(
                 self.lambda
                     .get_function()
                     .function_name(function)
+                    .set_qualifier(qualifier.clone())
                     .send()
                     .await,
                 |e| e.is_resource_not_found_exception(),
@@ -60,7 +65,7 @@ impl Grants {
     pub async fn grant(&self, rule: &str, rule_arn: &str, target: &Target) -> Result<()> {
         let sid = statement_id(rule);
         match &target.kind {
-            TargetKind::Lambda { function } => {
+            TargetKind::Lambda { function, .. } => {
                 // Replace rather than add twice: the statement id is the rule's.
                 self.remove_lambda_permission(function, &sid).await;
                 self.lambda
@@ -103,7 +108,7 @@ impl Grants {
     pub async fn revoke(&self, rule: &str, target: &Target) -> Result<()> {
         let sid = statement_id(rule);
         match &target.kind {
-            TargetKind::Lambda { function } => {
+            TargetKind::Lambda { function, .. } => {
                 self.remove_lambda_permission(function, &sid).await;
             }
             TargetKind::Sqs { .. } => {

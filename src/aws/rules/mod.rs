@@ -24,10 +24,11 @@ use serde_json::Value;
 
 use self::delivery_role::DeliveryRoles;
 use self::grants::Grants;
-use self::naming::TARGET_ID;
+use self::naming::{TARGET_ID, default_rule_name, rule_name_for_target};
 use self::target::{Target, TargetKind};
 use crate::aws::OWNER_TAG;
 use crate::hint::hinted;
+use crate::stripe::event_types::TypeFilter;
 
 pub struct Rules {
     events: aws_sdk_eventbridge::Client,
@@ -54,8 +55,18 @@ pub struct RuleSpec {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct RuleInfo {
     pub name: String,
-    pub pattern: String,
+    /// The event pattern as JSON (as `add-rule` reports it too).
+    pub pattern: Value,
     pub targets: Vec<String>,
+}
+
+/// What a rule name stands for on the bridge's bus.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lookup {
+    Ours(RuleInfo),
+    Absent,
+    /// A rule of that name that the bridge did not make.
+    Foreign,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,10 +97,34 @@ impl Rules {
             self.check_exists(dlq, "the dead-letter queue").await?;
         }
         let pattern = spec.pattern.to_string();
-        let existing = self.find(&spec.name).await?;
+        let existing = match self.lookup(&spec.name).await? {
+            Lookup::Ours(info) => Some(info),
+            Lookup::Absent => None,
+            Lookup::Foreign => {
+                return Err(hinted(
+                    format!(
+                        "there is already a rule {} on bus {} that stripe-bridge did not make, so it is left alone",
+                        spec.name, self.bus
+                    ),
+                    "give the bridge's rule another name with --rule-name",
+                ));
+            }
+        };
+        if let Some(role) = &spec.role_arn {
+            if spec.target.kind.role_action().is_none() {
+                return Err(hinted(
+                    format!(
+                        "--role-arn does not apply to {}: EventBridge delivers to Lambda functions, \
+                         queues and topics through their resource policies, which add-rule sets",
+                        spec.target.arn
+                    ),
+                    "leave out --role-arn",
+                ));
+            }
+            self.roles.check_role(role).await?;
+        }
         if let Some(info) = &existing {
-            let same_pattern =
-                serde_json::from_str::<Value>(&info.pattern).ok() == Some(spec.pattern.clone());
+            let same_pattern = info.pattern == spec.pattern;
             if same_pattern
                 && info.targets == [spec.target.arn.clone()]
                 && self.same_delivery(spec).await?
@@ -265,9 +300,9 @@ impl Rules {
         Ok(targets)
     }
 
-    /// The bridge's rule `name`, or `None`; a rule of that name that is not the bridge's is
-    /// an error, so it is never changed or deleted.
-    pub async fn find(&self, name: &str) -> Result<Option<RuleInfo>> {
+    /// The rule `name` on the bus: the bridge's (with what it does), absent, or someone
+    /// else's, which stripe-bridge never changes or deletes.
+    pub async fn lookup(&self, name: &str) -> Result<Lookup> {
         let described = self
             .events
             .describe_rule()
@@ -281,25 +316,52 @@ impl Rules {
             &format!("rule {name}"),
         )?
         else {
-            return Ok(None);
+            return Ok(Lookup::Absent);
         };
         if !self.is_ours(rule.arn().unwrap_or_default()).await? {
-            return Err(hinted(
+            return Ok(Lookup::Foreign);
+        }
+        Ok(Lookup::Ours(self.info(name, rule.event_pattern()).await?))
+    }
+
+    /// The bridge's rule `name`, or `None` if there is no rule of that name.
+    pub async fn find(&self, name: &str) -> Result<Option<RuleInfo>> {
+        match self.lookup(name).await? {
+            Lookup::Ours(info) => Ok(Some(info)),
+            Lookup::Absent => Ok(None),
+            Lookup::Foreign => Err(hinted(
                 format!(
                     "rule {name} on bus {} was not made by stripe-bridge for {}, so it is left alone",
                     self.bus, self.bridge
                 ),
-                "give your rule another name with add-rule's --rule-name",
-            ));
+                format!(
+                    "`stripe-bridge --name {} list-rules` shows the bridge's own rules",
+                    self.bridge
+                ),
+            )),
         }
-        Ok(Some(self.info(name, rule.event_pattern()).await?))
+    }
+
+    /// The name for a rule of these types to `target`: the default name, unless another
+    /// target already gets those types through it; then a second rule, named for this
+    /// target, so that the first consumer keeps its events.
+    pub async fn name_for(&self, filters: &[TypeFilter], target: &Target) -> Result<String> {
+        let base = default_rule_name(&self.bridge, filters);
+        Ok(match self.lookup(&base).await? {
+            Lookup::Ours(info) if info.targets != [target.arn.clone()] => {
+                rule_name_for_target(&base, target.name())
+            }
+            Lookup::Foreign => rule_name_for_target(&base, target.name()),
+            _ => base,
+        })
     }
 
     /// A rule as the bridge reports it: its name, pattern and targets.
     async fn info(&self, name: &str, pattern: Option<&str>) -> Result<RuleInfo> {
+        let pattern = pattern.unwrap_or_default();
         Ok(RuleInfo {
             name: name.to_owned(),
-            pattern: pattern.unwrap_or_default().to_owned(),
+            pattern: serde_json::from_str(pattern).unwrap_or_else(|_| pattern.into()),
             targets: self
                 .targets(name)
                 .await?
@@ -319,10 +381,18 @@ impl Rules {
             .and_then(|d| d.arn())
             .map(str::to_owned);
         let retry = target.retry_policy();
+        // The role: the user's, as given; or the one made for the rule; or none.
+        let same_role = match (&spec.role_arn, target.role_arn()) {
+            (Some(wanted), Some(role)) => wanted == role,
+            (None, Some(role)) => DeliveryRoles::is_ours(&self.bridge, &spec.name, role),
+            (None, None) => spec.target.kind.role_action().is_none(),
+            (Some(_), None) => false,
+        };
         Ok(
             dlq == spec.dead_letter_queue.as_ref().map(|d| d.arn.clone())
                 && retry.and_then(|r| r.maximum_retry_attempts()) == spec.max_retries
-                && retry.and_then(|r| r.maximum_event_age_in_seconds()) == spec.max_age_seconds,
+                && retry.and_then(|r| r.maximum_event_age_in_seconds()) == spec.max_age_seconds
+                && same_role,
         )
     }
 

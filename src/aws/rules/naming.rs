@@ -19,11 +19,48 @@ pub fn default_rule_name(bridge: &str, filters: &[TypeFilter]) -> String {
             TypeFilter::Exact(t) => t.replace(['.', '_'], "-"),
         })
         .collect();
-    let name = format!("{bridge}-{}", labels.join("-"));
+    fit(format!("{bridge}-{}", labels.join("-")))
+}
+
+/// The name of a second rule for the same types, to another target: the default name
+/// and the target's own name, so that adding a consumer never takes events from another
+/// (`stripe-live-invoice-paid-to-billing-queue`).
+pub fn rule_name_for_target(base: &str, target_name: &str) -> String {
+    let target: String = target_name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    fit(format!("{base}-to-{target}"))
+}
+
+/// `name` within EventBridge's 64 characters: cut, with a hash of the whole so that two
+/// long names stay apart.
+fn fit(name: String) -> String {
     if name.len() <= 64 {
         return name;
     }
     format!("{}-{}", &name[..55], short_sha256(&name, 8))
+}
+
+/// Checks a rule name as EventBridge does: 1 to 64 of `.`, `-`, `_`, letters and digits.
+pub fn check_rule_name(name: &str) -> Result<(), String> {
+    let valid = (1..=64).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
+    if valid {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{name}` is not a rule name EventBridge takes: use 1 to 64 letters, digits, `.`, `-` and `_`"
+        ))
+    }
 }
 
 /// The statement id stripe-bridge gives the permission for `rule`, so that it can be
@@ -66,6 +103,24 @@ mod tests {
         let long = default_rule_name("stripe-bridge", &many);
         assert_eq!(long.len(), 64);
         assert_ne!(long, default_rule_name("stripe-bridge", &many[..2]));
+    }
+
+    #[test]
+    fn a_second_consumer_gets_a_rule_named_for_it() {
+        assert_eq!(
+            rule_name_for_target("live-invoice-paid", "billing:live"),
+            "live-invoice-paid-to-billing-live"
+        );
+        let long = rule_name_for_target(&"a".repeat(60), "queue");
+        assert!(long.len() == 64 && check_rule_name(&long).is_ok());
+    }
+
+    #[test]
+    fn rule_names_are_checked_as_eventbridge_does() {
+        assert!(check_rule_name("live-invoice_paid.v2").is_ok());
+        for bad in ["", "has space", "slash/", &"a".repeat(65)] {
+            assert!(check_rule_name(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -5,9 +5,11 @@ use anyhow::{Result, bail};
 /// A target of a rule, by kind.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TargetKind {
-    /// Needs a resource-policy permission for events.amazonaws.com.
+    /// Needs a resource-policy permission for events.amazonaws.com. `qualifier` is the
+    /// alias or version an ARN such as `…:function:billing:live` names.
     Lambda {
         function: String,
+        qualifier: Option<String>,
     },
     /// Needs a statement in the queue policy.
     Sqs {
@@ -60,25 +62,18 @@ impl Target {
 
     /// Reads a target ARN in any region: one a rule already delivers to.
     pub fn parse_anywhere(arn: &str) -> Result<Self> {
-        let parts: Vec<&str> = arn.splitn(6, ':').collect();
-        let [
-            scheme,
-            _partition,
-            service,
-            target_region,
-            account,
-            resource,
-        ] = parts[..]
-        else {
+        let Some([_partition, service, target_region, account, resource]) = arn_parts(arn) else {
             bail!("`{arn}` is not an ARN (arn:aws:SERVICE:REGION:ACCOUNT:RESOURCE)");
         };
-        if scheme != "arn" || account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
-            bail!("`{arn}` is not an ARN (arn:aws:SERVICE:REGION:ACCOUNT:RESOURCE)");
-        }
         let kind = match (service, resource.split_once(':')) {
             ("lambda", Some(("function", function))) if !function.is_empty() => {
+                let (function, qualifier) = match function.split_once(':') {
+                    Some((function, qualifier)) => (function, Some(qualifier.to_owned())),
+                    None => (function, None),
+                };
                 TargetKind::Lambda {
-                    function: function.split(':').next().unwrap_or(function).to_owned(),
+                    function: function.to_owned(),
+                    qualifier,
                 }
             }
             ("sqs", None) if !resource.is_empty() => TargetKind::Sqs {
@@ -103,6 +98,9 @@ impl Target {
                  queue, an SNS topic, a Step Functions state machine, an event bus or a Kinesis stream"
             ),
         };
+        if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+            bail!("`{arn}` names no AWS account (12 digits after the region)");
+        }
         Ok(Self {
             arn: arn.to_owned(),
             region: target_region.to_owned(),
@@ -110,6 +108,45 @@ impl Target {
             kind,
         })
     }
+
+    /// The target's own name, the last part of its ARN: `invoices` for a queue,
+    /// `billing:live` for a function alias.
+    pub fn name(&self) -> &str {
+        let resource = self.arn.splitn(6, ':').nth(5).unwrap_or_default();
+        let resource = resource
+            .strip_prefix("function:")
+            .or_else(|| resource.strip_prefix("stateMachine:"))
+            .unwrap_or(resource);
+        resource.rsplit('/').next().unwrap_or(resource)
+    }
+}
+
+/// An ARN's parts after `arn:`: partition, service, region, account and resource.
+fn arn_parts(arn: &str) -> Option<[&str; 5]> {
+    let rest = arn.strip_prefix("arn:")?;
+    let parts: Vec<&str> = rest.splitn(5, ':').collect();
+    parts.try_into().ok()
+}
+
+/// Checks `--role-arn`: an IAM role's ARN (`arn:aws:iam::ACCOUNT:role/NAME`). Returns the
+/// role's name.
+pub fn role_name(arn: &str) -> Result<&str> {
+    let name = match arn_parts(arn) {
+        Some([_, "iam", "", account, resource])
+            if account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            resource
+                .strip_prefix("role/")
+                .and_then(|path| path.rsplit('/').next())
+                .filter(|name| !name.is_empty())
+        }
+        _ => None,
+    };
+    name.ok_or_else(|| {
+        anyhow::anyhow!(
+            "`{arn}` is not an IAM role ARN (e.g. arn:aws:iam::123456789012:role/eventbridge-delivery)"
+        )
+    })
 }
 
 #[cfg(test)]
@@ -126,9 +163,11 @@ mod tests {
         assert_eq!(
             lambda.kind,
             TargetKind::Lambda {
-                function: "billing".into()
+                function: "billing".into(),
+                qualifier: Some("live".into()),
             }
         );
+        assert_eq!(lambda.name(), "billing:live");
         let queue =
             Target::parse("arn:aws:sqs:us-east-1:123456789012:invoices", "us-east-1").unwrap();
         assert_eq!(
@@ -188,8 +227,8 @@ mod tests {
     fn bad_targets_are_refused_with_the_reason() {
         for (arn, expected) in [
             ("queue", "is not an ARN"),
-            ("arn:aws:sqs:us-east-1:12345:q", "is not an ARN"),
-            ("arn:aws:s3:::bucket", "is not an ARN"),
+            ("arn:aws:s3:::bucket", "not a target add-rule supports"),
+            ("arn:aws:sqs:us-east-1:12345:q", "names no AWS account"),
             (
                 "arn:aws:dynamodb:us-east-1:123456789012:table/t",
                 "not a target add-rule supports",
@@ -205,6 +244,53 @@ mod tests {
         ] {
             let error = Target::parse(arn, "us-east-1").unwrap_err().to_string();
             assert!(error.contains(expected), "{arn}: {error}");
+        }
+    }
+
+    #[test]
+    fn role_arns_are_checked_and_named() {
+        assert_eq!(
+            role_name("arn:aws:iam::123456789012:role/delivery").unwrap(),
+            "delivery"
+        );
+        assert_eq!(
+            role_name("arn:aws:iam::123456789012:role/service/delivery").unwrap(),
+            "delivery"
+        );
+        for bad in [
+            "garbage",
+            "arn:aws:iam::123456789012:user/alice",
+            "arn:aws:iam::123:role/x",
+            "arn:aws:sqs:us-east-1:123456789012:role/x",
+            "arn:aws:iam::123456789012:role/",
+        ] {
+            assert!(role_name(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn each_target_has_a_short_name() {
+        for (arn, name) in [
+            ("arn:aws:sqs:us-east-1:123456789012:invoices", "invoices"),
+            ("arn:aws:sns:us-east-1:123456789012:alerts", "alerts"),
+            (
+                "arn:aws:lambda:us-east-1:123456789012:function:billing",
+                "billing",
+            ),
+            (
+                "arn:aws:states:us-east-1:123456789012:stateMachine:orders",
+                "orders",
+            ),
+            (
+                "arn:aws:events:us-east-1:123456789012:event-bus/downstream",
+                "downstream",
+            ),
+            (
+                "arn:aws:kinesis:us-east-1:123456789012:stream/events",
+                "events",
+            ),
+        ] {
+            assert_eq!(Target::parse(arn, "us-east-1").unwrap().name(), name);
         }
     }
 }
