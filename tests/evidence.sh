@@ -73,6 +73,7 @@ rows = [
     ("Nothing forged", "fuzzing (cargo fuzz)", f'{f["fuzz"]["executions"]:,} runs in {f["fuzz"]["seconds"]} s, 0 panics, 0 forgeries'),
     ("", "malformed requests", f'{f["forged"]["malformed_requests"]}: {f["forged"]["refused_with_the_specified_reason"]} refused with their reason, {f["forged"]["valid_variants_accepted"]} valid variants accepted, {f["forged"]["forged_events_on_the_bus"]} forged on the bus'),
     ("Nothing left behind", "after remove", f'{f["left_behind"]["left_after_remove"]} traces across {f["left_behind"]["services_inventoried"]} kinds of resource ({f["left_behind"]["bridge_resources_before_remove"]} before remove)'),
+    ("", "bus switched with rules on it", f'refused: {f["bus_switch"]["switch_refused"]}; after remove, {f["bus_switch"]["left_after_remove"]} traces (a rule on another bus included)'),
     ("", "checkov", f'{passed} passed, {failed} failed, {skips} skipped with reasons (templates/checkov.yaml)'),
     ("", "IAM statements with a * resource", f'{f["least_privilege"]["wildcard_resources"]} of {f["least_privilege"]["iam_statements_checked"]}'),
     ("", "secrets in output", f'{f["no_secrets"]["secrets_found"]} in {f["no_secrets"]["outputs_checked"]} outputs'),

@@ -93,6 +93,7 @@ pub async fn connect(settings: &AwsSettings) -> Result<AwsContext> {
 async fn load(settings: &AwsSettings) -> Result<SdkConfig> {
     let mut loader = aws_config::defaults(BehaviorVersion::latest());
     if let Some(profile) = &settings.profile {
+        check_profile(profile).await?;
         loader = loader.profile_name(profile);
     }
     if let Some(region) = &settings.region {
@@ -102,6 +103,30 @@ async fn load(settings: &AwsSettings) -> Result<SdkConfig> {
         loader = loader.endpoint_url(endpoint);
     }
     Ok(loader.load().await)
+}
+
+/// Refuses a `--profile` that the AWS config and credentials files do not define: the
+/// SDK would otherwise go on with whatever else its chain finds (the environment's
+/// credentials, say), and act as someone the user did not name.
+async fn check_profile(name: &str) -> Result<()> {
+    use aws_types::os_shim_internal::{Env, Fs};
+    // The default files: AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE, or ~/.aws/.
+    let files = Default::default();
+    let profiles = aws_config::profile::load(&Fs::real(), &Env::real(), &files, None).await;
+    if profiles.is_ok_and(|p| p.get_profile(name).is_some()) {
+        return Ok(());
+    }
+    let file = |variable: &str, default: &str| {
+        std::env::var(variable).unwrap_or_else(|_| default.to_owned())
+    };
+    Err(hinted(
+        format!(
+            "profile {name} not found in {} or {}",
+            file("AWS_CONFIG_FILE", "~/.aws/config"),
+            file("AWS_SHARED_CREDENTIALS_FILE", "~/.aws/credentials")
+        ),
+        "check its name (`aws configure list-profiles` lists them), or leave out --profile",
+    ))
 }
 
 /// Why STS could not say who we are: no usable credentials, or no way to reach AWS.

@@ -18,6 +18,7 @@ use aws_sdk_cloudformation::types::StackStatus;
 use serde::Serialize;
 
 use super::ExitStatus;
+use crate::aws::rules::Rules;
 use crate::aws::stack::{self, Prepared, ResourceChange, StackRequest, StackState};
 use crate::aws::{artifacts, connect};
 use crate::build::package::{self, Artifact};
@@ -79,6 +80,7 @@ pub async fn run(
     let target = Target {
         cfn: aws_sdk_cloudformation::Client::new(&ctx.sdk),
         s3: aws_sdk_s3::Client::new(&ctx.sdk),
+        sdk: ctx.sdk,
         region: ctx.region,
         account_id: ctx.account_id,
     };
@@ -89,6 +91,8 @@ pub async fn run(
 pub struct Target {
     pub cfn: aws_sdk_cloudformation::Client,
     pub s3: aws_sdk_s3::Client,
+    /// For the bridge's rules.
+    pub sdk: aws_config::SdkConfig,
     pub region: String,
     pub account_id: String,
 }
@@ -107,6 +111,9 @@ async fn deploy(
     started: Instant,
 ) -> Result<ExitStatus> {
     let existing = settle(target, name, printer).await?;
+    if let Some(state) = &existing {
+        keep_rules_on_their_bus(target, name, args, state).await?;
+    }
     let code = stage(target, name, args, printer).await?;
     let create = existing.is_none();
     match plan(target, name, args, &code, create, printer).await? {
@@ -166,6 +173,46 @@ async fn settle(target: &Target, name: &str, printer: Printer) -> Result<Option<
         existing = None;
     }
     Ok(existing)
+}
+
+/// Refuses to move the bridge to another bus while rules are on the one it has: they
+/// would stay there, delivering nothing the bridge relays, with their permissions.
+async fn keep_rules_on_their_bus(
+    target: &Target,
+    name: &str,
+    args: &DeployArgs,
+    state: &StackState,
+) -> Result<()> {
+    let (Some(old), new) = (state.output("EventBusName"), bus_name(name, args.bus)) else {
+        return Ok(());
+    };
+    if old == new {
+        return Ok(());
+    }
+    let rules = Rules::new(&target.sdk, old, name).list().await?;
+    if rules.is_empty() {
+        return Ok(());
+    }
+    let names: Vec<&str> = rules.iter().map(|r| r.name.as_str()).collect();
+    Err(hinted(
+        format!(
+            "bridge {name} has {} rule(s) on bus {old} ({}); moving it to bus {new} would leave them behind",
+            rules.len(),
+            names.join(", ")
+        ),
+        format!(
+            "remove them first with `stripe-bridge --name {name} remove-rule RULE`, deploy, then add them \
+             again with add-rule, which makes them on the new bus"
+        ),
+    ))
+}
+
+/// The bus a deploy with `choice` puts events on: the bridge's own is named after it.
+fn bus_name(bridge: &str, choice: BusChoice) -> &str {
+    match choice {
+        BusChoice::Custom => bridge,
+        BusChoice::Default => "default",
+    }
 }
 
 /// Phase 2: the relay's zip, built or given, uploaded by its content hash.
@@ -448,6 +495,9 @@ mod tests {
         Target {
             cfn,
             s3: s3(),
+            sdk: aws_config::SdkConfig::builder()
+                .behavior_version(aws_config::BehaviorVersion::latest())
+                .build(),
             region: "us-east-1".into(),
             account_id: "123456789012".into(),
         }

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::ExitStatus;
 use crate::aws::rules::Rules;
-use crate::aws::{artifacts, connect, delivery_probe, stack};
+use crate::aws::{artifacts, connect, delivery_probe, event_bus, stack};
 use crate::cli::RemoveArgs;
 use crate::hint::hinted;
 use crate::settings::GlobalSettings;
@@ -53,8 +53,9 @@ pub async fn run(
     let existing = stack::describe(&cfn, name).await?;
     let has_bucket = artifacts::exists(&s3, &bucket).await?;
     let Some(state) = existing else {
+        // An earlier remove that stopped half-way left these: finish it.
+        remove_rules(&ctx.sdk, name, printer).await?;
         if has_bucket {
-            // An earlier remove stopped half-way: finish it.
             artifacts::delete_bucket(&s3, &bucket).await?;
         }
         printer.result(&Removed {
@@ -75,14 +76,7 @@ pub async fn run(
         return Ok(ExitStatus::Success);
     }
 
-    // The rules add-rule made, with their permissions: a bus with rules on it cannot go.
-    if let Some(bus) = state.output("EventBusName") {
-        let rules = Rules::new(&ctx.sdk, bus, name);
-        for rule in rules.list().await? {
-            rules.delete(&rule.name).await?;
-            printer.status(format!("Removed rule {}", rule.name));
-        }
-    }
+    remove_rules(&ctx.sdk, name, printer).await?;
     // Queues of `test --expect-delivery` probes that were interrupted.
     let probes = delivery_probe::remove_leftover_queues(&ctx.sdk, name).await?;
     if probes > 0 {
@@ -133,4 +127,18 @@ pub async fn run(
         removed: true,
     });
     Ok(ExitStatus::Success)
+}
+
+/// Deletes the rules add-rule made, with their permissions, on every bus: the bridge may
+/// have used another bus before (its rules carry its tag), and a bus with rules on it
+/// cannot go.
+async fn remove_rules(sdk: &aws_config::SdkConfig, bridge: &str, printer: Printer) -> Result<()> {
+    for bus in event_bus::all(sdk).await? {
+        let rules = Rules::new(sdk, &bus, bridge);
+        for rule in rules.list().await? {
+            rules.delete(&rule.name).await?;
+            printer.status(format!("Removed rule {} from bus {bus}", rule.name));
+        }
+    }
+    Ok(())
 }

@@ -212,3 +212,111 @@ async fn remove_leaves_no_trace_of_the_bridge_in_any_service() {
         }),
     );
 }
+
+/// Switching the bus while rules are on the old one is refused (it left rules, roles and
+/// policy statements behind before); and `remove` finds the bridge's rules on every bus,
+/// by their tag, and takes back what they were given.
+#[tokio::test]
+async fn switching_the_bus_keeps_the_rules_and_remove_finds_them_on_any_bus() {
+    let name = unique("switch");
+    deployed_bridge(&name, SECRET);
+    let sdk = sdk_config().await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let (queue_url, queue_arn) = queue(&sqs, &format!("{name}-q")).await;
+    let added = cli(&[
+        "--name",
+        &name,
+        "add-rule",
+        "--type",
+        "invoice.paid",
+        "--target",
+        &queue_arn,
+    ]);
+    assert!(added.status.success(), "{}", stderr(&added));
+
+    let (zip, _) = crate::support::cli::artifact("v1");
+    let switch = cli(&[
+        "--name",
+        &name,
+        "deploy",
+        "--bus",
+        "default",
+        "--artifact",
+        zip.to_str().unwrap(),
+    ]);
+    assert_eq!(switch.status.code(), Some(1));
+    let text = stderr(&switch);
+    assert!(
+        text.contains(&format!(
+            "has 1 rule(s) on bus {name} ({name}-invoice-paid)"
+        )) && text.contains("would leave them behind")
+            && text.contains("hint: remove them first"),
+        "{text}"
+    );
+    let status: Value =
+        serde_json::from_slice(&cli(&["--name", &name, "--output", "json", "status"]).stdout)
+            .unwrap();
+    assert_eq!(status["event_bus"], name.as_str(), "the bus changed anyway");
+
+    // A rule an earlier version left on the default bus after such a switch, with its
+    // statement in the queue's policy.
+    let orphan = format!("{name}-orphan");
+    let events = aws_sdk_eventbridge::Client::new(&sdk);
+    let orphan_arn = events
+        .put_rule()
+        .name(&orphan)
+        .event_bus_name("default")
+        .event_pattern(r#"{"source":["Stripe"]}"#)
+        .tags(
+            aws_sdk_eventbridge::types::Tag::builder()
+                .key("stripe-bridge:bridge")
+                .value(&name)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .rule_arn
+        .unwrap();
+    events
+        .put_targets()
+        .rule(&orphan)
+        .event_bus_name("default")
+        .targets(
+            aws_sdk_eventbridge::types::Target::builder()
+                .id("stripe-bridge-target")
+                .arn(&queue_arn)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let policy = json!({"Version": "2012-10-17", "Statement": [{
+        "Sid": format!("stripe-bridge-{orphan}"), "Effect": "Allow",
+        "Principal": {"Service": "events.amazonaws.com"}, "Action": "sqs:SendMessage",
+        "Resource": queue_arn, "Condition": {"ArnEquals": {"aws:SourceArn": orphan_arn}}
+    }]});
+    sqs.set_queue_attributes()
+        .queue_url(&queue_url)
+        .attributes(QueueAttributeName::Policy, policy.to_string())
+        .send()
+        .await
+        .unwrap();
+
+    let removed = cli(&["--name", &name, "remove", "--yes"]);
+    assert!(removed.status.success(), "{}", stderr(&removed));
+    assert!(
+        stderr(&removed).contains(&format!("Removed rule {orphan} from bus default")),
+        "{}",
+        stderr(&removed)
+    );
+    let left = traces(&inventory(), &[format!("{name}-"), orphan_arn]);
+    assert!(
+        left.iter()
+            .all(|(_, entry)| entry.contains(&format!("{name}-q"))
+                && !entry.contains("stripe-bridge-")),
+        "left behind: {left:?}"
+    );
+}

@@ -27,6 +27,16 @@ fn connection_errors_are_one_line_with_a_hint() {
     );
     assert!(lines[1].starts_with("hint: "), "{text}");
 
+    // #3: a profile that does not exist is refused, though the environment has
+    // credentials the SDK would otherwise fall back to.
+    let profile = cli_offline(&["--profile", "nosuchprofile", "status"]);
+    assert_eq!(profile.status.code(), Some(1));
+    assert!(
+        stderr(&profile).starts_with("error: profile nosuchprofile not found in "),
+        "{}",
+        stderr(&profile)
+    );
+
     let not_a_url = cli_offline(&["--endpoint-url", "not-a-url", "status"]);
     assert_eq!(not_a_url.status.code(), Some(2));
     assert!(
