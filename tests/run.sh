@@ -20,12 +20,15 @@ if command -v npm >/dev/null; then
     echo "tests/run.sh: tests/fixtures/signatures.json differs from what the oracle generates; run: cd tests/oracle && npm run generate" >&2
     exit 1
   fi
-  node tests/oracle/generate-event-types.mjs "$regenerated" >/dev/null
-  if ! cmp -s "$regenerated" src/stripe/stripe_event_types.txt; then
-    echo "tests/run.sh: src/stripe/stripe_event_types.txt differs from what the pinned library lists; run: cd tests/oracle && node generate-event-types.mjs" >&2
-    exit 1
-  fi
-  rm -f "$regenerated"
+  regenerated_thin="$(mktemp)"
+  node tests/oracle/generate-event-types.mjs "$regenerated" "$regenerated_thin" >/dev/null
+  for pair in "$regenerated:src/stripe/stripe_event_types.txt" "$regenerated_thin:src/stripe/stripe_thin_event_types.txt"; do
+    if ! cmp -s "${pair%%:*}" "${pair#*:}"; then
+      echo "tests/run.sh: ${pair#*:} differs from what the pinned library lists; run: cd tests/oracle && node generate-event-types.mjs" >&2
+      exit 1
+    fi
+  done
+  rm -f "$regenerated" "$regenerated_thin"
 else
   echo "tests/run.sh: npm not found; the signature fixtures are not regenerated" >&2
 fi

@@ -1,7 +1,9 @@
 //! Stripe's event types, and the EventBridge event pattern that selects some of them.
 //!
-//! The catalogue (`stripe_event_types.txt`) is generated from Stripe's official library
-//! by `tests/oracle/generate-event-types.mjs`. A `--type` is one of its types, a prefix
+//! The catalogue is generated from Stripe's official library by
+//! `tests/oracle/generate-event-types.mjs`: the snapshot events a webhook endpoint takes
+//! (`stripe_event_types.txt`) and the thin events an event destination sends
+//! (`stripe_thin_event_types.txt`, `v1.…` and `v2.…`). A `--type` is one of its types, a prefix
 //! wildcard such as `invoice.*`, or `*` for every Stripe event. The pattern is built as
 //! JSON values, never by pasting strings together.
 
@@ -10,14 +12,35 @@ use serde_json::{Value, json};
 
 use relay_function::bus_entry::SOURCE;
 
-const CATALOGUE: &str = include_str!("stripe_event_types.txt");
+const SNAPSHOT: &str = include_str!("stripe_event_types.txt");
+const THIN: &str = include_str!("stripe_thin_event_types.txt");
 
-/// Every event type in the catalogue, in order.
-pub fn catalogue() -> impl Iterator<Item = &'static str> {
-    CATALOGUE
-        .lines()
+fn types(list: &'static str) -> impl Iterator<Item = &'static str> {
+    list.lines()
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
+}
+
+/// The snapshot event types (`invoice.paid`), in order.
+pub fn snapshot_types() -> impl Iterator<Item = &'static str> {
+    types(SNAPSHOT)
+}
+
+/// The thin event types of event destinations (`v1.billing.meter.error_report_triggered`).
+pub fn thin_types() -> impl Iterator<Item = &'static str> {
+    types(THIN)
+}
+
+/// Whether `event_type` is a thin event's type: `v1.…` or `v2.…`.
+pub fn is_thin(event_type: &str) -> bool {
+    event_type.split_once('.').is_some_and(|(head, _)| {
+        head.len() >= 2 && head.starts_with('v') && head[1..].bytes().all(|b| b.is_ascii_digit())
+    })
+}
+
+/// Every event type in the catalogue: snapshot, then thin.
+pub fn catalogue() -> impl Iterator<Item = &'static str> {
+    snapshot_types().chain(thin_types())
 }
 
 /// What one `--type` asks for. Ordered, so that the same set of types, given in any
@@ -107,8 +130,30 @@ mod tests {
     use super::*;
 
     #[test]
+    fn thin_types_are_accepted_with_their_prefixes() {
+        assert!(thin_types().count() > 100);
+        assert!(thin_types().all(is_thin) && !snapshot_types().any(is_thin));
+        assert_eq!(
+            TypeFilter::parse("v1.billing.meter.error_report_triggered").unwrap(),
+            TypeFilter::Exact("v1.billing.meter.error_report_triggered".into())
+        );
+        assert_eq!(
+            TypeFilter::parse("v1.billing.*").unwrap(),
+            TypeFilter::Prefix("v1.billing.".into())
+        );
+        assert!(TypeFilter::parse("v2.core.*").is_ok());
+        let error = TypeFilter::parse("v1.billing.meter.error_report_trigered")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("did you mean `v1.billing.meter.error_report_triggered`"),
+            "{error}"
+        );
+    }
+
+    #[test]
     fn the_catalogue_is_stripes_list() {
-        let types: Vec<&str> = catalogue().collect();
+        let types: Vec<&str> = snapshot_types().collect();
         assert!(types.len() > 250, "{}", types.len());
         assert!(types.contains(&"invoice.paid"));
         assert!(types.contains(&"customer.subscription.created"));

@@ -34,6 +34,9 @@ pub fn sample_event(event_type: &str, now: i64) -> Result<SampleEvent> {
         ),
     };
     let id = format!("evt_{}", random_id());
+    if event_types::is_thin(&event_type) {
+        return Ok(thin_event(id, event_type, now));
+    }
     let kind = object_kind(&event_type);
     let mut object = object(&kind, now);
     if event_type.ends_with(".deleted") {
@@ -62,6 +65,33 @@ pub fn sample_event(event_type: &str, now: i64) -> Result<SampleEvent> {
         event_type,
         body: serde_json::to_string_pretty(&event).expect("JSON serialises"),
     })
+}
+
+/// A thin event, as an event destination sends it: the type, when and why, and no
+/// object snapshot (consumers fetch the object if they need it).
+fn thin_event(id: String, event_type: String, now: i64) -> SampleEvent {
+    let created = std::time::UNIX_EPOCH + std::time::Duration::from_secs(now.max(0) as u64);
+    let event = json!({
+        "id": id,
+        "object": "v2.core.event",
+        "type": event_type,
+        "created": humantime::format_rfc3339_millis(created).to_string(),
+        "livemode": false,
+        "context": null,
+        "related_object": null,
+        "reason": {
+            "type": "request",
+            "request": {
+                "id": null,
+                "idempotency_key": format!("{IDEMPOTENCY_PREFIX}{}", random_id()),
+            },
+        },
+    });
+    SampleEvent {
+        id,
+        event_type,
+        body: serde_json::to_string_pretty(&event).expect("JSON serialises"),
+    }
 }
 
 /// The kind of object an event type is about: `invoice` for `invoice.paid`,
@@ -290,10 +320,15 @@ mod tests {
             let event = StripeEvent::parse(&sample.body).unwrap();
             assert_eq!(event.event_type, event_type);
             assert_eq!(event.id, sample.id);
+            assert_eq!(event.created, 1_767_225_600);
             assert!(sample.id.starts_with("evt_") && sample.id.len() == 28);
             let value: Value = serde_json::from_str(&sample.body).unwrap();
             assert_eq!(value["livemode"], false);
-            assert!(value["data"]["object"]["id"].is_string());
+            if event_types::is_thin(event_type) {
+                assert_eq!(value["object"], "v2.core.event");
+            } else {
+                assert!(value["data"]["object"]["id"].is_string());
+            }
         }
     }
 

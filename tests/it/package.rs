@@ -62,6 +62,14 @@ fn package_builds_a_reproducible_lambda_zip() {
         drop(bootstrap);
         assert_eq!(elf_machine(&bootstrap_of(zip)), EM_X86_64);
         hashes.push(result["sha256"].as_str().unwrap().to_owned());
+        if name == "second.zip" {
+            // The first run built it: the second says it uses that build.
+            assert!(
+                String::from_utf8_lossy(&output.stderr).contains("Using the relay built before"),
+                "{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
     }
     assert_eq!(hashes[0], hashes[1], "the same code packaged twice differs");
 }
