@@ -227,8 +227,16 @@ impl Rules {
                 .event_bus_name(&self.bus)
                 .set_next_token(next)
                 .send()
-                .await
-                .with_context(|| format!("cannot list the rules on bus {}", self.bus))?;
+                .await;
+            // A bus that is gone (deleted while `remove` looks at every bus) has no rules.
+            let Some(page) = crate::aws::errors::found(
+                page,
+                |e| e.is_resource_not_found_exception(),
+                &format!("the rules on bus {}", self.bus),
+            )?
+            else {
+                break;
+            };
             for rule in page.rules() {
                 let (Some(name), Some(arn)) = (rule.name(), rule.arn()) else {
                     continue;
@@ -415,8 +423,16 @@ impl Rules {
             .list_tags_for_resource()
             .resource_arn(rule_arn)
             .send()
-            .await
-            .with_context(|| format!("cannot read the tags of {rule_arn}"))?;
+            .await;
+        // A rule deleted since it was listed is no one's.
+        let Some(tags) = crate::aws::errors::found(
+            tags,
+            |e| e.is_resource_not_found_exception(),
+            &format!("the tags of {rule_arn}"),
+        )?
+        else {
+            return Ok(false);
+        };
         Ok(tags
             .tags()
             .iter()
