@@ -10,8 +10,8 @@ use aws_sdk_sqs::types::QueueAttributeName;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::support::aws::{queue, sdk_config, state_machine, unique};
-use crate::support::cli::{cli, deployed_bridge, json, stderr};
+use crate::support::aws::{queue, role_for, sdk_config, state_machine, unique};
+use crate::support::cli::{bridge_and_queue, cli, deployed_bridge, json, stderr};
 use crate::support::emulator;
 use crate::support::evidence;
 
@@ -72,17 +72,7 @@ async fn remove_leaves_no_trace_of_the_bridge_in_any_service() {
         .unwrap()
         .topic_arn
         .unwrap();
-    let iam = aws_sdk_iam::Client::new(&sdk);
-    let role = iam
-        .create_role()
-        .role_name(format!("{user}-fn"))
-        .assume_role_policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#)
-        .send()
-        .await
-        .unwrap()
-        .role
-        .unwrap()
-        .arn;
+    let role = role_for(&sdk, &format!("{user}-fn"), "lambda.amazonaws.com").await;
     let (zip, _) = crate::support::cli::artifact("user-function");
     let function = aws_sdk_lambda::Client::new(&sdk)
         .create_function()
@@ -219,10 +209,8 @@ async fn remove_leaves_no_trace_of_the_bridge_in_any_service() {
 #[tokio::test]
 async fn switching_the_bus_keeps_the_rules_and_remove_finds_them_on_any_bus() {
     let name = unique("switch");
-    deployed_bridge(&name, SECRET);
-    let sdk = sdk_config().await;
+    let (sdk, (queue_url, queue_arn)) = bridge_and_queue(&name, SECRET, "q").await;
     let sqs = aws_sdk_sqs::Client::new(&sdk);
-    let (queue_url, queue_arn) = queue(&sqs, &format!("{name}-q")).await;
     let added = cli(&[
         "--name",
         &name,

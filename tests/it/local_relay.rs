@@ -9,7 +9,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use crate::support::aws::{drain, queue, sdk_config, unique};
-use crate::support::cli::{add_rule, cli, cli_json, deployed_bridge, json, spawn_cli, stderr};
+use crate::support::cli::{add_rule, bridge_and_queue, cli, cli_json, json, spawn_cli, stderr};
 
 const SECRET: &str = "whsec_devServerSecret0123456789abcdefABCD";
 const OTHER: &str = "whsec_notTheBridgesSecret0123456789abcdef";
@@ -84,10 +84,8 @@ fn raw_status(port: u16, request: &str) -> String {
 #[tokio::test]
 async fn the_local_relay_puts_verified_events_on_the_bridges_bus_and_refuses_the_rest() {
     let name = unique("dev");
-    deployed_bridge(&name, SECRET);
-    let sdk = sdk_config().await;
+    let (sdk, (queue_url, queue_arn)) = bridge_and_queue(&name, SECRET, "invoices").await;
     let sqs = aws_sdk_sqs::Client::new(&sdk);
-    let (queue_url, queue_arn) = queue(&sqs, &format!("{name}-invoices")).await;
     add_rule(&name, "invoice.paid", &queue_arn);
 
     // The deployed bridge's secret, bus and claim-check bucket.

@@ -1,7 +1,7 @@
 //! The newcomer audit's findings (issue 15), one test each: what a careful user tried,
 //! and what they should have seen.
 
-use crate::support::aws::{queue, rule_targets, sdk_config, state_machine, unique};
+use crate::support::aws::{queue, role_for, rule_targets, sdk_config, state_machine, unique};
 use crate::support::cli::{
     artifact, cli, cli_json, cli_offline, cli_with_input, deploy, deployed_bridge, json, stderr,
 };
@@ -426,17 +426,7 @@ async fn changing_or_dropping_the_role_changes_the_rule() {
     deployed_bridge(&name, SECRET);
     let sdk = sdk_config().await;
     let machine = state_machine(&sdk, &format!("{name}-m")).await;
-    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"events.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
-    let own = aws_sdk_iam::Client::new(&sdk)
-        .create_role()
-        .role_name(format!("{name}-own"))
-        .assume_role_policy_document(trust)
-        .send()
-        .await
-        .unwrap()
-        .role
-        .unwrap()
-        .arn;
+    let own = role_for(&sdk, &format!("{name}-own"), "events.amazonaws.com").await;
     let add = |role: Option<&str>| {
         let mut args = vec!["--type", "invoice.paid", "--target", machine.as_str()];
         args.extend(role.iter().flat_map(|r| ["--role-arn", *r]));

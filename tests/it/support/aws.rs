@@ -35,6 +35,23 @@ pub async fn bucket_exists(sdk: &SdkConfig, bucket: &str) -> bool {
         .is_ok()
 }
 
+/// A role that `service` (e.g. `lambda.amazonaws.com`) may assume; its ARN.
+pub async fn role_for(sdk: &SdkConfig, name: &str, service: &str) -> String {
+    let trust = serde_json::json!({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"
+    }]});
+    aws_sdk_iam::Client::new(sdk)
+        .create_role()
+        .role_name(name)
+        .assume_role_policy_document(trust.to_string())
+        .send()
+        .await
+        .unwrap()
+        .role
+        .unwrap()
+        .arn
+}
+
 /// The bridge's relay function, if it exists.
 pub async fn relay_function(
     sdk: &SdkConfig,

@@ -161,6 +161,20 @@ pub fn deployed_bridge(name: &str, secret: &str) -> serde_json::Value {
     outputs
 }
 
+/// A bridge deployed with its secret set, and a queue of the user's named
+/// `{name}-{queue_suffix}`: the SDK configuration and the queue's URL and ARN.
+pub async fn bridge_and_queue(
+    name: &str,
+    secret: &str,
+    queue_suffix: &str,
+) -> (aws_config::SdkConfig, (String, String)) {
+    deployed_bridge(name, secret);
+    let sdk = super::aws::sdk_config().await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let queue = super::aws::queue(&sqs, &format!("{name}-{queue_suffix}")).await;
+    (sdk, queue)
+}
+
 /// The CLI running in the background (e.g. `dev`), with its standard output piped.
 pub fn spawn_cli(args: &[&str]) -> std::process::Child {
     spawn_cli_with_env(args, &[])
