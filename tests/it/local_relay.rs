@@ -27,7 +27,14 @@ impl DevServer {
         let mut stdout = BufReader::new(child.stdout.take().unwrap());
         let mut first = String::new();
         stdout.read_line(&mut first).unwrap();
-        let Some(url) = first.trim().strip_prefix("Listening on ") else {
+        // Text: `Listening on URL`; JSON Lines: `{"listening": URL, …}` on one line.
+        let from_json = serde_json::from_str::<serde_json::Value>(first.trim())
+            .ok()
+            .and_then(|v| v["listening"].as_str().map(str::to_owned));
+        let Some(url) = from_json
+            .as_deref()
+            .or_else(|| first.trim().strip_prefix("Listening on "))
+        else {
             let mut err = String::new();
             child
                 .stderr
@@ -398,4 +405,30 @@ async fn test_posts_over_https_to_an_endpoint_whose_certificate_is_trusted() {
     .expect("signed as Stripe signs");
     let event: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(event["id"], sent["event_id"]);
+}
+
+/// With `--output json`, `dev` prints JSON Lines: one object per line, the first one
+/// included.
+#[tokio::test]
+async fn dev_prints_one_json_object_per_line() {
+    let name = unique("devjson");
+    let sdk = sdk_config().await;
+    let bus = format!("{name}-bus");
+    aws_sdk_eventbridge::Client::new(&sdk)
+        .create_event_bus()
+        .name(&bus)
+        .send()
+        .await
+        .unwrap();
+    let dev = DevServer::start(&[
+        "--output", "json", "dev", "--port", "0", "--secret", SECRET, "--bus", &bus,
+    ]);
+    let status = raw_status(
+        dev.port(),
+        "POST /webhook HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}",
+    );
+    assert!(status.contains("400"), "{status}");
+    let line = dev.next_line();
+    let record: serde_json::Value = serde_json::from_str(&line).expect("one JSON object a line");
+    assert_eq!(record["outcome"]["reason"], "missing_signature");
 }
