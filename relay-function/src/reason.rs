@@ -28,8 +28,11 @@ pub enum Reason {
     InvalidEvent,
     /// The bridge's secret holds no active signing secret (run `set-secret`).
     SecretNotConfigured,
-    /// Secrets Manager could not be read, or its value is not a signing secret.
+    /// Secrets Manager could not be read.
     SecretUnavailable,
+    /// The stored value holds no usable signing secret: blank, malformed, a placeholder,
+    /// or not a Stripe signing secret (run `set-secret` with the endpoint's `whsec_…`).
+    SecretInvalid,
     /// The event is over the bus limit and no claim-check bucket is configured.
     EntryTooLarge,
     /// The oversized event could not be stored in S3.
@@ -54,6 +57,7 @@ impl Reason {
             | Self::InvalidEvent => 400,
             Self::SecretNotConfigured
             | Self::SecretUnavailable
+            | Self::SecretInvalid
             | Self::EntryTooLarge
             | Self::ClaimCheckFailed
             | Self::RelayFailed => 500,
@@ -73,6 +77,7 @@ impl Reason {
             Self::InvalidEvent => "invalid_event",
             Self::SecretNotConfigured => "secret_not_configured",
             Self::SecretUnavailable => "secret_unavailable",
+            Self::SecretInvalid => "secret_invalid",
             Self::EntryTooLarge => "entry_too_large",
             Self::ClaimCheckFailed => "claim_check_failed",
             Self::RelayFailed => "relay_failed",
@@ -93,6 +98,7 @@ impl From<&SignatureError> for Reason {
             | SignatureError::NoV1Signature { .. } => Self::MalformedSignature,
             SignatureError::NoMatchingSignature => Self::SignatureMismatch,
             SignatureError::NoActiveSecret => Self::SecretNotConfigured,
+            SignatureError::InvalidSecret { .. } => Self::SecretInvalid,
             SignatureError::TimestampTooOld { .. } | SignatureError::TimestampInFuture { .. } => {
                 Self::TimestampOutsideTolerance
             }
@@ -118,6 +124,7 @@ mod tests {
             Reason::InvalidEvent,
             Reason::SecretNotConfigured,
             Reason::SecretUnavailable,
+            Reason::SecretInvalid,
             Reason::EntryTooLarge,
             Reason::ClaimCheckFailed,
             Reason::RelayFailed,

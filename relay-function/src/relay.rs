@@ -264,6 +264,12 @@ fn check(
     signature::verify(header, body, &secrets.active_at(now), now, tolerance)
 }
 
+/// Secrets Manager failing is `secret_unavailable`; a value that holds no usable secret
+/// (blank, malformed) is `secret_invalid`, which only `set-secret` fixes.
 fn secret_failure(error: SecretError) -> Outcome {
-    Outcome::refused(Reason::SecretUnavailable).with_detail(error)
+    let reason = match error {
+        SecretError::Unavailable(_) => Reason::SecretUnavailable,
+        SecretError::Format(_) => Reason::SecretInvalid,
+    };
+    Outcome::refused(reason).with_detail(error)
 }

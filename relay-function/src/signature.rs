@@ -68,6 +68,8 @@ pub enum SignatureError {
     NoMatchingSignature,
     #[error("no signing secret is active")]
     NoActiveSecret,
+    #[error("the signing secret is not a Stripe webhook signing secret: {problem}")]
+    InvalidSecret { problem: &'static str },
     #[error("the timestamp is {age_secs} s old (tolerance {tolerance_secs} s)")]
     TimestampTooOld { age_secs: i64, tolerance_secs: u64 },
     #[error("the timestamp is {ahead_secs} s in the future (tolerance {tolerance_secs} s)")]
@@ -80,7 +82,10 @@ pub enum SignatureError {
 impl SignatureError {
     /// Whether a fresher copy of the signing secrets could turn this into a success.
     pub fn could_be_stale_secret(&self) -> bool {
-        matches!(self, Self::NoMatchingSignature | Self::NoActiveSecret)
+        matches!(
+            self,
+            Self::NoMatchingSignature | Self::NoActiveSecret | Self::InvalidSecret { .. }
+        )
     }
 }
 
@@ -165,9 +170,21 @@ pub fn verify(
     if secrets.is_empty() {
         return Err(SignatureError::NoActiveSecret);
     }
+    // A blank or placeholder secret is a key anyone can guess: it verifies nothing, and
+    // when there is no other, that is the bridge's fault (a 5xx), not the request's.
+    if let Some(problem) = secrets
+        .iter()
+        .map(|s| s.problem())
+        .reduce(|a, b| a.and(b))
+        .flatten()
+    {
+        return Err(SignatureError::InvalidSecret { problem });
+    }
     let matched = secrets
         .iter()
-        .position(|secret| {
+        .enumerate()
+        .filter(|(_, secret)| secret.problem().is_none())
+        .find(|(_, secret)| {
             let expected = compute_v1(secret, parsed.timestamp, body);
             // `|` and not `||`: every candidate is compared, so the time taken does not
             // say which one matched.
@@ -175,6 +192,7 @@ pub fn verify(
                 found | bool::from(expected.as_bytes().ct_eq(candidate.as_bytes()))
             })
         })
+        .map(|(index, _)| index)
         .ok_or(SignatureError::NoMatchingSignature)?;
 
     let tolerance_secs = tolerance.as_secs().max(1);
@@ -226,8 +244,9 @@ mod tests {
 
     const NOW: i64 = 1_767_225_600;
 
+    /// A signing secret named `s`, made long enough to be one.
     fn secret(s: &str) -> SigningSecret {
-        SigningSecret::new(s)
+        SigningSecret::new(format!("{s}{}", "0".repeat(16)))
     }
 
     fn check(
@@ -253,7 +272,7 @@ mod tests {
         // secret: 'whsec_test_secret', timestamp: 1700000000}).
         assert_eq!(
             sign(
-                &secret("whsec_test_secret"),
+                &SigningSecret::new("whsec_test_secret"),
                 1_700_000_000,
                 br#"{"id":"evt_1"}"#
             ),
@@ -394,6 +413,58 @@ mod tests {
                 DEFAULT_TOLERANCE
             ),
             Err(SignatureError::NoActiveSecret)
+        );
+    }
+
+    #[test]
+    fn a_blank_or_placeholder_secret_verifies_nothing() {
+        for (value, problem) in [
+            (" \t\n", "it is blank"),
+            ("changeme", "it does not start with whsec_"),
+            (
+                "whsec_abc",
+                "it is too short (whsec_ and 16 or more characters)",
+            ),
+        ] {
+            let weak = SigningSecret::new(value);
+            // Signed with the weak secret itself, as a forger who guessed it would.
+            let header = sign(&weak, NOW, b"{}");
+            assert_eq!(
+                verify(
+                    Some(&header),
+                    b"{}",
+                    &[&weak],
+                    NOW,
+                    Duration::from_secs(300)
+                ),
+                Err(SignatureError::InvalidSecret { problem }),
+                "{value:?}"
+            );
+        }
+        // Beside a real secret, a weak one is ignored: the real one still verifies.
+        let weak = SigningSecret::new("changeme");
+        let real = secret("whsec_real");
+        let header = sign(&real, NOW, b"{}");
+        assert_eq!(
+            verify(
+                Some(&header),
+                b"{}",
+                &[&weak, &real],
+                NOW,
+                Duration::from_secs(300)
+            ),
+            Ok(1)
+        );
+        let forged = sign(&weak, NOW, b"{}");
+        assert_eq!(
+            verify(
+                Some(&forged),
+                b"{}",
+                &[&weak, &real],
+                NOW,
+                Duration::from_secs(300)
+            ),
+            Err(SignatureError::NoMatchingSignature)
         );
     }
 }

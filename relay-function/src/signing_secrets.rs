@@ -22,6 +22,10 @@ pub const PLACEHOLDER: &str = r#"{"version":1,"secrets":[]}"#;
 
 const FORMAT_VERSION: u32 = 1;
 
+/// The fewest characters after `whsec_` a signing secret can have: fewer is a secret cut
+/// short, or a placeholder.
+pub const MIN_SECRET_CHARS: usize = 16;
+
 /// One Stripe webhook signing secret. It never shows itself in `Debug` or logs; only
 /// [`SigningSecret::masked`] is for people to see.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,6 +43,24 @@ impl SigningSecret {
     }
 
     /// `whsec_…a1b2`: enough to tell secrets apart, never enough to use one.
+    /// What makes this no Stripe webhook signing secret, if anything: Stripe's start
+    /// with `whsec_` and at least `MIN_SECRET_CHARS` characters follow (a Dashboard
+    /// endpoint's have 32, `stripe listen`'s 64). A blank value or a placeholder such as `changeme` would be
+    /// a key anyone could guess. (Stricter than the libraries, which take any non-empty
+    /// string; white space and other characters are left for the signature to judge.)
+    pub fn problem(&self) -> Option<&'static str> {
+        let value = self.0.trim();
+        if value.is_empty() {
+            Some("it is blank")
+        } else if !value.starts_with("whsec_") {
+            Some("it does not start with whsec_")
+        } else if value.len() < "whsec_".len() + MIN_SECRET_CHARS {
+            Some("it is too short (whsec_ and 16 or more characters)")
+        } else {
+            None
+        }
+    }
+
     pub fn masked(&self) -> String {
         let prefix = if self.0.starts_with("whsec_") {
             "whsec_"
@@ -74,9 +96,10 @@ pub struct SecretEntry {
 }
 
 impl SecretEntry {
-    /// Whether the relay accepts this secret at Unix time `now`.
+    /// Whether this secret is in force at Unix time `now` (an invalid one is in force,
+    /// and verifies nothing: see `SigningSecret::problem`).
     pub fn is_active_at(&self, now: i64) -> bool {
-        !self.secret.expose().trim().is_empty() && self.expires.is_none_or(|expires| now < expires)
+        self.expires.is_none_or(|expires| now < expires)
     }
 }
 
@@ -91,12 +114,45 @@ pub struct SigningSecrets {
 pub enum SecretFormatError {
     #[error("the stored signing secret is empty")]
     Empty,
-    #[error("the stored signing secret is not valid JSON for stripe-bridge: {0}")]
-    Json(String),
+    /// Where the document went wrong, and how; never its text (which holds secrets).
+    #[error("the stored signing secrets are not stripe-bridge's JSON: {0}")]
+    Json(JsonProblem),
     #[error(
         "the stored signing secrets use format version {0}, which this relay does not know; redeploy with a newer stripe-bridge"
     )]
     UnknownVersion(u32),
+}
+
+/// A JSON error as its category and position only. serde_json's own message quotes the
+/// value it did not expect, and in a secret's document that value is a secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JsonProblem {
+    pub category: serde_json::error::Category,
+    pub line: usize,
+    pub column: usize,
+}
+
+impl From<&serde_json::Error> for JsonProblem {
+    fn from(error: &serde_json::Error) -> Self {
+        Self {
+            category: error.classify(),
+            line: error.line(),
+            column: error.column(),
+        }
+    }
+}
+
+impl fmt::Display for JsonProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use serde_json::error::Category;
+        let what = match self.category {
+            Category::Syntax => "not JSON",
+            Category::Data => "a value of the wrong type, or a field missing",
+            Category::Eof => "the document ends early",
+            Category::Io => "unreadable",
+        };
+        write!(f, "{what} at line {}, column {}", self.line, self.column)
+    }
 }
 
 impl SigningSecrets {
@@ -120,8 +176,8 @@ impl SigningSecrets {
         if !value.starts_with('{') {
             return Ok(Self::single(SigningSecret::new(value)));
         }
-        let parsed: Self =
-            serde_json::from_str(value).map_err(|e| SecretFormatError::Json(e.to_string()))?;
+        let parsed: Self = serde_json::from_str(value)
+            .map_err(|e| SecretFormatError::Json(JsonProblem::from(&e)))?;
         if parsed.version != FORMAT_VERSION {
             return Err(SecretFormatError::UnknownVersion(parsed.version));
         }
@@ -133,8 +189,8 @@ impl SigningSecrets {
         serde_json::to_string(self).expect("signing secrets serialise")
     }
 
-    /// The secrets that verify at Unix time `now`. An empty secret never does: the
-    /// libraries refuse a blank one too.
+    /// The secrets in force at Unix time `now`. A blank or placeholder one among them
+    /// verifies nothing (`signature::verify` refuses it).
     pub fn active_at(&self, now: i64) -> Vec<&SigningSecret> {
         self.active_entries_at(now).map(|e| &e.secret).collect()
     }
@@ -229,8 +285,29 @@ mod tests {
         );
         let bad_date = r#"{"version":1,"secrets":[{"secret":"whsec_a","expires":"tomorrow"}]}"#;
         let err = SigningSecrets::parse(bad_date).unwrap_err().to_string();
-        assert!(err.contains("tomorrow"), "{err}");
+        assert!(
+            err.contains("wrong type") && err.contains("line 1, column"),
+            "{err}"
+        );
         assert!(!err.contains("whsec_a"), "{err}");
+    }
+
+    /// serde_json quotes the value it did not expect: here, a whole secret.
+    #[test]
+    fn a_malformed_value_never_quotes_the_secret() {
+        let secret = "whsec_0123456789abcdefQUOTEDsecret";
+        for value in [
+            format!(r#"{{"version":1,"secrets":["{secret}"]}}"#),
+            format!(r#"{{"version":1,"secrets":[{{"secret":{{"v":"{secret}"}}}}]}}"#),
+            format!(r#"{{"version":"{secret}","secrets":[]}}"#),
+            format!(r#"{{"version":1,"secrets":[{{"secret":"{secret}","expires":"{secret}"}}]}}"#),
+            format!(r#"{{"version":1,"secrets":[{{"secret":"{secret}""#),
+        ] {
+            let error = SigningSecrets::parse(&value).unwrap_err();
+            for text in [error.to_string(), format!("{error:?}")] {
+                assert!(!text.contains("QUOTED"), "{text}");
+            }
+        }
     }
 
     #[test]

@@ -99,6 +99,31 @@ fn refused(
     tolerance: Duration,
 ) -> Diagnosis {
     let (summary, hints): (String, Vec<String>) = match error {
+        // The relay refuses such a secret (a 5xx, so Stripe retries until it is fixed);
+        // say what a proper one would show, as for a mismatch.
+        SignatureError::InvalidSecret { .. }
+            if secrets.iter().all(|s| s.expose().trim().is_empty()) =>
+        {
+            (
+                format!("{error}, and the relay verifies nothing with a blank secret"),
+                vec!["pass the endpoint's signing secret with --secret whsec_… (Developers > Webhooks > your endpoint > Signing secret)".into()],
+            )
+        }
+        SignatureError::InvalidSecret { .. } => {
+            let repaired = mismatch(header, body, secrets, tolerance);
+            let mut hints = repaired.hints;
+            hints.push(
+                "the relay verifies nothing with such a secret: set the endpoint's signing secret \
+                 (whsec_…, Developers > Webhooks > your endpoint > Signing secret)"
+                    .into(),
+            );
+            return Diagnosis {
+                reason: Some(Reason::SecretInvalid),
+                summary: format!("{error}; {}", repaired.summary),
+                hints,
+                ..repaired
+            };
+        }
         SignatureError::MissingHeader => (
             "the header is empty".into(),
             vec!["pass the value of the request's Stripe-Signature header: t=…,v1=…".into()],

@@ -281,11 +281,13 @@ fn verify_refuses_a_signed_body_that_is_not_an_event() {
         "--payload",
         body.to_str().unwrap(),
     ]);
+    assert_eq!(blank.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&blank.stdout);
     assert!(
-        stderr(&blank).contains("--secret is blank"),
-        "{}",
-        stderr(&blank)
+        text.contains("it is blank") && !text.contains("()"),
+        "{text}"
     );
+    assert!(text.contains("500 secret_invalid"), "{text}");
 }
 
 /// #8: a zip built for one architecture is not deployed as the other.

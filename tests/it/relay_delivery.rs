@@ -258,12 +258,12 @@ async fn a_new_secret_verifies_without_a_redeploy() {
         .unwrap();
     bridge
         .set_secret(&format!(
-            r#"{{"version":1,"secrets":[{{"secret":"whsec_rolledSecret"}},{{"secret":"{SECRET}","expires":"{expires}"}}]}}"#
+            r#"{{"version":1,"secrets":[{{"secret":"whsec_rolledSecret0123456789"}},{{"secret":"{SECRET}","expires":"{expires}"}}]}}"#
         ))
         .await;
     let second = stripe::event("evt_afterRoll", "invoice.paid");
     assert_eq!(
-        answer(&relay, signed_request("whsec_rolledSecret", &second))
+        answer(&relay, signed_request("whsec_rolledSecret0123456789", &second))
             .await
             .0,
         200

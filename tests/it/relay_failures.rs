@@ -136,3 +136,27 @@ async fn a_failing_failure_topic_changes_no_answer() {
     assert_eq!(status(&relay, &body, SECRET).await, 200);
     assert_eq!(bridge.delivered_events().await.len(), 2);
 }
+
+/// A placeholder or blank secret typed into the console verifies nothing, even what is
+/// signed with it: the relay answers 500 `secret_invalid` (so Stripe retries until the
+/// secret is fixed) and sends a notice, and nothing reaches the bus.
+#[tokio::test]
+async fn a_placeholder_secret_gets_a_5xx_and_a_notice_and_nothing_is_relayed() {
+    for (weak, id) in [
+        ("changeme", "evt_placeholderSecret"),
+        ("   ", "evt_blankSecret"),
+        (
+            r#"{"version":1,"secrets":[{"secret":"whsec_short"}]}"#,
+            "evt_shortSecret",
+        ),
+    ] {
+        let bridge = Bridge::create(weak).await;
+        let relay = Relay::from_sdk_config(&bridge.sdk, bridge.config.clone());
+        let body = stripe::event(id, "invoice.paid");
+        let signing = weak.trim_start_matches(r#"{"version":1,"secrets":[{"secret":""#);
+        let signing = signing.trim_end_matches(r#""}]}"#);
+        assert_eq!(status(&relay, &body, signing).await, 500, "{weak}");
+        assert_eq!(bridge.notice_reasons().await, ["secret_invalid"], "{weak}");
+        assert!(bridge.delivered_events().await.is_empty(), "{weak}");
+    }
+}

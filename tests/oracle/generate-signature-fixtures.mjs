@@ -63,6 +63,7 @@ function oracle(payload, header, secrets, tolerance) {
 }
 
 const cases = [];
+const WEAK_SECRET = 'a secret that is not whsec_ and 16 or more characters verifies nothing (a key anyone could guess)';
 function add(name, payload, header, { secrets = [SECRET], tolerance = TOLERANCE, stricter = null } = {}) {
   const verdict = oracle(payload, header, secrets, tolerance);
   cases.push({
@@ -107,7 +108,10 @@ add('rolling: relay has old and new, header signed with another', small, library
 // Wrong secrets.
 add('wrong secret', small, libraryHeader(small, OTHER_SECRET));
 add('secret without prefix, signed with the full secret', small, libraryHeader(small, SECRET), { secrets: [SECRET.slice('whsec_'.length)] });
-add('secret without prefix on both sides', small, libraryHeader(small, 'oracleSecretBare'), { secrets: ['oracleSecretBare'] });
+add('secret without prefix on both sides', small, libraryHeader(small, 'oracleSecretBare'), {
+  secrets: ['oracleSecretBare'],
+  stricter: WEAK_SECRET,
+});
 add('secret with a trailing newline', small, libraryHeader(small, SECRET), { secrets: [`${SECRET}\n`] });
 
 // Tampering.
@@ -176,6 +180,19 @@ add('byte-order mark, signed over the bytes', bom, `t=${t},v1=${sig(bom)}`);
 add('byte-order mark, signed without it', bom, `t=${t},v1=${sig(small)}`, {
   stricter: 'a body starting with a byte-order mark is refused',
 });
+
+// Secrets that are no Stripe signing secret, signing for a forger who guessed them. The
+// library decides whether it takes each; the relay refuses them all.
+for (const [name, secret] of [
+  ['weak secret: empty', ''],
+  ['weak secret: blank', ' \t\n'],
+  ['weak secret: the placeholder changeme', 'changeme'],
+  ['weak secret: whsec_ cut short', 'whsec_abc'],
+]) {
+  const header = `t=${t},v1=${hmacV1(secret, t, small)}`;
+  const accepted = oracle(small, header, [secret], TOLERANCE);
+  add(name, small, header, { secrets: [secret], stricter: accepted ? WEAK_SECRET : null });
+}
 
 const out = {
   generator: 'tests/oracle/generate-signature-fixtures.mjs',
