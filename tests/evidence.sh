@@ -76,6 +76,8 @@ rows = [
     ("", "bus switched with rules on it", f'refused: {f["bus_switch"]["switch_refused"]}; after remove, {f["bus_switch"]["left_after_remove"]} traces (a rule on another bus included)'),
     ("", "checkov", f'{passed} passed, {failed} failed, {skips} skipped with reasons (templates/checkov.yaml)'),
     ("", "IAM statements with a * resource", f'{f["least_privilege"]["wildcard_resources"]} of {f["least_privilege"]["iam_statements_checked"]}'),
+    ("Nothing forged", "blank, placeholder or cut-short secrets", f'{f["weak_secrets"]["values_refused"]} stored values refused with 500 secret_invalid; the oracle fixtures add 4 weak-secret cases'),
+    ("", "secrets in errors, logs and notices", f'{f["weak_secrets"]["secrets_found"]} in {f["weak_secrets"]["answers_logs_and_notices_checked"]} answers, log lines and notices from malformed and placeholder values'),
     ("", "secrets in output", f'{f["no_secrets"]["secrets_found"]} in {f["no_secrets"]["outputs_checked"]} outputs'),
 ]
 width = [max(len(r[i]) for r in rows) for i in range(2)]

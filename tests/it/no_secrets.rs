@@ -209,3 +209,72 @@ async fn no_output_log_or_stack_setting_holds_a_secret() {
         serde_json::json!({ "outputs_checked": captured.len(), "secrets_found": 0 }),
     );
 }
+
+/// Stored values that are no usable secret: malformed documents that hold a secret where
+/// another type belongs (serde_json would quote it), placeholders, and a secret without
+/// its prefix. The relay refuses each with `secret_invalid`, and neither its answer, its
+/// outcome (the log line) nor its notice shows the secret; nor does the CLI.
+#[tokio::test]
+async fn malformed_and_placeholder_secrets_never_show_in_answers_logs_or_notices() {
+    let hidden = must_not_show(SECRET);
+    let bare = &SECRET["whsec_".len()..];
+    let values = [
+        format!(r#"{{"version":1,"secrets":["{SECRET}"]}}"#),
+        format!(r#"{{"version":"{SECRET}","secrets":[]}}"#),
+        format!(r#"{{"version":1,"secrets":[{{"secret":"{SECRET}","expires":"{SECRET}"}}]}}"#),
+        format!(r#"{{"version":1,"secrets":[{{"secret":{{"nested":"{SECRET}"}}}}]}}"#),
+        format!(r#"{{"version":1,"secrets":[{{"secret":"{SECRET}""#),
+        bare.to_owned(),
+        "changeme".to_owned(),
+        " \t\n".to_owned(),
+    ];
+    let mut checked = 0;
+    for (i, value) in values.iter().enumerate() {
+        let bridge = crate::support::aws::Bridge::create(value).await;
+        let relay =
+            relay_function::relay::Relay::from_sdk_config(&bridge.sdk, bridge.config.clone());
+        let body = crate::support::stripe::event(&format!("evt_weakSecret{i}"), "invoice.paid");
+        for signing in [SECRET, bare, "changeme"] {
+            let header = crate::support::stripe::sign(signing, body.as_bytes());
+            let mut headers = hyper::HeaderMap::new();
+            headers.insert("stripe-signature", header.parse().unwrap());
+            let request = relay_function::webhook::WebhookRequest::from_http(
+                "POST",
+                "/webhook",
+                &headers,
+                Ok(body.clone().into_bytes()),
+                format!("weak-{i}"),
+            );
+            let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+            let outcome = relay.handle(&request, deadline).await;
+            assert_eq!(
+                outcome.status, 500,
+                "{value:?} signed with {signing}: {outcome:?}"
+            );
+            assert_eq!(
+                outcome.reason.map(|r| r.code()),
+                Some("secret_invalid"),
+                "{value:?}"
+            );
+            let logged = serde_json::to_string(&outcome).unwrap();
+            let answered = outcome.response().body;
+            for text in [&logged, &answered] {
+                assert!(!text.contains(hidden), "{value:?}: {text}");
+                checked += 1;
+            }
+        }
+        for notice in bridge.notices().await {
+            assert!(!notice.to_string().contains(hidden), "{value:?}: {notice}");
+            checked += 1;
+        }
+        assert!(bridge.delivered_events().await.is_empty(), "{value:?}");
+    }
+    evidence::record(
+        "weak_secrets",
+        serde_json::json!({
+            "values_refused": values.len(),
+            "answers_logs_and_notices_checked": checked,
+            "secrets_found": 0,
+        }),
+    );
+}

@@ -263,9 +263,12 @@ async fn a_new_secret_verifies_without_a_redeploy() {
         .await;
     let second = stripe::event("evt_afterRoll", "invoice.paid");
     assert_eq!(
-        answer(&relay, signed_request("whsec_rolledSecret0123456789", &second))
-            .await
-            .0,
+        answer(
+            &relay,
+            signed_request("whsec_rolledSecret0123456789", &second)
+        )
+        .await
+        .0,
         200
     );
     let third = stripe::event("evt_oldStillValid", "invoice.paid");
