@@ -128,9 +128,10 @@ pub struct DevArgs {
     /// The port on 127.0.0.1 to listen on (0: any free port).
     #[arg(long, default_value_t = 8787)]
     pub port: u16,
-    /// The signing secret to verify with (repeatable). Default: the deployed bridge's.
-    #[arg(long = "secret", value_name = "WHSEC")]
-    pub secrets: Vec<String>,
+    /// The signing secret to verify with (default: STRIPE_WEBHOOK_SECRET, or the
+    /// deployed bridge's).
+    #[command(flatten)]
+    pub secrets: SecretArgs,
     /// The bus to put events on. Default: the deployed bridge's.
     #[arg(long)]
     pub bus: Option<String>,
@@ -147,9 +148,10 @@ pub struct TestArgs {
     /// Where to send it. Default: the deployed bridge's webhook URL.
     #[arg(long)]
     pub url: Option<String>,
-    /// Sign with this secret instead of the bridge's (repeatable).
-    #[arg(long = "secret", value_name = "WHSEC")]
-    pub secrets: Vec<String>,
+    /// Sign with this secret instead of the bridge's (default: STRIPE_WEBHOOK_SECRET, or
+    /// the bridge's).
+    #[command(flatten)]
+    pub secrets: SecretArgs,
     /// Also prove the event reached the bridge's bus, through a temporary rule and queue
     /// that are removed afterwards.
     #[arg(long)]
@@ -161,9 +163,9 @@ pub struct TestArgs {
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// A signing secret to verify with (repeatable, as during a rotation).
-    #[arg(long = "secret", value_name = "WHSEC", required = true)]
-    pub secrets: Vec<String>,
+    /// The signing secret(s) to verify with (else STRIPE_WEBHOOK_SECRET, or a prompt).
+    #[command(flatten)]
+    pub secrets: SecretArgs,
     /// The Stripe-Signature header's value (a leading `Stripe-Signature:` is ignored).
     #[arg(long, value_name = "VALUE", allow_hyphen_values = true)]
     pub header: String,
@@ -176,6 +178,20 @@ pub struct VerifyArgs {
     /// How old (or far ahead) a signature may be, in seconds.
     #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub tolerance: u64,
+}
+
+/// Signing secrets for `verify`, `dev` and `test`: from a file, or (for scripts) the
+/// command line; else STRIPE_WEBHOOK_SECRET, which `ui::secret_input` reads (not clap,
+/// whose help would print the variable's value).
+#[derive(Debug, Args)]
+pub struct SecretArgs {
+    /// A signing secret, repeatable (as during a rotation). It stays in your shell
+    /// history: prefer --secret-file, STRIPE_WEBHOOK_SECRET or the prompt.
+    #[arg(long = "secret", value_name = "WHSEC")]
+    pub secrets: Vec<String>,
+    /// A file holding the signing secret(s), one a line.
+    #[arg(long, value_name = "FILE")]
+    pub secret_file: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]

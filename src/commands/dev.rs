@@ -24,8 +24,8 @@ use crate::hint::hinted;
 use crate::local::dev_server::{self, Report};
 use crate::settings::GlobalSettings;
 use crate::stripe::secret_check;
-use crate::ui::Printer;
 use crate::ui::report::rfc3339;
+use crate::ui::{Printer, secret_input};
 
 /// The first record `dev` prints: where it listens, and what it verifies and relays with.
 #[derive(Debug, Serialize)]
@@ -66,11 +66,14 @@ pub async fn run(
     printer: Printer,
 ) -> Result<ExitStatus> {
     let name = settings.bridge.as_str();
-    let given = args
-        .secrets
-        .iter()
-        .map(|s| secret_check::check(s).context("--secret"))
-        .collect::<Result<Vec<_>>>()?;
+    let given = secret_input::gather(
+        &args.secrets.secrets,
+        args.secrets.secret_file.as_deref(),
+        false,
+    )?
+    .iter()
+    .map(|s| secret_check::check(s).context("--secret"))
+    .collect::<Result<Vec<_>>>()?;
     let ctx = connect::connect(&settings.aws).await?;
     let cfn = aws_sdk_cloudformation::Client::new(&ctx.sdk);
     let deployed = stack::describe(&cfn, name).await?;

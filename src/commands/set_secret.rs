@@ -32,6 +32,12 @@ pub async fn run(
             printer,
         )?)
     };
+    if args.secret.as_deref().is_some_and(|s| s != "-") {
+        printer.warning("the secret is now in your shell history");
+        printer.hint(format!(
+            "next time run `stripe-bridge --name {name} set-secret` and paste it at the prompt, or pipe it in with `-`"
+        ));
+    }
 
     let bridge = Bridge::find(settings).await?;
     let secret_arn = bridge.output("SigningSecretArn")?;

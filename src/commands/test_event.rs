@@ -19,8 +19,8 @@ use crate::local::webhook_client::{self, Answer};
 use crate::settings::{GlobalSettings, OutputFormat};
 use crate::stripe::sample_event::sample_event;
 use crate::stripe::secret_check;
-use crate::ui::Printer;
 use crate::ui::printer::error_lines;
+use crate::ui::{Printer, secret_input};
 
 /// What `test` sent, what the relay answered, and whether the event reached the bus.
 #[derive(Debug, Serialize)]
@@ -77,11 +77,14 @@ pub async fn run(
     let now = unix_now();
     // Everything that can be checked without AWS is checked first.
     let sample = sample_event(&args.event_type, now)?;
-    let given = args
-        .secrets
-        .iter()
-        .map(|s| secret_check::check(s))
-        .collect::<Result<Vec<_>>>()?;
+    let given = secret_input::gather(
+        &args.secrets.secrets,
+        args.secrets.secret_file.as_deref(),
+        false,
+    )?
+    .iter()
+    .map(|s| secret_check::check(s))
+    .collect::<Result<Vec<_>>>()?;
     let url = args
         .url
         .as_deref()

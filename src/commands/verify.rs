@@ -13,9 +13,10 @@ use serde::Serialize;
 
 use super::ExitStatus;
 use crate::cli::VerifyArgs;
+use crate::hint::hinted;
 use crate::stripe::secret_check::is_api_key;
 use crate::stripe::signature_diagnosis::{Diagnosis, diagnose};
-use crate::ui::Printer;
+use crate::ui::{Printer, secret_input};
 
 /// The relay's verdict on a request, and why.
 #[derive(Debug, Serialize)]
@@ -51,8 +52,23 @@ impl fmt::Display for Verdict {
 /// Prints the verdict and its explanation; a signature that does not verify is
 /// exit status 1.
 pub fn run(args: &VerifyArgs, printer: Printer) -> Result<ExitStatus> {
-    let secrets = args
-        .secrets
+    // Ask on the terminal only when standard input is not the payload.
+    let ask = args.payload.as_os_str() != "-";
+    let given = secret_input::gather(
+        &args.secrets.secrets,
+        args.secrets.secret_file.as_deref(),
+        ask,
+    )?;
+    if given.is_empty() {
+        return Err(hinted(
+            "no signing secret to verify with",
+            format!(
+                "pass --secret-file FILE, set {}, or run it on a terminal to be asked (--secret whsec_… works too, but stays in your shell history)",
+                secret_input::ENV_SECRET
+            ),
+        ));
+    }
+    let secrets = given
         .iter()
         .map(|s| secret(s))
         .collect::<Result<Vec<_>>>()?;

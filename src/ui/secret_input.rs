@@ -37,6 +37,50 @@ pub fn read_secret(argument: Option<&str>) -> Result<String> {
     }
 }
 
+/// Where `verify`, `dev` and `test` read secrets from, in order: `given` (`--secret`)
+/// and `file` (`--secret-file`, one a line), then STRIPE_WEBHOOK_SECRET, then (with
+/// `ask`, on a terminal) a prompt that does not echo. None of them leaves the secret in
+/// shell history but `--secret`.
+pub fn gather(given: &[String], file: Option<&std::path::Path>, ask: bool) -> Result<Vec<String>> {
+    let mut secrets = given.to_vec();
+    if let Some(path) = file {
+        let text = std::fs::read_to_string(path).with_context(|| {
+            format!(
+                "cannot read the secret file {}: pass a file holding the signing secret",
+                path.display()
+            )
+        })?;
+        let before = secrets.len();
+        secrets.extend(
+            text.lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(str::to_owned),
+        );
+        if secrets.len() == before {
+            bail!(
+                "the secret file {} is empty: put the endpoint's signing secret (whsec_…) in it",
+                path.display()
+            );
+        }
+    }
+    if secrets.is_empty()
+        && let Ok(secret) = std::env::var(ENV_SECRET)
+        && !secret.trim().is_empty()
+    {
+        secrets.push(secret);
+    }
+    if secrets.is_empty() && ask && std::io::stdin().is_terminal() {
+        secrets.push(
+            rpassword::prompt_password("Stripe webhook signing secret (whsec_…, not shown): ")
+                .context("cannot read the secret from the terminal")?,
+        );
+    }
+    Ok(secrets)
+}
+
+/// The environment variable `verify`, `dev` and `test` read a secret from.
+pub const ENV_SECRET: &str = "STRIPE_WEBHOOK_SECRET";
+
 /// A file or a pipe ends its one line with a newline: that is not part of the secret,
 /// and not worth a warning. Anything more is left for the check to see.
 fn without_final_newline(mut text: String) -> String {

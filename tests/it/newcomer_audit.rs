@@ -3,7 +3,8 @@
 
 use crate::support::aws::{queue, role_for, rule_targets, sdk_config, state_machine, unique};
 use crate::support::cli::{
-    artifact, cli, cli_json, cli_offline, cli_with_input, deploy, deployed_bridge, json, stderr,
+    artifact, cli, cli_json, cli_offline, cli_offline_with_env, cli_with_input, deploy,
+    deployed_bridge, json, stderr,
 };
 use crate::support::stripe;
 
@@ -463,6 +464,62 @@ async fn changing_or_dropping_the_role_changes_the_rule() {
         role_of(dropped["rule"].clone())
             .await
             .contains("/stripe-bridge-rule-")
+    );
+    assert!(cli(&["--name", &name, "remove", "--yes"]).status.success());
+}
+
+/// Issue 12, point 5: secrets off the command line. `verify`, `dev` and `test` read
+/// STRIPE_WEBHOOK_SECRET or `--secret-file`; `verify` with neither, and no terminal to
+/// ask on, says how to give one; `set-secret` with the secret as an argument warns that
+/// it is now in the shell history.
+#[test]
+fn secrets_come_from_the_environment_a_file_or_a_prompt() {
+    let dir = std::env::temp_dir().join(unique("secretfile"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let body = dir.join("body.json");
+    let event = stripe::event("evt_fromEnv", "invoice.paid");
+    std::fs::write(&body, &event).unwrap();
+    let header = stripe::sign(SECRET, event.as_bytes());
+    let file = dir.join("secret");
+    std::fs::write(&file, format!("{SECRET}\n")).unwrap();
+    let verify = [
+        "verify",
+        "--header",
+        header.as_str(),
+        "--payload",
+        body.to_str().unwrap(),
+    ];
+
+    let from_env = cli_offline_with_env(&verify, &[("STRIPE_WEBHOOK_SECRET", SECRET)]);
+    assert!(from_env.status.success(), "{}", stderr(&from_env));
+    let mut with_file = verify.to_vec();
+    with_file.extend(["--secret-file", file.to_str().unwrap()]);
+    let from_file = cli_offline(&with_file);
+    assert!(from_file.status.success(), "{}", stderr(&from_file));
+    let none = cli_offline(&verify);
+    assert_eq!(none.status.code(), Some(1));
+    assert!(
+        stderr(&none).contains("no signing secret to verify with")
+            && stderr(&none).contains("STRIPE_WEBHOOK_SECRET"),
+        "{}",
+        stderr(&none)
+    );
+    // Help never shows the variable's value.
+    let help = cli_offline_with_env(&["verify", "--help"], &[("STRIPE_WEBHOOK_SECRET", SECRET)]);
+    assert!(!String::from_utf8_lossy(&help.stdout).contains(&SECRET[6..]));
+
+    let name = unique("history");
+    let (zip, _) = artifact("v1");
+    json(&deploy(&name, &zip));
+    let argument = cli(&["--name", &name, "set-secret", SECRET]);
+    assert!(argument.status.success(), "{}", stderr(&argument));
+    assert!(
+        stderr(&argument).contains("warning: the secret is now in your shell history")
+            && stderr(&argument).contains(&format!(
+                "hint: next time run `stripe-bridge --name {name} set-secret`"
+            )),
+        "{}",
+        stderr(&argument)
     );
     assert!(cli(&["--name", &name, "remove", "--yes"]).status.success());
 }

@@ -17,6 +17,13 @@ pub fn cli_offline(args: &[&str]) -> Output {
     cli_offline_with_input(args, "")
 }
 
+/// `cli_offline` with these environment variables set.
+pub fn cli_offline_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = binary_at(args, CLOSED_ENDPOINT);
+    command.envs(env.iter().copied());
+    run_with_input(command, "")
+}
+
 /// `cli_offline` with `input` on standard input.
 pub fn cli_offline_with_input(args: &[&str], input: &str) -> Output {
     run_with_input(binary_at(args, CLOSED_ENDPOINT), input)
