@@ -110,6 +110,13 @@ async fn deploy(
     printer: Printer,
     started: Instant,
 ) -> Result<ExitStatus> {
+    if args.bus == BusChoice::Default {
+        printer.warning(
+            "with --bus default, events go on the account's default bus, whose policy the bridge \
+             leaves alone: any principal allowed events:PutEvents there can put `source: Stripe` events",
+        );
+        printer.hint("deploy without --bus default, and only the relay can");
+    }
     let existing = settle(target, name, printer).await?;
     if let Some(state) = &existing {
         keep_rules_on_their_bus(target, name, args, state).await?;

@@ -1,5 +1,6 @@
 """CloudFormation support that moto 5.2.5 lacks, for the resource types stripe-bridge's
-stack uses: AWS::SecretsManager::Secret and AWS::ApiGatewayV2::Api/Integration/Route/Stage.
+stack uses: AWS::SecretsManager::Secret, AWS::ApiGatewayV2::Api/Integration/Route/Stage
+and AWS::Events::EventBusPolicy.
 
 moto skips resource types it has no model for, so a stack "creates" without them and
 an Output with `!GetAtt HttpApi.ApiEndpoint` fails. Each class here delegates to moto's
@@ -14,6 +15,7 @@ import json
 
 from moto.apigatewayv2.models import apigatewayv2_backends
 from moto.core.common_models import CloudFormationModel
+from moto.events.models import events_backends
 from moto.secretsmanager.models import secretsmanager_backends
 
 
@@ -295,3 +297,59 @@ def _lambda_environment_as_strings():
 
 
 _lambda_environment_as_strings()
+
+
+class EventBusPolicy(CloudFormationModel):
+    """One statement of a bus's resource policy, as EventBridge's PutPermission with a
+    policy document sets it (CloudFormation's own handler does the same)."""
+
+    __module__ = "moto.events.stripe_bridge"
+
+    def __init__(self, bus, statement_id):
+        self.bus = bus
+        self.statement_id = statement_id
+
+    @property
+    def physical_resource_id(self):
+        return self.statement_id
+
+    @staticmethod
+    def cloudformation_name_type():
+        return "StatementId"
+
+    @staticmethod
+    def cloudformation_type():
+        return "AWS::Events::EventBusPolicy"
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        properties = _properties(cloudformation_json)
+        bus = properties.get("EventBusName") or "default"
+        sid = properties["StatementId"]
+        statement = dict(properties["Statement"], Sid=sid)
+        events_backends[account_id][region_name].put_permission(
+            event_bus_name=bus,
+            action=None,
+            principal=None,
+            statement_id=sid,
+            condition=None,
+            policy=json.dumps({"Version": "2012-10-17", "Statement": [statement]}),
+        )
+        return cls(bus, sid)
+
+    @classmethod
+    def update_from_cloudformation_json(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):
+        cls._remove(original_resource.bus, original_resource.statement_id, account_id, region_name)
+        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+
+    @classmethod
+    def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name):
+        properties = _properties(cloudformation_json)
+        cls._remove(properties.get("EventBusName") or "default", properties["StatementId"], account_id, region_name)
+
+    @staticmethod
+    def _remove(bus, sid, account_id, region_name):
+        try:
+            events_backends[account_id][region_name].remove_permission(bus, sid, False)
+        except Exception:  # the bus went first: its policy went with it
+            pass

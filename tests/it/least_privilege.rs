@@ -124,7 +124,11 @@ async fn no_statement_stripe_bridge_writes_has_a_wildcard_resource() {
     statements(&policy, &mut found);
     for statement in &found {
         checked += 1;
-        if statement["Action"] == "sts:GetCallerIdentity" {
+        // Actions IAM authorises only on `*` (they name no resource); each has a Sid
+        // that says why the deployer needs it.
+        if ["sts:GetCallerIdentity", "events:ListEventBuses"]
+            .contains(&statement["Action"].as_str().unwrap_or_default())
+        {
             continue;
         }
         if !wildcard_resources(statement).is_empty() {
@@ -137,5 +141,90 @@ async fn no_statement_stripe_bridge_writes_has_a_wildcard_resource() {
     evidence::record(
         "least_privilege",
         serde_json::json!({ "iam_statements_checked": checked, "wildcard_resources": offending.len() }),
+    );
+}
+
+/// Nothing forged inside the account: the bridge's bus denies `events:PutEvents` of
+/// `source: Stripe` to every principal but the relay's role; with `--bus default` the
+/// account's own policy is left alone, and `deploy` says what that means.
+#[tokio::test]
+async fn only_the_relay_may_put_stripe_events_on_the_bridges_bus() {
+    let name = unique("buspolicy");
+    deployed_bridge(&name, "whsec_busPolicySecret0123456789abcdefAB");
+    let sdk = sdk_config().await;
+    let role = aws_sdk_lambda::Client::new(&sdk)
+        .get_function_configuration()
+        .function_name(format!("{name}-relay"))
+        .send()
+        .await
+        .unwrap()
+        .role
+        .unwrap();
+    let policy = aws_sdk_eventbridge::Client::new(&sdk)
+        .describe_event_bus()
+        .name(&name)
+        .send()
+        .await
+        .unwrap()
+        .policy
+        .expect("the bus has a resource policy");
+    let policy: Value = serde_json::from_str(&policy).unwrap();
+    let statement = &policy["Statement"][0];
+    assert_eq!(statement["Sid"], "OnlyTheRelayPutsStripeEvents");
+    assert_eq!(statement["Effect"], "Deny");
+    assert_eq!(statement["Principal"], "*");
+    assert_eq!(statement["Action"], "events:PutEvents");
+    assert_eq!(
+        statement["Condition"]["StringEquals"]["events:source"],
+        "Stripe"
+    );
+    assert_eq!(
+        statement["Condition"]["ArnNotEquals"]["aws:PrincipalArn"],
+        role.as_str(),
+        "the exception is not the relay's role"
+    );
+    assert!(cli(&["--name", &name, "remove", "--yes"]).status.success());
+
+    let on_default = unique("onddefault");
+    let (zip, _) = crate::support::cli::artifact("v1");
+    let deployed = cli(&[
+        "--name",
+        &on_default,
+        "deploy",
+        "--bus",
+        "default",
+        "--artifact",
+        zip.to_str().unwrap(),
+    ]);
+    assert!(
+        deployed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&deployed.stderr)
+    );
+    let warned = String::from_utf8_lossy(&deployed.stderr);
+    assert!(
+        warned.contains("warning: with --bus default") && warned.contains("`source: Stripe`"),
+        "{warned}"
+    );
+    let default_policy = aws_sdk_eventbridge::Client::new(&sdk)
+        .describe_event_bus()
+        .name("default")
+        .send()
+        .await
+        .unwrap()
+        .policy
+        .unwrap_or_default();
+    assert!(
+        !default_policy.contains("OnlyTheRelayPutsStripeEvents"),
+        "{default_policy}"
+    );
+    assert!(
+        cli(&["--name", &on_default, "remove", "--yes"])
+            .status
+            .success()
+    );
+    evidence::record(
+        "bus_policy",
+        serde_json::json!({ "present": true, "default_bus_touched": false }),
     );
 }
