@@ -6,6 +6,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 pub use crate::build::package::Architecture;
 use crate::settings::{AwsSettings, GlobalSettings, OutputFormat, OutputSettings};
+use crate::stripe::event_types::Livemode;
 
 /// Stand up, in your own AWS account, a verified Stripe webhook → Amazon EventBridge
 /// relay, and run it.
@@ -156,6 +157,10 @@ pub struct TestArgs {
     /// that are removed afterwards.
     #[arg(long)]
     pub expect_delivery: bool,
+    /// Send without asking, although rules of the bridge would deliver the event to
+    /// their targets.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
     /// How long to wait for the answer, and for the delivery.
     #[arg(long, default_value = "30s")]
     pub timeout: humantime::Duration,
@@ -251,6 +256,10 @@ pub struct AddRuleArgs {
     /// A Stripe event type (invoice.paid), a prefix (invoice.*), or * for all; repeatable.
     #[arg(long = "type", required = true)]
     pub types: Vec<String>,
+    /// Only live events, only test events, or both (Stripe's `livemode`): give a live
+    /// consumer `live`, and it never acts on a test event.
+    #[arg(long, value_enum, default_value_t = Livemode::Any)]
+    pub livemode: Livemode,
     /// The ARN of a Lambda function, SQS queue, SNS topic, Step Functions state machine,
     /// event bus or Kinesis stream in the bridge's region.
     #[arg(long)]

@@ -132,7 +132,7 @@ pub async fn add(
     };
     let spec = RuleSpec {
         name,
-        pattern: event_types::event_pattern(&filters),
+        pattern: event_types::with_livemode(event_types::event_pattern(&filters), args.livemode),
         target,
         dead_letter_queue: args
             .dlq

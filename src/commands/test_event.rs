@@ -3,6 +3,7 @@
 //! reported. With `--expect-delivery` it also proves the event reached the bus.
 
 use std::fmt;
+use std::io::IsTerminal;
 use std::time::Duration;
 
 use anyhow::{Result, bail};
@@ -14,6 +15,7 @@ use serde_json::Value;
 use super::ExitStatus;
 use crate::aws::bridge::Bridge;
 use crate::aws::delivery_probe::DeliveryProbe;
+use crate::aws::rules::Rules;
 use crate::cli::TestArgs;
 use crate::local::webhook_client::{self, Answer};
 use crate::settings::{GlobalSettings, OutputFormat};
@@ -123,6 +125,14 @@ pub async fn run(
     let signature = sign_with_each(&secrets, now, sample.body.as_bytes());
     let signed_with: Vec<String> = secrets.iter().map(SigningSecret::masked).collect();
 
+    // A consumer would act on the sample as on a real event: say who gets it, and ask.
+    if let Some(bridge) = &bridge
+        && !args.expect_delivery
+        && !args.yes
+    {
+        confirm_consumers(bridge, &sample, now, printer).await?;
+    }
+
     let probe = match (&bridge, args.expect_delivery) {
         (Some(bridge), true) => {
             printer.status("Setting up a temporary rule and queue to catch the event…");
@@ -214,6 +224,56 @@ pub async fn run(
         );
     }
     Ok(ExitStatus::Success)
+}
+
+/// Names the rules (and targets) of the bridge that would deliver the sample event, and
+/// asks before it is sent; with no terminal to ask on, refuses unless `--yes`.
+async fn confirm_consumers(
+    bridge: &Bridge,
+    sample: &crate::stripe::sample_event::SampleEvent,
+    now: i64,
+    printer: Printer,
+) -> Result<()> {
+    let rules = Rules::new(
+        &bridge.ctx.sdk,
+        bridge.output("EventBusName")?,
+        &bridge.name,
+    );
+    let envelope = serde_json::json!({
+        "version": "0",
+        "id": "00000000-0000-0000-0000-000000000000",
+        "detail-type": sample.event_type,
+        "source": relay_function::bus_entry::SOURCE,
+        "account": bridge.ctx.account_id,
+        "time": crate::ui::report::rfc3339(now),
+        "region": bridge.ctx.region,
+        "resources": [],
+        "detail": serde_json::from_str::<Value>(&sample.body)?,
+    });
+    let matching = rules.matching(&envelope).await?;
+    if matching.is_empty() {
+        return Ok(());
+    }
+    let consumers: Vec<String> = matching
+        .iter()
+        .map(|r| format!("  {} -> {}", r.name, r.targets.join(", ")))
+        .collect();
+    printer.warning(format!(
+        "this test {} (livemode false) would reach {} rule(s), whose targets would act on it as on a real event:\n{}",
+        sample.event_type,
+        matching.len(),
+        consumers.join("\n")
+    ));
+    if !std::io::stdin().is_terminal() {
+        return Err(crate::hint::hinted(
+            "not sending a test event to live consumers without asking, and there is no terminal to ask on",
+            "pass --yes to send it anyway, use --expect-delivery, or give live consumers `add-rule --livemode live`",
+        ));
+    }
+    if !crate::ui::printer::confirmed("Send it?")? {
+        bail!("not sent");
+    }
+    Ok(())
 }
 
 /// What `test --output json` prints when no answer came.

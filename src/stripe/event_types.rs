@@ -125,6 +125,27 @@ pub fn event_pattern(filters: &[TypeFilter]) -> Value {
     json!({ "source": [SOURCE], "detail-type": detail_types })
 }
 
+/// Which events a rule takes by Stripe's `livemode`: live ones, test ones, or both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Livemode {
+    Live,
+    Test,
+    #[default]
+    Any,
+}
+
+/// `pattern` narrowed to events of `livemode` (`detail.livemode`, which both snapshot and
+/// thin events carry), so that a live consumer never receives a test event.
+pub fn with_livemode(mut pattern: Value, livemode: Livemode) -> Value {
+    let wanted = match livemode {
+        Livemode::Live => true,
+        Livemode::Test => false,
+        Livemode::Any => return pattern,
+    };
+    pattern["detail"] = json!({ "livemode": [wanted] });
+    pattern
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -204,6 +225,20 @@ mod tests {
             normalise(vec![created.clone(), paid.clone()])
         );
         assert_eq!(normalise(vec![paid, TypeFilter::All]), [TypeFilter::All]);
+    }
+
+    #[test]
+    fn livemode_narrows_a_pattern_to_live_or_test_events() {
+        let all = event_pattern(&[TypeFilter::All]);
+        assert_eq!(with_livemode(all.clone(), Livemode::Any), all);
+        assert_eq!(
+            with_livemode(all.clone(), Livemode::Live),
+            json!({"source": ["Stripe"], "detail": {"livemode": [true]}})
+        );
+        assert_eq!(
+            with_livemode(all, Livemode::Test)["detail"]["livemode"],
+            json!([false])
+        );
     }
 
     #[test]

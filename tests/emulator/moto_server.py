@@ -3,7 +3,8 @@
 
     moto_server.py PORT
 
-It adds CloudFormation support for the resource types moto lacks (cfn_models.py).
+It adds CloudFormation support for the resource types moto lacks (cfn_models.py), and
+EventBridge's TestEventPattern (event_patterns.py).
 It stops when its standard input closes, so a test process that dies, however it
 dies, takes its emulator with it. The moto version is pinned where it is installed
 (tests/run.sh); this launcher is written against moto 5.2.5.
@@ -25,6 +26,7 @@ def main():
     # Registers the CloudFormation resource types moto lacks; must precede the server.
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import cfn_models  # noqa: F401
+    import event_patterns  # noqa: F401
     from moto.server import main as moto_main
 
     moto_main(["-H", "127.0.0.1", "-p", port])

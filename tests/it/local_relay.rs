@@ -99,7 +99,21 @@ async fn the_local_relay_puts_verified_events_on_the_bridges_bus_and_refuses_the
     let dev = DevServer::start(&["--name", &name, "dev", "--port", "0"]);
     assert!(dev.url.starts_with("http://127.0.0.1:") && dev.url.ends_with("/webhook"));
 
-    let sent = cli_json(&name, &["test", "--url", &dev.url]);
+    // A rule would deliver the test event to its queue: `test` names it and, with no
+    // terminal to ask on, sends nothing unless --yes.
+    let unasked = cli(&["--name", &name, "test", "--url", &dev.url]);
+    assert_eq!(unasked.status.code(), Some(1));
+    let text = stderr(&unasked);
+    assert!(
+        text.contains(&format!("{name}-invoice-paid -> {queue_arn}"))
+            && text.contains("hint: pass --yes"),
+        "{text}"
+    );
+    assert!(
+        drain(&sdk, &queue_url).await.is_empty(),
+        "sent without asking"
+    );
+    let sent = cli_json(&name, &["test", "--url", &dev.url, "--yes"]);
     assert_eq!(sent["status"], 200);
     assert_eq!(sent["answer"], serde_json::json!({"received": true}));
     let event_id = sent["event_id"].as_str().unwrap();
@@ -113,6 +127,35 @@ async fn the_local_relay_puts_verified_events_on_the_bridges_bus_and_refuses_the
     assert_eq!(arrived[0]["detail"]["id"], event_id);
     assert_eq!(arrived[0]["detail-type"], "invoice.paid");
     assert_eq!(arrived[0]["source"], "Stripe");
+
+    // A live consumer (`--livemode live`) never gets a test event, so nothing is asked.
+    let (live_url, live_arn) = crate::support::aws::queue(&sqs, &format!("{name}-live")).await;
+    let live = cli_json(
+        &name,
+        &[
+            "add-rule",
+            "--type",
+            "customer.created",
+            "--target",
+            &live_arn,
+            "--livemode",
+            "live",
+        ],
+    );
+    assert_eq!(
+        live["pattern"]["detail"]["livemode"],
+        serde_json::json!([true])
+    );
+    let to_live = cli_json(
+        &name,
+        &["test", "--type", "customer.created", "--url", &dev.url],
+    );
+    assert_eq!(to_live["status"], 200);
+    dev.next_line();
+    assert!(
+        drain(&sdk, &live_url).await.is_empty(),
+        "a live consumer got a test event"
+    );
 
     // --expect-delivery proves arrival with a probe that it removes afterwards.
     let proved = cli_json(
@@ -131,8 +174,8 @@ async fn the_local_relay_puts_verified_events_on_the_bridges_bus_and_refuses_the
     let rules = cli_json(&name, &["list-rules"]);
     assert_eq!(
         rules["rules"].as_array().unwrap().len(),
-        1,
-        "the probe's rule is gone: {rules}"
+        2,
+        "the probe's rule is gone, the invoice and live rules stay: {rules}"
     );
     let probes = sqs
         .list_queues()

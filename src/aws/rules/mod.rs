@@ -254,6 +254,26 @@ impl Rules {
         Ok(rules)
     }
 
+    /// The bridge's rules that would deliver `event` (an EventBridge envelope), as
+    /// EventBridge's own matcher (TestEventPattern) decides.
+    pub async fn matching(&self, event: &Value) -> Result<Vec<RuleInfo>> {
+        let mut matching = Vec::new();
+        for rule in self.list().await? {
+            let answer = self
+                .events
+                .test_event_pattern()
+                .event_pattern(rule.pattern.to_string())
+                .event(event.to_string())
+                .send()
+                .await
+                .with_context(|| format!("cannot test the pattern of rule {}", rule.name))?;
+            if answer.result() {
+                matching.push(rule);
+            }
+        }
+        Ok(matching)
+    }
+
     /// Deletes one of the bridge's rules with the permissions it was given.
     pub async fn delete(&self, name: &str) -> Result<()> {
         if self.find(name).await?.is_none() {
