@@ -10,7 +10,7 @@ use aws_sdk_sqs::types::QueueAttributeName;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::support::aws::{queue, role_for, sdk_config, state_machine, unique};
+use crate::support::aws::{queue, role_for, rule_to, sdk_config, state_machine, unique};
 use crate::support::cli::{bridge_and_queue, cli, deployed_bridge, json, stderr};
 use crate::support::emulator;
 use crate::support::evidence;
@@ -249,38 +249,7 @@ async fn switching_the_bus_keeps_the_rules_and_remove_finds_them_on_any_bus() {
     // A rule an earlier version left on the default bus after such a switch, with its
     // statement in the queue's policy.
     let orphan = format!("{name}-orphan");
-    let events = aws_sdk_eventbridge::Client::new(&sdk);
-    let orphan_arn = events
-        .put_rule()
-        .name(&orphan)
-        .event_bus_name("default")
-        .event_pattern(r#"{"source":["Stripe"]}"#)
-        .tags(
-            aws_sdk_eventbridge::types::Tag::builder()
-                .key("stripe-bridge:bridge")
-                .value(&name)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap()
-        .rule_arn
-        .unwrap();
-    events
-        .put_targets()
-        .rule(&orphan)
-        .event_bus_name("default")
-        .targets(
-            aws_sdk_eventbridge::types::Target::builder()
-                .id("stripe-bridge-target")
-                .arn(&queue_arn)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+    let orphan_arn = rule_to(&sdk, "default", &orphan, &queue_arn, Some(&name)).await;
     let policy = json!({"Version": "2012-10-17", "Statement": [{
         "Sid": format!("stripe-bridge-{orphan}"), "Effect": "Allow",
         "Principal": {"Service": "events.amazonaws.com"}, "Action": "sqs:SendMessage",

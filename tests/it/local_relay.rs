@@ -8,7 +8,7 @@ use std::process::Child;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use crate::support::aws::{drain, queue, sdk_config, unique};
+use crate::support::aws::{drain, queue, rule_to, sdk_config, unique};
 use crate::support::cli::{add_rule, bridge_and_queue, cli, cli_json, json, spawn_cli, stderr};
 
 const SECRET: &str = "whsec_devServerSecret0123456789abcdefABCD";
@@ -237,28 +237,7 @@ async fn the_local_relay_runs_without_a_deployed_bridge_given_a_secret_and_a_bus
     let bus = format!("{name}-bus");
     events.create_event_bus().name(&bus).send().await.unwrap();
     let (queue_url, queue_arn) = queue(&sqs, &name).await;
-    events
-        .put_rule()
-        .event_bus_name(&bus)
-        .name(&name)
-        .event_pattern(r#"{"source":["Stripe"]}"#)
-        .send()
-        .await
-        .unwrap();
-    events
-        .put_targets()
-        .event_bus_name(&bus)
-        .rule(&name)
-        .targets(
-            aws_sdk_eventbridge::types::Target::builder()
-                .id("q")
-                .arn(&queue_arn)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+    rule_to(&sdk, &bus, &name, &queue_arn, None).await;
 
     let dev = DevServer::start(&[
         "--name", &name, "dev", "--port", "0", "--secret", SECRET, "--bus", &bus,

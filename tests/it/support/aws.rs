@@ -35,6 +35,52 @@ pub async fn bucket_exists(sdk: &SdkConfig, bucket: &str) -> bool {
         .is_ok()
 }
 
+/// A rule `name` on `bus` sending every Stripe event to `target`, made through the API
+/// (as a user's own rule, or with `owner` as an earlier stripe-bridge would have tagged
+/// it); its ARN.
+pub async fn rule_to(
+    sdk: &SdkConfig,
+    bus: &str,
+    name: &str,
+    target: &str,
+    owner: Option<&str>,
+) -> String {
+    let events = aws_sdk_eventbridge::Client::new(sdk);
+    let tags = owner.map(|owner| {
+        aws_sdk_eventbridge::types::Tag::builder()
+            .key("stripe-bridge:bridge")
+            .value(owner)
+            .build()
+            .unwrap()
+    });
+    let arn = events
+        .put_rule()
+        .name(name)
+        .event_bus_name(bus)
+        .event_pattern(r#"{"source":["Stripe"]}"#)
+        .set_tags(tags.map(|t| vec![t]))
+        .send()
+        .await
+        .unwrap()
+        .rule_arn
+        .unwrap();
+    events
+        .put_targets()
+        .rule(name)
+        .event_bus_name(bus)
+        .targets(
+            aws_sdk_eventbridge::types::Target::builder()
+                .id("stripe-bridge-target")
+                .arn(target)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    arn
+}
+
 /// A role that `service` (e.g. `lambda.amazonaws.com`) may assume; its ARN.
 pub async fn role_for(sdk: &SdkConfig, name: &str, service: &str) -> String {
     let trust = serde_json::json!({"Version": "2012-10-17", "Statement": [{
