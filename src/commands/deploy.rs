@@ -351,8 +351,9 @@ fn artifact(args: &DeployArgs, printer: Printer) -> Result<Artifact> {
     match &args.artifact {
         Some(path) => package::load_prebuilt(path, args.arch),
         None => {
-            printer.status("Building the relay (the first build takes a few minutes)");
-            relay_build::build(args.arch, &relay_build::cache_dir()?, |d| printer.detail(d))
+            let cache = relay_build::cache_dir()?;
+            printer.status(relay_build::building_message(args.arch, &cache));
+            relay_build::build(args.arch, &cache, |d| printer.detail(d))
         }
     }
 }

@@ -42,7 +42,11 @@ async fn deploy_killed_at(
             "deploy never reached {operation}"
         );
         if let Some(status) = child.try_wait().unwrap() {
-            panic!("deploy ended before {operation}: {status}");
+            let mut said = String::new();
+            if let Some(mut stderr) = child.stderr.take() {
+                std::io::Read::read_to_string(&mut stderr, &mut said).ok();
+            }
+            panic!("deploy ended before {operation}: {status}\n{said}");
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
