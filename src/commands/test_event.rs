@@ -129,8 +129,10 @@ pub async fn run(
     if let Some(bridge) = &bridge
         && !args.expect_delivery
         && !args.yes
+        && !confirm_consumers(bridge, &sample, now, printer).await?
     {
-        confirm_consumers(bridge, &sample, now, printer).await?;
+        printer.status("Nothing sent.");
+        return Ok(ExitStatus::Success);
     }
 
     let probe = match (&bridge, args.expect_delivery) {
@@ -156,7 +158,9 @@ pub async fn run(
         signed_with.join(", ")
     ));
     let exchange = async {
-        let answer = webhook_client::post(&url, &signature, sample.body.clone(), timeout).await?;
+        let answer = webhook_client::post(&url, &signature, sample.body.clone(), timeout)
+            .await
+            .map_err(|error| unanswered(error, &url))?;
         let delivery = match &probe {
             Some(probe) if (200..300).contains(&answer.status) => {
                 Some(probe.wait(&sample.id, timeout).await?)
@@ -185,7 +189,6 @@ pub async fn run(
     let (answer, delivery) = match result {
         Ok(exchanged) => exchanged,
         Err(error) => {
-            let error = unanswered(error, &url);
             if printer.format == OutputFormat::Json {
                 printer.result(&NotSent {
                     event_id: sample.id,
@@ -227,13 +230,14 @@ pub async fn run(
 }
 
 /// Names the rules (and targets) of the bridge that would deliver the sample event, and
-/// asks before it is sent; with no terminal to ask on, refuses unless `--yes`.
+/// asks before it is sent; with no terminal to ask on, refuses unless `--yes`. Returns
+/// whether to send it.
 async fn confirm_consumers(
     bridge: &Bridge,
     sample: &crate::stripe::sample_event::SampleEvent,
     now: i64,
     printer: Printer,
-) -> Result<()> {
+) -> Result<bool> {
     let rules = Rules::new(
         &bridge.ctx.sdk,
         bridge.output("EventBusName")?,
@@ -252,7 +256,7 @@ async fn confirm_consumers(
     });
     let matching = rules.matching(&envelope).await?;
     if matching.is_empty() {
-        return Ok(());
+        return Ok(true);
     }
     let consumers: Vec<String> = matching
         .iter()
@@ -270,10 +274,7 @@ async fn confirm_consumers(
             "pass --yes to send it anyway, use --expect-delivery, or give live consumers `add-rule --livemode live`",
         ));
     }
-    if !crate::ui::printer::confirmed("Send it?")? {
-        bail!("not sent");
-    }
-    Ok(())
+    crate::ui::printer::confirmed("Send it?")
 }
 
 /// What `test --output json` prints when no answer came.
