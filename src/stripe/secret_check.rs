@@ -3,12 +3,11 @@
 //! the text. Pure.
 
 use anyhow::{Result, bail};
-use relay_function::signing_secrets::SigningSecret;
+use relay_function::signing_secrets::{MIN_SECRET_CHARS as MIN_LENGTH, SigningSecret};
 
 /// What follows `whsec_`: a Dashboard endpoint's secret has 32 letters and digits, and
-/// `stripe listen`'s has 64 hex digits. Fewer than 16 is a secret cut short; more than
-/// 128 is more than a secret.
-const MIN_LENGTH: usize = 16;
+/// `stripe listen`'s has 64 hex digits. Fewer than the relay's minimum is a secret cut
+/// short (the relay refuses it too); more than 128 is more than a secret.
 const MAX_LENGTH: usize = 128;
 
 /// Whether `text` is a Stripe API key (secret, restricted or publishable), which people
