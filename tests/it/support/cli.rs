@@ -106,12 +106,13 @@ fn run_with_input(mut command: Command, input: &str) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("run the command");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
+    let written = child.stdin.take().unwrap().write_all(input.as_bytes());
+    // A command refused before it reads its input (a usage error) closes the pipe first.
+    if let Err(error) = written
+        && error.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        panic!("cannot write the command's input: {error}");
+    }
     child.wait_with_output().unwrap()
 }
 
