@@ -79,6 +79,7 @@ rows = [
     ("Nothing forged", "blank, placeholder or cut-short secrets", f'{f["weak_secrets"]["values_refused"]} stored values refused with 500 secret_invalid; the oracle fixtures add 4 weak-secret cases'),
     ("", "secrets in errors, logs and notices", f'{f["weak_secrets"]["secrets_found"]} in {f["weak_secrets"]["answers_logs_and_notices_checked"]} answers, log lines and notices from malformed and placeholder values'),
     ("", "bus policy: only the relay puts source Stripe", f'present: {f["bus_policy"]["present"]}; default bus touched: {f["bus_policy"]["default_bus_touched"]} (with --bus default the guarantee does not hold, and deploy says so)'),
+    ("", "notices per forged-request burst", f'{f["forged_notices"]["notices_on_topic"]} on the topic from {f["forged_notices"]["forged_requests"]:,} forged requests over {f["forged_notices"]["environments"]} Lambda environments; {f["forged_notices"]["counted_unverified"]:,} counted for the burst alarm, which mails once'),
     ("", "secrets in output", f'{f["no_secrets"]["secrets_found"]} in {f["no_secrets"]["outputs_checked"]} outputs'),
 ]
 width = [max(len(r[i]) for r in rows) for i in range(2)]

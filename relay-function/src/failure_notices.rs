@@ -1,6 +1,12 @@
-//! Tells the bridge's SNS topic when a request was not relayed, without flooding it:
-//! a forged-request flood, or Stripe retrying one broken event for three days, yields
-//! one notice per reason per interval, and the next notice counts what was held back.
+//! Tells the bridge's SNS topic when a request that Stripe sent was not relayed, without
+//! flooding it:
+//! - a verified event that could not be relayed gets its own notice, naming the event;
+//!   Stripe's retries of that event within the interval are held back and counted;
+//! - a failure of the bridge itself before verification (no usable signing secret,
+//!   Secrets Manager down) gets one notice per reason per interval;
+//! - an unverified request (no or bad signature, wrong path, bad body) never gets a
+//!   notice: anyone on the internet can send those, so they are only counted in the
+//!   relay's metrics, and one alarm in the stack mails when they burst.
 //!
 //! The limit is per running relay (per Lambda execution environment), so subscribers
 //! may see one notice per interval from each of several environments.
@@ -38,15 +44,36 @@ struct Message<'a> {
     bridge: &'a str,
     #[serde(flatten)]
     notice: &'a Notice,
-    /// Notices with this reason held back since the last one sent.
+    /// Notices about the same event (or, for notices without a verified event, with the
+    /// same reason) held back since the last one sent.
     suppressed: u32,
 }
 
-/// Admits one notice per reason per interval and counts the rest.
+/// What a notice is about, for the limiter: one verified event, or one reason.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum NoticeKey {
+    Event(String),
+    Reason(Reason),
+}
+
+impl NoticeKey {
+    fn of(notice: &Notice) -> Self {
+        match &notice.event_id {
+            Some(id) if notice.event_id_verified => Self::Event(id.clone()),
+            _ => Self::Reason(notice.reason),
+        }
+    }
+}
+
+/// Windows kept before the expired ones are dropped, so that a long outage with many
+/// distinct events does not grow the relay's memory without bound.
+const MAX_WINDOWS: usize = 1024;
+
+/// Admits one notice per key per interval and counts the rest.
 #[derive(Debug)]
 pub struct NoticeLimiter {
     interval: Duration,
-    windows: HashMap<Reason, Window>,
+    windows: HashMap<NoticeKey, Window>,
 }
 
 #[derive(Debug)]
@@ -64,8 +91,8 @@ impl NoticeLimiter {
     }
 
     /// `Some(n)` if a notice may go now, with `n` held back before it; `None` if not.
-    pub fn admit(&mut self, reason: Reason, now: Instant) -> Option<u32> {
-        match self.windows.get_mut(&reason) {
+    pub fn admit(&mut self, key: NoticeKey, now: Instant) -> Option<u32> {
+        match self.windows.get_mut(&key) {
             Some(window) if now.duration_since(window.last_sent) < self.interval => {
                 window.suppressed += 1;
                 None
@@ -79,8 +106,13 @@ impl NoticeLimiter {
                 Some(held_back)
             }
             None => {
+                if self.windows.len() >= MAX_WINDOWS {
+                    let interval = self.interval;
+                    self.windows
+                        .retain(|_, window| now.duration_since(window.last_sent) < interval);
+                }
                 self.windows.insert(
-                    reason,
+                    key,
                     Window {
                         last_sent: now,
                         suppressed: 0,
@@ -130,7 +162,7 @@ impl FailureNotices {
             .limiter
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .admit(notice.reason, Instant::now());
+            .admit(NoticeKey::of(notice), Instant::now());
         let Some(suppressed) = admitted else {
             return NoticeOutcome::Suppressed;
         };
@@ -174,27 +206,64 @@ fn subject(bridge: &str, reason: Reason) -> String {
 mod tests {
     use super::*;
 
+    const UNAVAILABLE: NoticeKey = NoticeKey::Reason(Reason::SecretUnavailable);
+
     #[test]
-    fn one_notice_per_reason_per_interval_and_the_rest_are_counted() {
+    fn one_notice_per_key_per_interval_and_the_rest_are_counted() {
         let mut limiter = NoticeLimiter::new(Duration::from_secs(60));
         let t0 = Instant::now();
-        assert_eq!(limiter.admit(Reason::SignatureMismatch, t0), Some(0));
+        assert_eq!(limiter.admit(UNAVAILABLE, t0), Some(0));
         for s in 1..=5 {
             assert_eq!(
-                limiter.admit(Reason::SignatureMismatch, t0 + Duration::from_secs(s)),
+                limiter.admit(UNAVAILABLE, t0 + Duration::from_secs(s)),
                 None
             );
         }
-        // Another reason has its own window.
-        assert_eq!(limiter.admit(Reason::RelayFailed, t0), Some(0));
+        // Another key has its own window.
+        assert_eq!(limiter.admit(NoticeKey::Reason(Reason::RelayFailed), t0), Some(0));
         assert_eq!(
-            limiter.admit(Reason::SignatureMismatch, t0 + Duration::from_secs(60)),
+            limiter.admit(UNAVAILABLE, t0 + Duration::from_secs(60)),
             Some(5)
         );
         assert_eq!(
-            limiter.admit(Reason::SignatureMismatch, t0 + Duration::from_secs(61)),
+            limiter.admit(UNAVAILABLE, t0 + Duration::from_secs(61)),
             None
         );
+    }
+
+    #[test]
+    fn each_verified_event_gets_its_own_notice_and_its_retries_are_held_back() {
+        let mut limiter = NoticeLimiter::new(Duration::from_secs(60));
+        let t0 = Instant::now();
+        let event = |id: &str| NoticeKey::Event(id.to_string());
+        assert_eq!(limiter.admit(event("evt_1"), t0), Some(0));
+        assert_eq!(limiter.admit(event("evt_2"), t0), Some(0));
+        assert_eq!(limiter.admit(event("evt_1"), t0 + Duration::from_secs(5)), None);
+    }
+
+    #[test]
+    fn expired_windows_are_dropped_once_there_are_many() {
+        let mut limiter = NoticeLimiter::new(Duration::from_secs(60));
+        let t0 = Instant::now();
+        for n in 0..MAX_WINDOWS {
+            limiter.admit(NoticeKey::Event(format!("evt_{n}")), t0);
+        }
+        limiter.admit(NoticeKey::Event("evt_late".into()), t0 + Duration::from_secs(61));
+        assert_eq!(limiter.windows.len(), 1);
+    }
+
+    #[test]
+    fn an_unverified_event_id_does_not_get_a_window_of_its_own() {
+        let notice = Notice {
+            reason: Reason::SecretUnavailable,
+            status: 500,
+            request_id: "r".into(),
+            event_id: Some("evt_claimed".into()),
+            event_id_verified: false,
+            event_type: None,
+            detail: None,
+        };
+        assert_eq!(NoticeKey::of(&notice), UNAVAILABLE);
     }
 
     #[test]

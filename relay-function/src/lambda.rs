@@ -6,9 +6,11 @@ use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse
 use lambda_runtime::LambdaEvent;
 use lambda_runtime::tracing::subscriber::EnvFilter;
 use lambda_runtime::tracing::subscriber::fmt::MakeWriter;
+use metrics_cloudwatch_embedded::Collector;
 use tokio::time::Instant;
 
 use crate::relay::Relay;
+use crate::relay_metrics;
 use crate::webhook::WebhookRequest;
 
 /// Time kept back from the Lambda's deadline for the failure notice and the answer.
@@ -41,6 +43,36 @@ fn answer_deadline(deadline_ms: u64, now: SystemTime, now_instant: Instant) -> I
         .unwrap_or_default();
     let left = Duration::from_millis(deadline_ms.saturating_sub(now_ms));
     now_instant + left.saturating_sub(ANSWER_MARGIN)
+}
+
+/// Installs the recorder that writes the relay's metrics (`relay_metrics`) as Embedded
+/// Metric Format lines. Without it the relay still runs, unmeasured: so a failure is
+/// logged, not fatal.
+pub fn init_metrics(bridge: &str) -> Option<&'static Collector> {
+    let collector = metrics_cloudwatch_embedded::Builder::new()
+        .cloudwatch_namespace(relay_metrics::NAMESPACE)
+        .with_dimension(relay_metrics::BRIDGE_DIMENSION, bridge.to_string())
+        .init();
+    match collector {
+        Ok(collector) => {
+            relay_metrics::describe();
+            Some(collector)
+        }
+        Err(error) => {
+            tracing::warn!(error = %error, "the relay's metrics are off");
+            None
+        }
+    }
+}
+
+/// Writes what the invocation counted to standard output, before Lambda freezes the
+/// environment; CloudWatch Logs turns the lines into metrics.
+pub fn flush_metrics(collector: Option<&Collector>) {
+    if let Some(collector) = collector
+        && let Err(error) = collector.flush(std::io::stdout().lock())
+    {
+        tracing::warn!(error = %error, "writing the relay's metrics failed");
+    }
 }
 
 /// Sends the relay's logs to standard output, where Lambda hands them to CloudWatch.

@@ -20,6 +20,8 @@ pub mod relay;
 #[cfg(feature = "aws")]
 pub mod relay_config;
 #[cfg(feature = "aws")]
+pub mod relay_metrics;
+#[cfg(feature = "aws")]
 pub mod secret_store;
 pub mod signature;
 pub mod signing_secrets;

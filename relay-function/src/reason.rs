@@ -42,6 +42,24 @@ pub enum Reason {
 }
 
 impl Reason {
+    pub const ALL: [Reason; 15] = [
+        Self::MethodNotAllowed,
+        Self::NotFound,
+        Self::PayloadTooLarge,
+        Self::InvalidBody,
+        Self::MissingSignature,
+        Self::MalformedSignature,
+        Self::SignatureMismatch,
+        Self::TimestampOutsideTolerance,
+        Self::InvalidEvent,
+        Self::SecretNotConfigured,
+        Self::SecretUnavailable,
+        Self::SecretInvalid,
+        Self::EntryTooLarge,
+        Self::ClaimCheckFailed,
+        Self::RelayFailed,
+    ];
+
     /// The HTTP status Stripe gets. 4xx: the request itself is wrong. 5xx: the bridge
     /// could not do its part; Stripe retries either way, but only a 5xx is our fault.
     pub fn status(self) -> u16 {
@@ -61,6 +79,31 @@ impl Reason {
             | Self::EntryTooLarge
             | Self::ClaimCheckFailed
             | Self::RelayFailed => 500,
+        }
+    }
+
+    /// Whether the request failed before it proved it came from Stripe. Anyone can send
+    /// such a request, so it is never notified one by one: it is counted, and a burst
+    /// alarm watches the count.
+    pub fn is_unverified(self) -> bool {
+        match self {
+            Self::MethodNotAllowed
+            | Self::NotFound
+            | Self::PayloadTooLarge
+            | Self::InvalidBody
+            | Self::MissingSignature
+            | Self::MalformedSignature
+            | Self::SignatureMismatch
+            // A valid signature too old or too new is a replayed request, not a delivery.
+            | Self::TimestampOutsideTolerance => true,
+            // Signed by Stripe, or failing on the bridge's side before anything is known.
+            Self::InvalidEvent
+            | Self::SecretNotConfigured
+            | Self::SecretUnavailable
+            | Self::SecretInvalid
+            | Self::EntryTooLarge
+            | Self::ClaimCheckFailed
+            | Self::RelayFailed => false,
         }
     }
 
@@ -112,23 +155,7 @@ mod tests {
 
     #[test]
     fn each_reason_serialises_as_its_code() {
-        for reason in [
-            Reason::MethodNotAllowed,
-            Reason::NotFound,
-            Reason::PayloadTooLarge,
-            Reason::InvalidBody,
-            Reason::MissingSignature,
-            Reason::MalformedSignature,
-            Reason::SignatureMismatch,
-            Reason::TimestampOutsideTolerance,
-            Reason::InvalidEvent,
-            Reason::SecretNotConfigured,
-            Reason::SecretUnavailable,
-            Reason::SecretInvalid,
-            Reason::EntryTooLarge,
-            Reason::ClaimCheckFailed,
-            Reason::RelayFailed,
-        ] {
+        for reason in Reason::ALL {
             assert_eq!(
                 serde_json::to_value(reason).unwrap(),
                 serde_json::Value::from(reason.code())

@@ -13,6 +13,7 @@ use crate::bus_delivery::{self, BusDelivery, ClaimCheckStore, DeliveryError, Ret
 use crate::failure_notices::{FailureNotices, Notice, NoticeOutcome};
 use crate::reason::Reason;
 use crate::relay_config::RelayConfig;
+use crate::relay_metrics;
 use crate::secret_store::{SecretError, SecretStore, SecretTiming};
 use crate::signature::{self, SignatureError, unix_now};
 use crate::signing_secrets::SigningSecrets;
@@ -132,9 +133,13 @@ impl Relay {
         let started = Instant::now();
         let outcome = self.process(request, deadline).await;
         let notice = match outcome.reason {
-            Some(reason) => self.notify(request, &outcome, reason).await,
-            None => None,
+            Some(reason) if !reason.is_unverified() => {
+                self.notify(request, &outcome, reason).await
+            }
+            _ => None,
         };
+        let latency = started.elapsed();
+        relay_metrics::record(&outcome, latency);
         tracing::info!(
             request_id = %request.request_id,
             event_id = outcome.event_id.as_deref(),
@@ -146,7 +151,7 @@ impl Relay {
             claim_check = outcome.claim_check,
             detail = outcome.detail.as_deref(),
             notice = notice,
-            latency_ms = started.elapsed().as_millis() as u64,
+            latency_ms = latency.as_millis() as u64,
             "webhook"
         );
         outcome

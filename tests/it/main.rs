@@ -12,6 +12,7 @@ mod local_relay;
 mod malformed_requests;
 mod newcomer_audit;
 mod no_secrets;
+mod notice_flood;
 mod package;
 mod relay_delivery;
 mod relay_failures;

@@ -70,7 +70,7 @@ async fn a_base64_body_is_verified_over_the_bytes_stripe_sent() {
 }
 
 #[tokio::test]
-async fn forged_and_broken_requests_never_reach_the_bus_and_are_reported() {
+async fn forged_and_broken_requests_never_reach_the_bus_and_only_signed_ones_are_notified() {
     let bridge = Bridge::create(SECRET).await;
     let relay = Relay::from_sdk_config(&bridge.sdk, bridge.config.clone());
     let body = stripe::event("evt_forged1", "invoice.paid");
@@ -138,32 +138,15 @@ async fn forged_and_broken_requests_never_reach_the_bus_and_are_reported() {
         bridge.delivered_events().await.is_empty(),
         "a forged event reached the bus"
     );
+    // Anyone can send an unsigned or forged request: those are counted, never notified
+    // one by one. A body that Stripe signed but that is not an event is worth a notice.
     let notices = bridge.notices().await;
-    let mut reasons: Vec<&str> = notices
-        .iter()
-        .map(|n| n["reason"].as_str().unwrap())
-        .collect();
-    reasons.sort();
-    // One notice per reason: the second signature mismatch is held back.
-    assert_eq!(
-        reasons,
-        [
-            "invalid_event",
-            "malformed_signature",
-            "missing_signature",
-            "signature_mismatch",
-            "timestamp_outside_tolerance"
-        ]
-    );
-    let mismatch = notices
-        .iter()
-        .find(|n| n["reason"] == "signature_mismatch")
-        .unwrap();
-    assert_eq!(mismatch["status"], 400);
-    assert_eq!(mismatch["request_id"], "Xk2Y1hS8IAMEbvw=");
-    assert_eq!(mismatch["event_id"], "evt_forged1");
-    assert_eq!(mismatch["event_id_verified"], false);
-    assert_eq!(mismatch["bridge"], bridge.config.bridge_name.as_str());
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    assert_eq!(notices[0]["reason"], "invalid_event");
+    assert_eq!(notices[0]["status"], 400);
+    assert_eq!(notices[0]["request_id"], "Xk2Y1hS8IAMEbvw=");
+    assert_eq!(notices[0]["event_id_verified"], false);
+    assert_eq!(notices[0]["bridge"], bridge.config.bridge_name.as_str());
 }
 
 #[tokio::test]
@@ -196,15 +179,7 @@ async fn requests_that_are_not_webhook_deliveries_are_refused() {
     );
 
     assert!(bridge.delivered_events().await.is_empty());
-    assert_eq!(
-        bridge.notice_reasons().await,
-        [
-            "invalid_body",
-            "method_not_allowed",
-            "not_found",
-            "payload_too_large"
-        ]
-    );
+    assert!(bridge.notices().await.is_empty(), "none of these is signed");
 }
 
 #[tokio::test]

@@ -15,11 +15,16 @@ async fn main() -> Result<(), Error> {
     lambda::init_logging();
     let config = RelayConfig::from_env()?;
     let sdk = aws_config::load_defaults(BehaviorVersion::latest()).await;
+    let metrics = lambda::init_metrics(&config.bridge_name);
     let relay = Arc::new(Relay::from_sdk_config(&sdk, config));
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<ApiGatewayV2httpRequest>| {
             let relay = relay.clone();
-            async move { Ok::<_, Error>(lambda::handle(&relay, event).await) }
+            async move {
+                let response = lambda::handle(&relay, event).await;
+                lambda::flush_metrics(metrics);
+                Ok::<_, Error>(response)
+            }
         },
     ))
     .await
