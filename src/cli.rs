@@ -222,6 +222,16 @@ pub struct DeployArgs {
     /// How old (or far ahead) a Stripe signature may be, in seconds.
     #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub tolerance: u64,
+    /// Days the archive keeps every event for `replay`; 0 keeps them forever.
+    #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(u32).range(0..=36_500))]
+    pub retention_days: u32,
+    /// The burst alarm mails once when more requests than this without a valid Stripe
+    /// signature arrive in 5 minutes.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
+    pub unverified_alarm_threshold: u32,
+    /// Also alarm when no event is relayed for this long (whole hours, 1h to 7d).
+    #[arg(long, value_parser = parse_quiet_period)]
+    pub alert_if_quiet: Option<std::time::Duration>,
     /// Show the changes and ask before making them.
     #[arg(long)]
     pub confirm: bool,
@@ -304,6 +314,23 @@ fn parse_keep_previous(text: &str) -> Result<humantime::Duration, String> {
         ));
     }
     Ok(duration)
+}
+
+/// A CloudWatch alarm period of an hour or more must be whole hours, and one period may
+/// last at most 7 days (PutMetricAlarm: "Period multiplied by EvaluationPeriods can't be
+/// more than 604,800 seconds").
+fn parse_quiet_period(text: &str) -> Result<std::time::Duration, String> {
+    let duration = humantime::parse_duration(text)
+        .map_err(|_| format!("`{text}` is not a duration (e.g. 24h, 3d)"))?;
+    let seconds = duration.as_secs();
+    if (3_600..=604_800).contains(&seconds) && seconds % 3_600 == 0 && duration.subsec_nanos() == 0
+    {
+        Ok(duration)
+    } else {
+        Err(format!(
+            "`{text}` is not a whole number of hours from 1h to 7d, which a CloudWatch alarm needs"
+        ))
+    }
 }
 
 fn parse_max_age(text: &str) -> Result<std::time::Duration, String> {

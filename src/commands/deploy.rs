@@ -293,6 +293,17 @@ fn parameters(name: &str, args: &DeployArgs, code: &StagedCode) -> Vec<(&'static
         ),
         ("SignatureToleranceSeconds", args.tolerance.to_string()),
         ("NotifyEmail", args.notify_email.clone().unwrap_or_default()),
+        ("ArchiveRetentionDays", args.retention_days.to_string()),
+        (
+            "UnverifiedBurstThreshold",
+            args.unverified_alarm_threshold.to_string(),
+        ),
+        (
+            "QuietAlarmSeconds",
+            args.alert_if_quiet
+                .map_or(0, |quiet| quiet.as_secs())
+                .to_string(),
+        ),
     ]
 }
 
@@ -486,6 +497,9 @@ mod tests {
             bus: BusChoice::Custom,
             notify_email: None,
             tolerance: 300,
+            retention_days: 90,
+            unverified_alarm_threshold: 100,
+            alert_if_quiet: None,
             confirm: false,
             dry_run: false,
         }

@@ -1,6 +1,6 @@
 """CloudFormation support that moto 5.2.5 lacks, for the resource types stripe-bridge's
-stack uses: AWS::SecretsManager::Secret, AWS::ApiGatewayV2::Api/Integration/Route/Stage
-and AWS::Events::EventBusPolicy.
+stack uses: AWS::SecretsManager::Secret, AWS::ApiGatewayV2::Api/Integration/Route/Stage,
+AWS::Events::EventBusPolicy, AWS::CloudWatch::Alarm and AWS::SQS::QueuePolicy.
 
 moto skips resource types it has no model for, so a stack "creates" without them and
 an Output with `!GetAtt HttpApi.ApiEndpoint` fails. Each class here delegates to moto's
@@ -14,9 +14,11 @@ this module before the server starts is enough to register them.
 import json
 
 from moto.apigatewayv2.models import apigatewayv2_backends
+from moto.cloudwatch.models import cloudwatch_backends
 from moto.core.common_models import CloudFormationModel
 from moto.events.models import events_backends
 from moto.secretsmanager.models import secretsmanager_backends
+from moto.sqs.models import sqs_backends
 
 
 def _properties(cloudformation_json):
@@ -299,6 +301,52 @@ def _lambda_environment_as_strings():
 _lambda_environment_as_strings()
 
 
+def _kms_key_tags_as_kms_takes_them():
+    """CloudFormation tags a KMS key with `Key`/`Value` pairs, as every resource, and
+    takes its policy as a JSON object; moto 5.2.5 hands both on to its KMS backend, which
+    reads `TagKey`/`TagValue` and the policy's text. Convert them first, as
+    CloudFormation's own handler does for CreateKey."""
+    from moto.kms.models import Key
+
+    create = Key.create_from_cloudformation_json.__func__
+
+    def create_with_kms_tags(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        properties = cloudformation_json.get("Properties", {})
+        if isinstance(properties.get("KeyPolicy"), dict):
+            properties["KeyPolicy"] = json.dumps(properties["KeyPolicy"])
+        if "Tags" in properties:
+            properties["Tags"] = [{"TagKey": t["Key"], "TagValue": t["Value"]} for t in properties["Tags"]]
+        return create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+
+    Key.create_from_cloudformation_json = classmethod(create_with_kms_tags)
+
+
+_kms_key_tags_as_kms_takes_them()
+
+
+def _archive_pattern_as_text():
+    """CloudFormation takes an archive's EventPattern as a JSON object; moto 5.2.5 expects
+    the text of one. Serialise it first."""
+    from moto.events.models import Archive
+
+    create = Archive.create_from_cloudformation_json.__func__
+
+    def create_with_text(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        properties = cloudformation_json.get("Properties", {})
+        if isinstance(properties.get("EventPattern"), dict):
+            properties["EventPattern"] = json.dumps(properties["EventPattern"])
+        if properties.get("ArchiveName"):
+            resource_name = properties["ArchiveName"]
+        return create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+
+    Archive.create_from_cloudformation_json = classmethod(create_with_text)
+    # `Ref` of an archive is its name (CloudFormation User Guide, AWS::Events::Archive).
+    Archive.physical_resource_id = property(lambda self: self.name)
+
+
+_archive_pattern_as_text()
+
+
 class EventBusPolicy(CloudFormationModel):
     """One statement of a bus's resource policy, as EventBridge's PutPermission with a
     policy document sets it (CloudFormation's own handler does the same)."""
@@ -352,4 +400,110 @@ class EventBusPolicy(CloudFormationModel):
         try:
             events_backends[account_id][region_name].remove_permission(bus, sid, False)
         except Exception:  # the bus went first: its policy went with it
+            pass
+
+
+class Alarm(CloudFormationModel):
+    """A metric alarm, as CloudWatch's PutMetricAlarm makes it. Its physical id is its
+    name, as with CloudFormation's own handler."""
+
+    __module__ = "moto.cloudwatch.stripe_bridge"
+
+    def __init__(self, name, arn):
+        self.name = name
+        self.arn = arn
+
+    @property
+    def physical_resource_id(self):
+        return self.name
+
+    @staticmethod
+    def cloudformation_name_type():
+        return "AlarmName"
+
+    @staticmethod
+    def cloudformation_type():
+        return "AWS::CloudWatch::Alarm"
+
+    @classmethod
+    def has_cfn_attr(cls, attr):
+        return attr == "Arn"
+
+    def get_cfn_attribute(self, attribute_name):
+        return self.arn
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        p = _properties(cloudformation_json)
+        name = p.get("AlarmName") or resource_name
+        alarm = cloudwatch_backends[account_id][region_name].put_metric_alarm(
+            name=name,
+            namespace=p.get("Namespace"),
+            metric_name=p.get("MetricName"),
+            comparison_operator=p["ComparisonOperator"],
+            evaluation_periods=int(p["EvaluationPeriods"]),
+            period=int(p.get("Period", 60)),
+            threshold=float(p["Threshold"]),
+            statistic=p.get("Statistic"),
+            description=p.get("AlarmDescription"),
+            dimensions=p.get("Dimensions", []),
+            alarm_actions=p.get("AlarmActions", []),
+            ok_actions=p.get("OKActions", []),
+            treat_missing_data=p.get("TreatMissingData"),
+        )
+        return cls(name, alarm.alarm_arn)
+
+    @classmethod
+    def update_from_cloudformation_json(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):
+        cloudwatch_backends[account_id][region_name].delete_alarms([original_resource.name])
+        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+
+    # moto deletes a stack's resource through its `delete` when it has one; the template's
+    # properties are unresolved by then.
+    def delete(self, account_id, region_name):
+        cloudwatch_backends[account_id][region_name].delete_alarms([self.name])
+
+
+class QueuePolicy(CloudFormationModel):
+    """A queue's resource policy, set (and on delete, cleared) through SQS's
+    SetQueueAttributes, as CloudFormation's own handler does."""
+
+    __module__ = "moto.sqs.stripe_bridge"
+
+    def __init__(self, queue_urls):
+        self.queue_urls = queue_urls
+
+    @property
+    def physical_resource_id(self):
+        return ",".join(self.queue_urls)
+
+    @staticmethod
+    def cloudformation_name_type():
+        return ""
+
+    @staticmethod
+    def cloudformation_type():
+        return "AWS::SQS::QueuePolicy"
+
+    @staticmethod
+    def _set(urls, policy, account_id, region_name):
+        backend = sqs_backends[account_id][region_name]
+        for url in urls:
+            backend.set_queue_attributes(url.rstrip("/").split("/")[-1], {"Policy": policy})
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        p = _properties(cloudformation_json)
+        urls = list(p["Queues"])
+        cls._set(urls, json.dumps(p["PolicyDocument"]), account_id, region_name)
+        return cls(urls)
+
+    @classmethod
+    def update_from_cloudformation_json(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):
+        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+
+    def delete(self, account_id, region_name):
+        try:
+            self._set(self.queue_urls, "", account_id, region_name)
+        except Exception:  # the queue went first: its policy went with it
             pass

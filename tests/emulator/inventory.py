@@ -26,7 +26,7 @@ def main():
 
     cfn, s3, lam, iam = client("cloudformation"), client("s3"), client("lambda"), client("iam")
     logs, apigw, sm, sns = client("logs"), client("apigatewayv2"), client("secretsmanager"), client("sns")
-    events, sqs = client("events"), client("sqs")
+    events, sqs, kms, cloudwatch = client("events"), client("sqs"), client("kms"), client("cloudwatch")
 
     buses = [b["Name"] for b in events.list_event_buses()["EventBuses"]]
     queues = sqs.list_queues().get("QueueUrls", [])
@@ -59,6 +59,20 @@ def main():
             for bus in buses
             for name in (unless_gone(lambda: [r["Name"] for r in events.list_rules(EventBusName=bus)["Rules"]]) or [])
         ],
+        "eventbridge archives": [a["ArchiveName"] for a in events.list_archives()["Archives"]],
+        # Replays cannot be deleted, only cancelled: one still running is left behind.
+        "eventbridge running replays": [
+            r["ReplayName"] for r in events.list_replays()["Replays"] if r["State"] in ("STARTING", "RUNNING")
+        ],
+        "cloudwatch alarms": [a["AlarmName"] for a in cloudwatch.describe_alarms()["MetricAlarms"]],
+        # A key cannot be deleted at once, only scheduled for deletion (7 days at least).
+        "kms keys": [
+            f'{k["KeyId"]} {meta["Description"]}'
+            for k in kms.list_keys()["Keys"]
+            for meta in [kms.describe_key(KeyId=k["KeyId"])["KeyMetadata"]]
+            if meta["KeyState"] != "PendingDeletion"
+        ],
+        "kms aliases": [a["AliasName"] for a in kms.list_aliases()["Aliases"] if not a["AliasName"].startswith("alias/aws/")],
         "sqs queues": queues,
         "sqs queue policies": [
             unless_gone(

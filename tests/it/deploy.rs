@@ -60,7 +60,8 @@ async fn deploy_makes_the_bridge_and_a_second_deploy_changes_nothing() {
         stderr(&again)
     );
 
-    assert!(cli(&["--name", &name, "remove", "--yes"]).status.success());
+    let removed = cli(&["--name", &name, "remove", "--yes"]);
+    assert!(removed.status.success(), "{}", stderr(&removed));
 }
 
 #[tokio::test]

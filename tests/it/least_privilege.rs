@@ -9,9 +9,12 @@ use crate::support::aws::{role_name, rule_targets, sdk_config, state_machine, un
 use crate::support::cli::{cli, cli_json, deployed_bridge};
 use crate::support::evidence;
 
-/// Every statement in `document`, wherever it is nested.
+/// Every statement in `document`, wherever it is nested, but a KMS key policy's: there
+/// the resource is always `*`, which means the key itself ("Key policies in AWS KMS",
+/// AWS KMS Developer Guide); `a_key_policy_names_only_its_own_key` checks those.
 fn statements(document: &Value, found: &mut Vec<Value>) {
     match document {
+        Value::Object(map) if map.get("Type").and_then(Value::as_str) == Some("AWS::KMS::Key") => {}
         Value::Object(map) => {
             if let Some(list) = map.get("Statement") {
                 match list {
@@ -126,9 +129,25 @@ async fn no_statement_stripe_bridge_writes_has_a_wildcard_resource() {
         checked += 1;
         // Actions IAM authorises only on `*` (they name no resource); each has a Sid
         // that says why the deployer needs it.
-        if ["sts:GetCallerIdentity", "events:ListEventBuses"]
-            .contains(&statement["Action"].as_str().unwrap_or_default())
-        {
+        let actions: Vec<&str> = match &statement["Action"] {
+            Value::Array(items) => items.iter().filter_map(Value::as_str).collect(),
+            one => one.as_str().into_iter().collect(),
+        };
+        let resourceless = [
+            "sts:GetCallerIdentity",
+            "events:ListEventBuses",
+            "events:ListReplays",
+        ];
+        if actions.iter().all(|a| resourceless.contains(a)) {
+            continue;
+        }
+        // CreateKey names no resource either; the deployer may only make keys tagged as
+        // a bridge's, and may use only such keys.
+        if actions == ["kms:CreateKey"] {
+            assert_eq!(
+                statement["Condition"]["Null"]["aws:RequestTag/stripe-bridge:bridge"], "false",
+                "{statement}"
+            );
             continue;
         }
         if !wildcard_resources(statement).is_empty() {
@@ -226,5 +245,39 @@ async fn only_the_relay_may_put_stripe_events_on_the_bridges_bus() {
     evidence::record(
         "bus_policy",
         serde_json::json!({ "present": true, "default_bus_touched": false }),
+    );
+}
+
+/// The failure topic's key: the account administers it (the default key policy, which
+/// lets IAM policies grant its use), and CloudWatch and EventBridge may only encrypt
+/// and decrypt with it, so that alarms reach the encrypted topic.
+#[test]
+fn a_key_policy_names_only_its_own_key_and_lets_alarms_publish() {
+    let output = cli(&["template", "--format", "json"]);
+    let template: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let key = &template["Resources"]["NoticeKey"]["Properties"];
+    assert_eq!(key["EnableKeyRotation"], true);
+    let policy = &key["KeyPolicy"]["Statement"];
+    let services = policy
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["Sid"] == "AlarmsAndEventBridgePublishToTheTopic")
+        .expect("a statement for the publishing services");
+    assert_eq!(
+        services["Principal"]["Service"],
+        serde_json::json!(["cloudwatch.amazonaws.com", "events.amazonaws.com"])
+    );
+    assert_eq!(
+        services["Action"],
+        serde_json::json!(["kms:Decrypt", "kms:GenerateDataKey*"])
+    );
+    for statement in policy.as_array().unwrap() {
+        assert_eq!(statement["Resource"], "*", "{statement}");
+    }
+    assert_eq!(
+        template["Resources"]["FailureTopic"]["Properties"]["KmsMasterKeyId"],
+        serde_json::json!({"Ref": "NoticeKey"}),
+        "alias/aws/sns would refuse the alarms"
     );
 }

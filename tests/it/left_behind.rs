@@ -153,6 +153,10 @@ async fn remove_leaves_no_trace_of_the_bridge_in_any_service() {
         "sqs queue policies",
         "sns topic policies",
         "lambda function policies",
+        "eventbridge archives",
+        "cloudwatch alarms",
+        "kms keys",
+        "kms aliases",
     ] {
         assert!(
             kinds.contains(kind),
