@@ -159,3 +159,41 @@ fn minimal_zip() -> Vec<u8> {
     zip.extend_from_slice(&[0; 18]);
     zip
 }
+
+/// Every alarm mails the failure topic; the burst alarm counts what the relay counts
+/// (relay_function::relay_metrics), over 5 minutes, against the stack parameter.
+#[test]
+fn the_alarms_watch_the_relays_own_metrics_and_mail_the_failure_topic() {
+    use relay_function::relay_metrics;
+    let output = crate::support::cli::cli_offline(&["template", "--format", "json"]);
+    let template: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let resources = template["Resources"].as_object().unwrap();
+    let alarms: Vec<(&String, &serde_json::Value)> = resources
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::CloudWatch::Alarm")
+        .collect();
+    assert!(alarms.len() >= 6, "{alarms:?}");
+    for (name, alarm) in &alarms {
+        assert_eq!(
+            alarm["Properties"]["AlarmActions"],
+            serde_json::json!([{"Ref": "FailureTopic"}]),
+            "{name}"
+        );
+    }
+    let burst = &resources["UnverifiedBurstAlarm"]["Properties"];
+    assert_eq!(burst["Namespace"], relay_metrics::NAMESPACE);
+    assert_eq!(burst["MetricName"], relay_metrics::UNVERIFIED_REQUESTS);
+    assert_eq!(
+        burst["Dimensions"][0]["Name"],
+        relay_metrics::BRIDGE_DIMENSION
+    );
+    assert_eq!(burst["Period"], 300);
+    assert_eq!(
+        burst["Threshold"],
+        serde_json::json!({"Ref": "UnverifiedBurstThreshold"})
+    );
+    assert_eq!(burst["TreatMissingData"], "notBreaching");
+    let quiet = &resources["QuietAlarm"]["Properties"];
+    assert_eq!(quiet["MetricName"], relay_metrics::EVENTS_RELAYED);
+    assert_eq!(quiet["TreatMissingData"], "breaching");
+}
