@@ -88,6 +88,11 @@ pub enum Command {
     /// Remove one of the bridge's rules, with the permissions add-rule gave its target.
     #[command(after_help = "Example:\n  stripe-bridge remove-rule stripe-bridge-invoice-paid")]
     RemoveRule(RemoveRuleArgs),
+    /// Deliver archived events again, to the bridge's rules (or the ones named).
+    #[command(
+        after_help = "Examples:\n  stripe-bridge replay --from 3d --rule stripe-bridge-invoice-paid\n  stripe-bridge replay --from 2026-11-24T09:00:00Z --to 2026-11-24T12:00:00Z\n  stripe-bridge replay --list\n\nReplayed events carry `replay-name`; consumers de-duplicate on `detail.id`."
+    )]
+    Replay(ReplayArgs),
     /// Delete everything the bridge made.
     #[command(after_help = "Example:\n  stripe-bridge --name stripe-live remove --yes")]
     Remove(RemoveArgs),
@@ -122,6 +127,59 @@ pub enum Command {
     /// Build the relay and write its Lambda zip, for deploying through your own pipeline.
     #[command(after_help = "Example:\n  stripe-bridge package --arch arm64 --out relay.zip")]
     Package(PackageArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// Where the window starts: RFC 3339 (2026-11-24T09:00:00Z) or that long ago (90m, 3d).
+    #[arg(long, value_parser = parse_time, required_unless_present = "list")]
+    pub from: Option<TimeArg>,
+    /// Where the window ends (default: now).
+    #[arg(long, value_parser = parse_time, conflicts_with = "list")]
+    pub to: Option<TimeArg>,
+    /// Replay to this rule of the bridge only; repeatable (default: every rule).
+    #[arg(long = "rule", conflicts_with = "list")]
+    pub rules: Vec<String>,
+    /// Start the replay and return; follow it with `replay --list`.
+    #[arg(long, conflicts_with = "list")]
+    pub no_wait: bool,
+    /// Show the bridge's past and running replays.
+    #[arg(long)]
+    pub list: bool,
+}
+
+/// A point in time as given: a time, or how long ago.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeArg {
+    At(std::time::SystemTime),
+    Ago(std::time::Duration),
+}
+
+impl TimeArg {
+    pub fn resolve(self, now: std::time::SystemTime) -> std::time::SystemTime {
+        match self {
+            Self::At(time) => time,
+            Self::Ago(ago) => now - ago,
+        }
+    }
+}
+
+fn parse_time(text: &str) -> Result<TimeArg, String> {
+    if let Ok(ago) = humantime::parse_duration(text) {
+        return Ok(TimeArg::Ago(ago));
+    }
+    aws_smithy_types::DateTime::from_str(
+        text,
+        aws_smithy_types::date_time::Format::DateTimeWithOffset,
+    )
+    .ok()
+    .and_then(|t| std::time::SystemTime::try_from(t).ok())
+    .map(TimeArg::At)
+    .ok_or_else(|| {
+        format!(
+            "`{text}` is neither an RFC 3339 time (2026-11-24T09:00:00Z) nor a time ago (90m, 3d)"
+        )
+    })
 }
 
 #[derive(Debug, Args)]
@@ -291,6 +349,10 @@ pub struct AddRuleArgs {
     /// How long EventBridge keeps retrying (60s to 24h).
     #[arg(long, value_parser = parse_max_age)]
     pub max_age: Option<std::time::Duration>,
+    /// Then replay this much of the archive (e.g. 7d) to the new rule only, so that a new
+    /// consumer starts from the past.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub backfill: Option<std::time::Duration>,
 }
 
 fn parse_rule_name(name: &str) -> Result<String, String> {

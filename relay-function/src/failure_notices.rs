@@ -220,7 +220,10 @@ mod tests {
             );
         }
         // Another key has its own window.
-        assert_eq!(limiter.admit(NoticeKey::Reason(Reason::RelayFailed), t0), Some(0));
+        assert_eq!(
+            limiter.admit(NoticeKey::Reason(Reason::RelayFailed), t0),
+            Some(0)
+        );
         assert_eq!(
             limiter.admit(UNAVAILABLE, t0 + Duration::from_secs(60)),
             Some(5)
@@ -238,7 +241,10 @@ mod tests {
         let event = |id: &str| NoticeKey::Event(id.to_string());
         assert_eq!(limiter.admit(event("evt_1"), t0), Some(0));
         assert_eq!(limiter.admit(event("evt_2"), t0), Some(0));
-        assert_eq!(limiter.admit(event("evt_1"), t0 + Duration::from_secs(5)), None);
+        assert_eq!(
+            limiter.admit(event("evt_1"), t0 + Duration::from_secs(5)),
+            None
+        );
     }
 
     #[test]
@@ -248,7 +254,10 @@ mod tests {
         for n in 0..MAX_WINDOWS {
             limiter.admit(NoticeKey::Event(format!("evt_{n}")), t0);
         }
-        limiter.admit(NoticeKey::Event("evt_late".into()), t0 + Duration::from_secs(61));
+        limiter.admit(
+            NoticeKey::Event("evt_late".into()),
+            t0 + Duration::from_secs(61),
+        );
         assert_eq!(limiter.windows.len(), 1);
     }
 

@@ -133,9 +133,7 @@ impl Relay {
         let started = Instant::now();
         let outcome = self.process(request, deadline).await;
         let notice = match outcome.reason {
-            Some(reason) if !reason.is_unverified() => {
-                self.notify(request, &outcome, reason).await
-            }
+            Some(reason) if !reason.is_unverified() => self.notify(request, &outcome, reason).await,
             _ => None,
         };
         let latency = started.elapsed();

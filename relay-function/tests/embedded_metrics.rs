@@ -69,7 +69,11 @@ fn one_invocation_s_counts_are_written_as_embedded_metric_format() {
     );
     let units: Vec<&Value> = documents
         .iter()
-        .flat_map(|doc| doc["_aws"]["CloudWatchMetrics"][0]["Metrics"].as_array().unwrap())
+        .flat_map(|doc| {
+            doc["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+                .as_array()
+                .unwrap()
+        })
         .collect();
     assert!(
         units
@@ -81,5 +85,9 @@ fn one_invocation_s_counts_are_written_as_embedded_metric_format() {
     // Counters start again from zero after a flush: each line is one invocation's.
     let mut again = Vec::new();
     collector.flush(&mut again).unwrap();
-    assert!(!String::from_utf8(again).unwrap().contains("UnverifiedRequests"));
+    assert!(
+        !String::from_utf8(again)
+            .unwrap()
+            .contains("UnverifiedRequests")
+    );
 }

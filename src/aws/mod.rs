@@ -6,9 +6,12 @@
 pub mod artifacts;
 pub mod bridge;
 pub mod connect;
+pub mod dead_letters;
 pub mod delivery_probe;
 pub mod errors;
 pub mod event_bus;
+pub mod monitoring;
+pub mod replays;
 pub mod rules;
 pub mod stack;
 

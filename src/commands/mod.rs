@@ -7,6 +7,7 @@ pub mod deploy;
 pub mod dev;
 pub mod package;
 pub mod remove;
+pub mod replay;
 pub mod rules;
 pub mod set_secret;
 pub mod status;
@@ -55,6 +56,7 @@ pub async fn run(
         Command::ListRules => rules::list(settings, printer).await,
         Command::RemoveRule(args) => rules::remove(settings, args, printer).await,
         Command::SetSecret(args) => set_secret::run(settings, args, printer).await,
+        Command::Replay(args) => replay::run(settings, args, printer).await,
         Command::Remove(args) => remove::run(settings, args, printer).await,
         Command::Dev(args) => dev::run(settings, args, printer).await,
         Command::Test(args) => test_event::run(settings, args, printer).await,

@@ -7,6 +7,7 @@ use aws_sdk_cloudformation::primitives::DateTime;
 use serde::Serialize;
 
 use super::ExitStatus;
+use crate::aws::replays::{self, Replays};
 use crate::aws::rules::Rules;
 use crate::aws::{artifacts, connect, delivery_probe, event_bus, stack};
 use crate::cli::RemoveArgs;
@@ -54,6 +55,14 @@ pub async fn run(
     let has_bucket = artifacts::exists(&s3, &bucket).await?;
     let Some(state) = existing else {
         // An earlier remove that stopped half-way left these: finish it.
+        // A replay cannot be deleted; one still running would go on delivering to rules
+        // that are about to go. Finished replays are only a record, kept by EventBridge.
+        let cancelled = Replays::new(&ctx.sdk)
+            .cancel_running(&replays::replay_prefix(name))
+            .await?;
+        for replay in cancelled {
+            printer.status(format!("Cancelled replay {replay}"));
+        }
         remove_rules(&ctx.sdk, name, printer).await?;
         if has_bucket {
             artifacts::delete_bucket(&s3, &bucket).await?;

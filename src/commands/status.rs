@@ -10,9 +10,13 @@ use serde::Serialize;
 use super::ExitStatus;
 use super::set_secret::{ActiveSecrets, MaskedSecret};
 use crate::aws::bridge::Bridge;
+use crate::aws::dead_letters;
+use crate::aws::monitoring::{AlarmState, Monitoring};
+use crate::aws::replays::{Archive, Replays};
 use crate::aws::rules::{RuleInfo, Rules};
 use crate::settings::GlobalSettings;
 use crate::ui::Printer;
+use crate::ui::printer::error_lines;
 use crate::ui::report::rfc3339;
 
 /// Everything `status` reports, for people (`Display`) and scripts (JSON).
@@ -29,6 +33,19 @@ pub struct BridgeStatus {
     pub signing_secret_arn: Option<String>,
     pub signing_secrets: Vec<MaskedSecret>,
     pub rules: Vec<RuleInfo>,
+    /// None for a stack deployed before the bridge kept an archive.
+    pub archive: Option<Archive>,
+    pub dead_letters: Option<DeadLetters>,
+    pub alarms: Vec<AlarmState>,
+    /// RFC 3339: the start of the last hour the relay put an event on the bus.
+    pub last_relayed: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DeadLetters {
+    pub queue_url: String,
+    /// Messages waiting (SQS's ApproximateNumberOfMessages).
+    pub waiting: i64,
 }
 
 #[derive(Debug, Serialize)]
@@ -62,6 +79,35 @@ pub async fn run(settings: &GlobalSettings, printer: Printer) -> Result<ExitStat
         .list()
         .await?;
     let output = |key| stack.output(key).map(str::to_owned);
+    let archive = match stack.output("ArchiveName") {
+        Some(name) => Some(Replays::new(&bridge.ctx.sdk).archive(name).await?),
+        None => None,
+    };
+    let dead_letters = match stack.output("DeadLetterQueueUrl") {
+        Some(url) => Some(DeadLetters {
+            queue_url: url.to_owned(),
+            waiting: dead_letters::waiting(&bridge.ctx.sdk, url).await?,
+        }),
+        None => None,
+    };
+    // CloudWatch's answers complete the picture; without them (no permission to read
+    // alarms, say) the rest of the status still stands.
+    let monitoring = Monitoring::new(&bridge.ctx.sdk);
+    let unknown = |what: &str, error: anyhow::Error| {
+        printer.warning(format!("{what} unknown: {}", error_lines(&error).0));
+    };
+    let alarms = monitoring.alarms(&bridge.name).await.unwrap_or_else(|e| {
+        unknown("alarm states", e);
+        Vec::new()
+    });
+    let last_relayed = monitoring
+        .last_relayed(&bridge.name, std::time::SystemTime::now())
+        .await
+        .unwrap_or_else(|e| {
+            unknown("the last relayed event", e);
+            None
+        })
+        .map(|t| humantime::format_rfc3339_seconds(t).to_string());
     printer.result(&BridgeStatus {
         bridge: bridge.name.clone(),
         region: bridge.ctx.region.clone(),
@@ -81,6 +127,10 @@ pub async fn run(settings: &GlobalSettings, printer: Printer) -> Result<ExitStat
         signing_secret_arn: output("SigningSecretArn"),
         signing_secrets: ActiveSecrets::of(&secrets, unix_now()).secrets,
         rules,
+        archive,
+        dead_letters,
+        alarms,
+        last_relayed,
     });
     Ok(ExitStatus::Success)
 }
@@ -179,6 +229,46 @@ impl fmt::Display for BridgeStatus {
                 rule.targets.join(", ")
             )?;
         }
+        if let Some(archive) = &self.archive {
+            write!(
+                f,
+                "\n  archive         {}: {} events, {} bytes, kept {}",
+                archive.name,
+                archive.event_count,
+                archive.size_bytes,
+                match archive.retention_days {
+                    0 => "forever".to_owned(),
+                    days => format!("{days} days"),
+                }
+            )?;
+        }
+        if let Some(dead) = &self.dead_letters {
+            write!(f, "\n  dead letters    {} waiting", dead.waiting)?;
+            if dead.waiting > 0 {
+                write!(
+                    f,
+                    ": see `stripe-bridge --name {} dead-letters`",
+                    self.bridge
+                )?;
+            }
+        }
+        for (i, alarm) in self.alarms.iter().enumerate() {
+            write!(
+                f,
+                "\n  {}  {} {}",
+                label(i == 0, "alarms"),
+                alarm.name,
+                alarm.state
+            )?;
+        }
+        write!(
+            f,
+            "\n  last relayed    {}",
+            self.last_relayed
+                .as_ref()
+                .map(|hour| format!("in the hour from {hour}"))
+                .unwrap_or_else(|| "no event in the last 30 days".into())
+        )?;
         Ok(())
     }
 }

@@ -56,3 +56,48 @@ impl Progress {
         }
     }
 }
+
+/// `Replaying NAME [=====>    ] 42%`: how far a replay is through its window, on a
+/// terminal; elsewhere one line when it starts.
+pub struct ReplayProgress {
+    bar: Option<ProgressBar>,
+}
+
+impl ReplayProgress {
+    pub fn new(printer: &Printer, name: &str) -> Self {
+        let bar = (!printer.quiet && std::io::stderr().is_terminal()).then(|| {
+            let bar = ProgressBar::new(1000);
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {percent}% {elapsed}")
+                    .expect("a valid template"),
+            );
+            bar.set_message(format!("Replaying {name}"));
+            bar.enable_steady_tick(std::time::Duration::from_millis(120));
+            bar
+        });
+        if bar.is_none() {
+            printer.status(format!("Replaying {name}"));
+        }
+        Self { bar }
+    }
+
+    /// `fraction` of the window is done (0 to 1).
+    pub fn set(&self, fraction: f64) {
+        if let Some(bar) = &self.bar {
+            bar.set_position((fraction * 1000.0) as u64);
+        }
+    }
+
+    pub fn suspend<T>(&self, f: impl FnOnce() -> T) -> T {
+        match &self.bar {
+            Some(bar) => bar.suspend(f),
+            None => f(),
+        }
+    }
+
+    pub fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}

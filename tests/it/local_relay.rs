@@ -10,74 +10,10 @@ use std::time::Duration;
 
 use crate::support::aws::{drain, queue, rule_to, sdk_config, unique};
 use crate::support::cli::{add_rule, bridge_and_queue, cli, cli_json, json, spawn_cli, stderr};
+use crate::support::dev_server::DevServer;
 
 const SECRET: &str = "whsec_devServerSecret0123456789abcdefABCD";
 const OTHER: &str = "whsec_notTheBridgesSecret0123456789abcdef";
-
-/// A running `stripe-bridge dev`: its URL, and the lines it prints per request.
-struct DevServer {
-    child: Child,
-    url: String,
-    lines: mpsc::Receiver<String>,
-}
-
-impl DevServer {
-    fn start(args: &[&str]) -> Self {
-        let mut child = spawn_cli(args);
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        let mut first = String::new();
-        stdout.read_line(&mut first).unwrap();
-        // Text: `Listening on URL`; JSON Lines: `{"listening": URL, …}` on one line.
-        let from_json = serde_json::from_str::<serde_json::Value>(first.trim())
-            .ok()
-            .and_then(|v| v["listening"].as_str().map(str::to_owned));
-        let Some(url) = from_json
-            .as_deref()
-            .or_else(|| first.trim().strip_prefix("Listening on "))
-        else {
-            let mut err = String::new();
-            child
-                .stderr
-                .take()
-                .unwrap()
-                .read_to_string(&mut err)
-                .unwrap();
-            panic!("dev did not start: {first}{err}");
-        };
-        let url = url.to_owned();
-        let (send, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in stdout.lines().map_while(Result::ok) {
-                let _ = send.send(line);
-            }
-        });
-        Self { child, url, lines }
-    }
-
-    /// The next request line, waiting a little for it.
-    fn next_line(&self) -> String {
-        self.lines
-            .recv_timeout(Duration::from_secs(10))
-            .expect("a request line")
-    }
-
-    fn port(&self) -> u16 {
-        self.url
-            .rsplit(':')
-            .next()
-            .unwrap()
-            .trim_end_matches("/webhook")
-            .parse()
-            .unwrap()
-    }
-}
-
-impl Drop for DevServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// The status line of a raw HTTP/1.1 request to the local relay.
 fn raw_status(port: u16, request: &str) -> String {

@@ -17,6 +17,7 @@ mod package;
 mod relay_delivery;
 mod relay_failures;
 mod relay_logs;
+mod replay;
 mod rules;
 mod set_secret;
 mod signature_oracle;

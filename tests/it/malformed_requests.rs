@@ -483,7 +483,11 @@ async fn every_malformed_request_gets_its_status_and_reason_and_none_reaches_the
 
         let notices = bridge.notices().await;
         match reason {
-            Some(code) if Reason::ALL.iter().any(|r| r.code() == code && r.is_unverified()) => {
+            Some(code)
+                if Reason::ALL
+                    .iter()
+                    .any(|r| r.code() == code && r.is_unverified()) =>
+            {
                 assert!(
                     notices.is_empty(),
                     "{}: an unverified request was notified: {notices:?}",

@@ -28,7 +28,10 @@ fn forged(n: usize) -> ApiGatewayV2httpRequest {
         1 => request(body.as_bytes(), &[]),
         2 => request(body.as_bytes(), &[("Stripe-Signature", "t=1,v1=00")]),
         _ => {
-            let mut elsewhere = request(body.as_bytes(), &[("Stripe-Signature", &sign(SECRET, b"{}"))]);
+            let mut elsewhere = request(
+                body.as_bytes(),
+                &[("Stripe-Signature", &sign(SECRET, b"{}"))],
+            );
             elsewhere.request_context.http.path = Some("/admin".into());
             elsewhere
         }
@@ -57,7 +60,11 @@ fn ten_thousand_forged_requests_put_no_notice_on_the_topic_and_are_all_counted()
                     *statuses.entry(response.status_code).or_default() += 1;
                 }
             }
-            (statuses, bridge.notices().await, bridge.delivered_events().await)
+            (
+                statuses,
+                bridge.notices().await,
+                bridge.delivered_events().await,
+            )
         })
     });
 
@@ -68,7 +75,12 @@ fn ten_thousand_forged_requests_put_no_notice_on_the_topic_and_are_all_counted()
         "{statuses:?}"
     );
     assert!(delivered.is_empty(), "a forged event reached the bus");
-    assert!(notices.is_empty(), "{} notices: {:?}", notices.len(), notices.first());
+    assert!(
+        notices.is_empty(),
+        "{} notices: {:?}",
+        notices.len(),
+        notices.first()
+    );
     let counted: u64 = snapshotter
         .snapshot()
         .into_vec()

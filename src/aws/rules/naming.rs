@@ -48,6 +48,20 @@ fn fit(name: String) -> String {
     format!("{}-{}", &name[..55], short_sha256(&name, 8))
 }
 
+/// The ARN of rule `rule` on the bus `bus_arn`: `…:rule/NAME` on the default bus,
+/// `…:rule/BUS/NAME` on any other ("Resource types defined by Amazon EventBridge",
+/// Service Authorization Reference).
+pub fn rule_arn(bus_arn: &str, rule: &str) -> String {
+    let (prefix, bus) = bus_arn
+        .rsplit_once(":event-bus/")
+        .unwrap_or((bus_arn, "default"));
+    if bus == "default" {
+        format!("{prefix}:rule/{rule}")
+    } else {
+        format!("{prefix}:rule/{bus}/{rule}")
+    }
+}
+
 /// Checks a rule name as EventBridge does: 1 to 64 of `.`, `-`, `_`, letters and digits.
 pub fn check_rule_name(name: &str) -> Result<(), String> {
     let valid = (1..=64).contains(&name.len())
@@ -80,6 +94,20 @@ pub fn delivery_role_name(bridge: &str, rule: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rule_arns_name_the_bus_unless_it_is_the_default() {
+        let custom = "arn:aws:events:us-east-1:123456789012:event-bus/shop";
+        let default = "arn:aws:events:us-east-1:123456789012:event-bus/default";
+        assert_eq!(
+            rule_arn(custom, "shop-all"),
+            "arn:aws:events:us-east-1:123456789012:rule/shop/shop-all"
+        );
+        assert_eq!(
+            rule_arn(default, "shop-all"),
+            "arn:aws:events:us-east-1:123456789012:rule/shop-all"
+        );
+    }
 
     #[test]
     fn default_names_are_readable_and_fit() {

@@ -2,6 +2,7 @@
 
 pub mod aws;
 pub mod cli;
+pub mod dev_server;
 pub mod emulator;
 pub mod evidence;
 pub mod fault_proxy;
