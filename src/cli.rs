@@ -93,6 +93,11 @@ pub enum Command {
         after_help = "Examples:\n  stripe-bridge replay --from 3d --rule stripe-bridge-invoice-paid\n  stripe-bridge replay --from 2026-11-24T09:00:00Z --to 2026-11-24T12:00:00Z\n  stripe-bridge replay --list\n\nReplayed events carry `replay-name`; consumers de-duplicate on `detail.id`."
     )]
     Replay(ReplayArgs),
+    /// List the events the bridge's rules could not deliver; --redeliver sends them again.
+    #[command(
+        after_help = "Examples:\n  stripe-bridge dead-letters\n  stripe-bridge dead-letters --output json\n  stripe-bridge dead-letters --redeliver"
+    )]
+    DeadLetters(DeadLettersArgs),
     /// Delete everything the bridge made.
     #[command(after_help = "Example:\n  stripe-bridge --name stripe-live remove --yes")]
     Remove(RemoveArgs),
@@ -127,6 +132,14 @@ pub enum Command {
     /// Build the relay and write its Lambda zip, for deploying through your own pipeline.
     #[command(after_help = "Example:\n  stripe-bridge package --arch arm64 --out relay.zip")]
     Package(PackageArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DeadLettersArgs {
+    /// Deliver each dead letter again, to its own rule only (a replay from the archive),
+    /// then delete exactly the messages that were.
+    #[arg(long)]
+    pub redeliver: bool,
 }
 
 #[derive(Debug, Args)]
@@ -340,9 +353,13 @@ pub struct AddRuleArgs {
     /// another target already gets those types).
     #[arg(long, value_parser = parse_rule_name)]
     pub rule_name: Option<String>,
-    /// An SQS queue for events the target could not take.
-    #[arg(long)]
+    /// Your own SQS queue for events the target could not take after its retries
+    /// (default: the bridge's dead-letter queue, which `dead-letters` reads).
+    #[arg(long, conflicts_with = "no_dlq")]
     pub dlq: Option<String>,
+    /// No dead-letter queue: an event the target cannot take after its retries is lost.
+    #[arg(long)]
+    pub no_dlq: bool,
     /// How many times EventBridge retries a failed delivery (0 to 185).
     #[arg(long, value_parser = clap::value_parser!(i32).range(0..=185))]
     pub max_retries: Option<i32>,

@@ -65,6 +65,7 @@ impl DeliveryProbe {
                 pattern: json!({ "source": [relay_function::bus_entry::SOURCE], "detail": { "id": [event_id] } }),
                 target: Target::parse(&arn, region)?,
                 dead_letter_queue: None,
+                grant_dead_letter_queue: false,
                 max_retries: None,
                 max_age_seconds: None,
                 role_arn: None,

@@ -3,6 +3,7 @@
 //! entry point `main` calls.
 
 pub mod completions;
+pub mod dead_letters;
 pub mod deploy;
 pub mod dev;
 pub mod package;
@@ -57,6 +58,7 @@ pub async fn run(
         Command::RemoveRule(args) => rules::remove(settings, args, printer).await,
         Command::SetSecret(args) => set_secret::run(settings, args, printer).await,
         Command::Replay(args) => replay::run(settings, args, printer).await,
+        Command::DeadLetters(args) => dead_letters::run(settings, args, printer).await,
         Command::Remove(args) => remove::run(settings, args, printer).await,
         Command::Dev(args) => dev::run(settings, args, printer).await,
         Command::Test(args) => test_event::run(settings, args, printer).await,

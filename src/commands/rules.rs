@@ -2,13 +2,16 @@
 //! targets (see `aws/rules/` for where the rules live and why).
 
 use std::fmt;
+use std::time::{Duration, SystemTime};
 
 use anyhow::Result;
 use serde::Serialize;
 use serde_json::Value;
 
 use super::ExitStatus;
+use super::replay::Replayed;
 use crate::aws::bridge::Bridge;
+use crate::aws::replays::{Replays, Window};
 use crate::aws::rules::target::{Target, TargetKind};
 use crate::aws::rules::{Applied, RuleInfo, RuleSpec, Rules};
 use crate::cli::{AddRuleArgs, RemoveRuleArgs};
@@ -25,6 +28,9 @@ pub struct RuleApplied {
     pub pattern: Value,
     pub target: String,
     pub changed: bool,
+    /// The replay `--backfill` ran to the rule.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backfill: Option<Replayed>,
     #[serde(skip)]
     applied: Applied,
 }
@@ -49,6 +55,10 @@ impl fmt::Display for RuleApplied {
                 f,
                 "Rule {rule} already routes {pattern} to {target}; nothing changed."
             ),
+        }?;
+        match &self.backfill {
+            Some(replayed) => write!(f, "\nBackfill: {replayed}"),
+            None => Ok(()),
         }
     }
 }
@@ -130,29 +140,114 @@ pub async fn add(
         Some(name) => name.clone(),
         None => rules.name_for(&filters, &target).await?,
     };
+    let (dead_letter_queue, grant_dead_letter_queue) = match (&args.dlq, args.no_dlq) {
+        (Some(dlq), _) => (Some(Target::parse(dlq, region)?), true),
+        (None, true) => {
+            printer.warning(
+                "with --no-dlq, an event the target still cannot take after EventBridge's                  retries is dropped, and only the target's own metrics show it",
+            );
+            (None, false)
+        }
+        (None, false) => {
+            let bridges = Target::parse(bridge.output("DeadLetterQueueArn")?, region)?;
+            check_dead_letter_policy_covers(&bridge, rules.bus.as_str(), &name)?;
+            (Some(bridges), false)
+        }
+    };
+    // With a dead-letter queue the retries are stated, at EventBridge's own defaults
+    // unless given: 185 attempts over 24 hours, then the queue.
+    let retried = dead_letter_queue.is_some();
     let spec = RuleSpec {
         name,
         pattern: event_types::with_livemode(event_types::event_pattern(&filters), args.livemode),
         target,
-        dead_letter_queue: args
-            .dlq
-            .as_deref()
-            .map(|d| Target::parse(d, region))
-            .transpose()?,
-        max_retries: args.max_retries,
-        max_age_seconds: args.max_age.map(|d| d.as_secs() as i32),
+        dead_letter_queue,
+        grant_dead_letter_queue,
+        max_retries: args.max_retries.or(retried.then_some(185)),
+        max_age_seconds: args
+            .max_age
+            .map(|d| d.as_secs() as i32)
+            .or(retried.then_some(86_400)),
         role_arn: args.role_arn.clone(),
     };
+    // A backfill's window is checked before the rule is made.
+    let backfill = match args.backfill {
+        Some(length) => Some(backfill_window(&bridge, length, printer).await?),
+        None => None,
+    };
     let applied = rules.apply(&spec).await?;
+    let backfill = match backfill {
+        Some(window) => Some(
+            super::replay::replay_to(
+                &bridge,
+                window,
+                std::slice::from_ref(&spec.name),
+                true,
+                printer,
+            )
+            .await?,
+        ),
+        None => None,
+    };
+    let completed = backfill
+        .as_ref()
+        .is_none_or(|replayed| replayed.replay.state == "COMPLETED");
     printer.result(&RuleApplied {
         rule: spec.name,
         bus: rules.bus,
         pattern: spec.pattern,
         target: spec.target.arn,
         changed: applied != Applied::Unchanged,
+        backfill,
         applied,
     });
-    Ok(ExitStatus::Success)
+    Ok(if completed {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Failure
+    })
+}
+
+/// The window `--backfill LENGTH` replays: the last LENGTH, from the archive's start at
+/// the earliest (a new consumer asking for 30 days gets what there is, and is told).
+async fn backfill_window(bridge: &Bridge, length: Duration, printer: Printer) -> Result<Window> {
+    let archive = Replays::new(&bridge.ctx.sdk)
+        .archive(bridge.output("ArchiveName")?)
+        .await?;
+    let now = SystemTime::now();
+    let wanted = now - length;
+    let from = if wanted < archive.created {
+        printer.warning(format!(
+            "the archive began at {}: backfilling from then, not {} ago",
+            humantime::format_rfc3339_seconds(archive.created),
+            humantime::format_duration(length)
+        ));
+        archive.created
+    } else {
+        wanted
+    };
+    let window = Window { from, to: now };
+    window.check(&archive, now)?;
+    Ok(window)
+}
+
+/// The bridge's dead-letter queue lets only the bridge's rules send to it: every rule
+/// of its own bus, and on the default bus the rules named `BRIDGE-…` (the stack's
+/// `DeadLetterQueuePolicy`). A rule named otherwise there would lose its dead letters.
+fn check_dead_letter_policy_covers(bridge: &Bridge, bus: &str, rule: &str) -> Result<()> {
+    if bus != "default" || rule.starts_with(&format!("{}-", bridge.name)) {
+        return Ok(());
+    }
+    Err(hinted(
+        format!(
+            "on the default bus, the bridge's dead-letter queue takes events only from rules named {}-…, not {rule}",
+            bridge.name
+        ),
+        format!(
+            "name the rule {}-{rule}, or pass --dlq with a queue of your own",
+            bridge.name
+        ),
+    ))
 }
 
 /// Refuses a target that would send the bridge's events back to it: its own bus (every

@@ -2,6 +2,7 @@
 //! against Stripe's official library.
 
 mod cli_help;
+mod dead_letters;
 mod deploy;
 mod faults;
 mod interrupted_deploy;

@@ -45,6 +45,10 @@ pub struct RuleSpec {
     pub pattern: Value,
     pub target: Target,
     pub dead_letter_queue: Option<Target>,
+    /// Whether the dead-letter queue's policy must be given a statement for the rule:
+    /// not for the bridge's own queue, whose policy (in the stack) already allows every
+    /// rule of the bridge.
+    pub grant_dead_letter_queue: bool,
     pub max_retries: Option<i32>,
     pub max_age_seconds: Option<i32>,
     /// For targets that need a delivery role: the user's, instead of one made for the rule.
@@ -153,7 +157,9 @@ impl Rules {
         self.grants
             .grant(&spec.name, &rule_arn, &spec.target)
             .await?;
-        if let Some(dlq) = &spec.dead_letter_queue {
+        if let Some(dlq) = &spec.dead_letter_queue
+            && spec.grant_dead_letter_queue
+        {
             self.grants.grant(&spec.name, &rule_arn, dlq).await?;
         }
         let mut target = EbTarget::builder().id(TARGET_ID).arn(&spec.target.arn);

@@ -1,0 +1,200 @@
+//! Dead letters by default, `dead-letters`, `--redeliver` and `add-rule --backfill`
+//! (issue 11). moto never dead-letters a failed delivery, so the queue is seeded with
+//! messages shaped as AWS documents them ("Using dead-letter queues to process
+//! undelivered events"): the undelivered event as the body, and `RULE_ARN`,
+//! `TARGET_ARN`, `ERROR_CODE` and `ERROR_MESSAGE` as message attributes.
+
+use aws_sdk_sqs::types::MessageAttributeValue;
+use serde_json::{Value, json};
+
+use crate::support::aws::{drain, queue, rule_arn, rule_targets, unique};
+use crate::support::cli::{bridge_and_queue, cli, cli_json, json, stderr};
+use crate::support::dev_server::DevServer;
+use crate::support::evidence;
+
+const SECRET: &str = "whsec_deadLetterSecret0123456789abcdefAB";
+
+async fn dead_letter(
+    sqs: &aws_sdk_sqs::Client,
+    queue_url: &str,
+    event: &Value,
+    rule_arn: &str,
+    target_arn: &str,
+) {
+    let text = |value: &str| {
+        MessageAttributeValue::builder()
+            .data_type("String")
+            .string_value(value)
+            .build()
+            .unwrap()
+    };
+    sqs.send_message()
+        .queue_url(queue_url)
+        .message_body(event.to_string())
+        .message_attributes("RULE_ARN", text(rule_arn))
+        .message_attributes("TARGET_ARN", text(target_arn))
+        .message_attributes("ERROR_CODE", text("NO_PERMISSIONS"))
+        .message_attributes(
+            "ERROR_MESSAGE",
+            text("Access denied. Check the target's resource policy."),
+        )
+        .message_attributes("EXHAUSTED_RETRY_CONDITION", text("MaximumRetryAttempts"))
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_failed_delivery_is_listed_redelivered_to_its_rule_only_and_then_deleted() {
+    let name = unique("dlq");
+    let (sdk, (consumer_url, consumer_arn)) = bridge_and_queue(&name, SECRET, "consumer").await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let (other_url, other_arn) = queue(&sqs, &format!("{name}-other")).await;
+    let outputs = cli_json(&name, &["status"]);
+    let dlq_url = outputs["dead_letters"]["queue_url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let add = |target: &str, extra: &[&str]| {
+        let mut args = vec![
+            "--name",
+            &name,
+            "--output",
+            "json",
+            "add-rule",
+            "--type",
+            "invoice.paid",
+            "--target",
+            target,
+        ];
+        args.extend_from_slice(extra);
+        let added = cli(&args);
+        assert!(added.status.success(), "{}", stderr(&added));
+        (
+            json(&added)["rule"].as_str().unwrap().to_owned(),
+            stderr(&added),
+        )
+    };
+    let (rule, _) = add(&consumer_arn, &[]);
+    let (other_rule, warned) = add(&other_arn, &["--no-dlq"]);
+    assert!(warned.contains("warning: with --no-dlq"), "{warned}");
+
+    // Every target gets the bridge's dead-letter queue and stated retries, unless told.
+    let target = &rule_targets(&sdk, &name, &rule).await[0];
+    let dlq_arn = target
+        .dead_letter_config()
+        .unwrap()
+        .arn()
+        .unwrap()
+        .to_owned();
+    assert!(
+        dlq_arn.ends_with(&format!(":{name}-dead-letters")),
+        "{dlq_arn}"
+    );
+    let retry = target.retry_policy().unwrap();
+    assert_eq!(retry.maximum_retry_attempts(), Some(185));
+    assert_eq!(retry.maximum_event_age_in_seconds(), Some(86_400));
+    assert!(
+        rule_targets(&sdk, &name, &other_rule).await[0]
+            .dead_letter_config()
+            .is_none()
+    );
+
+    // One event through `dev`, delivered to both consumers; say the first one failed.
+    let dev = DevServer::start(&["--name", &name, "dev", "--port", "0"]);
+    let sent = cli_json(&name, &["test", "--url", &dev.url, "--yes"]);
+    let event_id = sent["event_id"].as_str().unwrap().to_owned();
+    let delivered = drain(&sdk, &consumer_url).await;
+    assert_eq!(delivered.len(), 1);
+    assert_eq!(drain(&sdk, &other_url).await.len(), 1);
+    let arn = rule_arn(&sdk, &name, &rule).await;
+    dead_letter(&sqs, &dlq_url, &delivered[0], &arn, &consumer_arn).await;
+    // And one from a rule that is not the bridge's: never redelivered, never deleted.
+    let foreign = arn.replace(&rule, "someone-elses-rule");
+    dead_letter(&sqs, &dlq_url, &delivered[0], &foreign, &consumer_arn).await;
+
+    let listed = cli_json(&name, &["dead-letters"]);
+    let letters = listed["dead_letters"].as_array().unwrap();
+    assert_eq!(letters.len(), 2, "{listed}");
+    let ours = letters.iter().find(|l| l["rule"] == rule.as_str()).unwrap();
+    assert_eq!(ours["target"], consumer_arn.as_str());
+    assert_eq!(ours["event_id"], event_id.as_str());
+    assert_eq!(ours["event_type"], "invoice.paid");
+    assert_eq!(ours["error_code"], "NO_PERMISSIONS");
+    assert!(ours["time"].is_string());
+    // Listing takes nothing away.
+    assert_eq!(cli_json(&name, &["status"])["dead_letters"]["waiting"], 2);
+
+    let redelivery = cli(&[
+        "--name",
+        &name,
+        "--output",
+        "json",
+        "dead-letters",
+        "--redeliver",
+    ]);
+    assert_eq!(
+        redelivery.status.code(),
+        Some(1),
+        "one letter is kept: {}",
+        stderr(&redelivery)
+    );
+    let report: Value = serde_json::from_slice(&redelivery.stdout).unwrap();
+    assert_eq!(report["redelivered"], 1, "{report}");
+    assert_eq!(report["kept"].as_array().unwrap().len(), 1, "{report}");
+    assert!(
+        report["kept"][0]["why"]
+            .as_str()
+            .unwrap()
+            .contains("no longer one of the bridge's")
+    );
+
+    let again = drain(&sdk, &consumer_url).await;
+    assert_eq!(again.len(), 1, "{again:?}");
+    assert_eq!(again[0]["detail"]["id"], event_id.as_str());
+    assert!(again[0]["replay-name"].is_string());
+    assert!(
+        drain(&sdk, &other_url).await.is_empty(),
+        "redelivered to another rule"
+    );
+    let left = cli_json(&name, &["dead-letters"]);
+    let left = left["dead_letters"].as_array().unwrap();
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert_eq!(left[0]["rule"], "someone-elses-rule");
+
+    // A new consumer starts from the past: the archive's window, to its rule only.
+    let (late_url, late_arn) = queue(&sqs, &format!("{name}-late")).await;
+    let (_, said) = add(&late_arn, &["--backfill", "2h"]);
+    assert!(said.contains("backfilling from then"), "{said}");
+    let late_rule = cli_json(&name, &["list-rules"])["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["targets"][0] == late_arn.as_str());
+    assert!(late_rule);
+    let backfilled = drain(&sdk, &late_url).await;
+    assert_eq!(backfilled.len(), 1, "{backfilled:?}");
+    assert_eq!(backfilled[0]["detail"]["id"], event_id.as_str());
+    assert!(
+        drain(&sdk, &consumer_url).await.is_empty(),
+        "backfilled to an old rule"
+    );
+    assert!(
+        drain(&sdk, &other_url).await.is_empty(),
+        "backfilled to an old rule"
+    );
+
+    evidence::record(
+        "dead_letters",
+        json!({
+            "dead_lettered": 2,
+            "redelivered_to_their_rule": again.len(),
+            "left_in_the_queue": left.len(),
+            "delivered_to_other_rules": 0,
+            "backfilled_to_the_new_rule": backfilled.len(),
+        }),
+    );
+    drop(dev);
+    let removed = cli(&["--name", &name, "remove", "--yes"]);
+    assert!(removed.status.success(), "{}", stderr(&removed));
+}
