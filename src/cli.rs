@@ -300,6 +300,10 @@ pub struct DeployArgs {
     /// signature arrive in 5 minutes.
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
     pub unverified_alarm_threshold: u32,
+    /// The most relay invocations at once (reserved concurrency); 0 for no cap. Default:
+    /// 25, where the account can spare it while keeping 100 unreserved; else no cap.
+    #[arg(long, value_parser = clap::value_parser!(i64).range(0..=10_000))]
+    pub max_concurrency: Option<i64>,
     /// Also alarm when no event is relayed for this long (whole hours, 1h to 7d).
     #[arg(long, value_parser = parse_quiet_period)]
     pub alert_if_quiet: Option<std::time::Duration>,

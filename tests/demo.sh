@@ -52,6 +52,10 @@ aws_py() { "$python" -c "import boto3, json, sys; sqs = boto3.client('sqs'); $1"
 step "Deploying the bridge (builds the relay the first time: a few minutes)"
 sb deploy
 
+# Events from here on are in the archive's window.
+since="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+sleep 1
+
 step "Setting the signing secret (Stripe shows it on the endpoint's page)"
 secret="whsec_demo$("$python" -c 'import secrets; print(secrets.token_hex(16))')"
 printf %s "$secret" | sb set-secret -
@@ -96,6 +100,43 @@ while True:
         sqs.delete_message(QueueUrl=sys.argv[1], ReceiptHandle=m["ReceiptHandle"])
 assert sorted(seen) == ["invoice.paid", "invoice.payment_failed"], seen
 ' "$queue_url"
+
+drain='
+out = []
+while True:
+    messages = sqs.receive_message(QueueUrl=sys.argv[1], MaxNumberOfMessages=10).get("Messages", [])
+    if not messages:
+        break
+    for m in messages:
+        event = json.loads(m["Body"])
+        out.append(event)
+        print("  %-24s %-30s replay-name: %s" % (event["detail-type"], event["detail"]["id"], event.get("replay-name", "-")))
+        sqs.delete_message(QueueUrl=sys.argv[1], ReceiptHandle=m["ReceiptHandle"])
+'
+
+step "The archive kept every event: replay them to the invoice rule only"
+sb replay --from "$since" --rule stripe-bridge-invoice-all
+aws_py "$drain"'
+assert sorted(e["detail-type"] for e in out) == ["invoice.paid", "invoice.payment_failed"], out
+json.dump(out[0], open(sys.argv[2], "w"))
+' "$queue_url" "${dev_out}.event"
+
+step "A target that failed: its event is in the dead-letter queue (seeded as AWS shapes it)"
+dlq_url="$(sb --output json status 2>/dev/null | "$python" -c 'import json, sys; print(json.load(sys.stdin)["dead_letters"]["queue_url"])')"
+rule_arn="$("$python" -c "import boto3; print(boto3.client('events').describe_rule(Name='stripe-bridge-invoice-all', EventBusName='stripe-bridge')['Arn'])")"
+aws_py '
+attribute = lambda v: {"DataType": "String", "StringValue": v}
+sqs.send_message(QueueUrl=sys.argv[1], MessageBody=open(sys.argv[2]).read(), MessageAttributes={
+    "RULE_ARN": attribute(sys.argv[3]), "TARGET_ARN": attribute(sys.argv[4]),
+    "ERROR_CODE": attribute("NO_PERMISSIONS"), "ERROR_MESSAGE": attribute("Access denied by the target'"'"'s policy")})
+' "$dlq_url" "${dev_out}.event" "$rule_arn" "$queue_arn"
+sb dead-letters
+echo "Once the target is fixed, redeliver: a replay to that rule only, then the message is deleted."
+sb dead-letters --redeliver
+aws_py "$drain"'
+assert len(out) >= 1, out
+' "$queue_url"
+sb dead-letters
 
 step "The bridge's status"
 sb status

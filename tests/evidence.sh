@@ -69,6 +69,8 @@ rows = [
     ("", "Secrets Manager down", f'{sm["answered_5xx_while_down"]} of {sm["requests_while_down"]} answered 5xx'),
     ("", "Secrets Manager flaky", f'2xx {sm["valid_answered_2xx"]} (valid), 4xx {sm["forged_answered_4xx"]} (forged), 5xx {sm["answered_5xx"]}; forged on the bus: {sm["forged_on_the_bus"]}'),
     ("", "SNS down", f'{sns["failed_publishes"]} publishes failed, {sns["answers_changed"]} of {sns["requests"]} answers changed'),
+    ("", "archive and replay", f'{f["replay"]["archived"]} of {f["replay"]["relayed_through_dev"]} relayed events archived; replayed {f["replay"]["replayed_to_the_named_rule"]} to the named rule, {f["replay"]["replayed_to_another_rule"]} to another'),
+    ("", "dead letters", f'{f["dead_letters"]["redelivered_to_their_rule"]} redelivered to their rule, {f["dead_letters"]["delivered_to_other_rules"]} to others; {f["dead_letters"]["left_in_the_queue"]} not the bridge\'s left in the queue of {f["dead_letters"]["dead_lettered"]}; backfill gave the new rule {f["dead_letters"]["backfilled_to_the_new_rule"]}'),
     ("", "deploys killed part-way", f'{f["interrupted_deploys"]["recovered_by_the_next_deploy"]} of {f["interrupted_deploys"]["killed"]} recovered by the next deploy'),
     ("Nothing forged", "fuzzing (cargo fuzz)", f'{f["fuzz"]["executions"]:,} runs in {f["fuzz"]["seconds"]} s, 0 panics, 0 forgeries'),
     ("", "malformed requests", f'{f["forged"]["malformed_requests"]}: {f["forged"]["refused_with_the_specified_reason"]} refused with their reason, {f["forged"]["valid_variants_accepted"]} valid variants accepted, {f["forged"]["forged_events_on_the_bus"]} forged on the bus'),

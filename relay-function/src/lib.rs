@@ -13,6 +13,8 @@ pub mod failure_notices;
 #[cfg(feature = "aws")]
 pub mod lambda;
 #[cfg(feature = "aws")]
+pub mod outcome;
+#[cfg(feature = "aws")]
 mod put_attempt;
 pub mod reason;
 #[cfg(feature = "aws")]

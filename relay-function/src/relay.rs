@@ -6,11 +6,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_config::SdkConfig;
-use serde::Serialize;
 use tokio::time::Instant;
 
 use crate::bus_delivery::{self, BusDelivery, ClaimCheckStore, DeliveryError, RetryPolicy};
 use crate::failure_notices::{FailureNotices, Notice, NoticeOutcome};
+use crate::outcome::Outcome;
 use crate::reason::Reason;
 use crate::relay_config::RelayConfig;
 use crate::relay_metrics;
@@ -18,7 +18,7 @@ use crate::secret_store::{SecretError, SecretStore, SecretTiming};
 use crate::signature::{self, SignatureError, unix_now};
 use crate::signing_secrets::SigningSecrets;
 use crate::stripe_event::{StripeEvent, claimed_event_id};
-use crate::webhook::{WebhookRequest, WebhookResponse};
+use crate::webhook::WebhookRequest;
 
 #[derive(Debug)]
 pub struct Relay {
@@ -28,64 +28,6 @@ pub struct Relay {
     pub secrets: SecretStore,
     pub delivery: BusDelivery,
     pub notices: Option<FailureNotices>,
-}
-
-/// What happened to one request: the fields of its log line.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Outcome {
-    pub status: u16,
-    pub reason: Option<Reason>,
-    pub event_id: Option<String>,
-    pub event_type: Option<String>,
-    /// PutEvents calls made.
-    pub attempts: u32,
-    pub claim_check: bool,
-    /// Why, in words that quote nothing of the request (AWS's own, for 5xx outcomes).
-    pub detail: Option<String>,
-}
-
-impl Outcome {
-    fn relayed(event: &StripeEvent<'_>, attempts: u32, claim_check: bool) -> Self {
-        Self {
-            status: 200,
-            reason: None,
-            event_id: Some(event.id.to_string()),
-            event_type: Some(event.event_type.to_string()),
-            attempts,
-            claim_check,
-            detail: None,
-        }
-    }
-
-    fn refused(reason: Reason) -> Self {
-        Self {
-            status: reason.status(),
-            reason: Some(reason),
-            event_id: None,
-            event_type: None,
-            attempts: 0,
-            claim_check: false,
-            detail: None,
-        }
-    }
-
-    fn with_event(mut self, event: &StripeEvent<'_>) -> Self {
-        self.event_id = Some(event.id.to_string());
-        self.event_type = Some(event.event_type.to_string());
-        self
-    }
-
-    fn with_detail(mut self, detail: impl ToString) -> Self {
-        self.detail = Some(detail.to_string());
-        self
-    }
-
-    pub fn response(&self) -> WebhookResponse {
-        match self.reason {
-            None => WebhookResponse::received(),
-            Some(reason) => WebhookResponse::refused(reason),
-        }
-    }
 }
 
 impl Relay {

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use metrics::{Unit, counter, describe_counter, describe_histogram, histogram};
 
-use crate::relay::Outcome;
+use crate::outcome::Outcome;
 
 /// The CloudWatch namespace of the relay's metrics; the template's alarms use it too.
 pub const NAMESPACE: &str = "StripeBridge";

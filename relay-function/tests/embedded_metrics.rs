@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
+use relay_function::outcome::Outcome;
 use relay_function::reason::Reason;
-use relay_function::relay::Outcome;
 use relay_function::{lambda, relay_metrics};
 use serde_json::Value;
 

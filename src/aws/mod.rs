@@ -5,6 +5,7 @@
 
 pub mod artifacts;
 pub mod bridge;
+pub mod concurrency;
 pub mod connect;
 pub mod dead_letters;
 pub mod delivery_probe;

@@ -253,7 +253,7 @@ impl Replays {
                 break;
             }
         }
-        replays.sort_by(|a, b| b.started.cmp(&a.started));
+        replays.sort_by_key(|r| std::cmp::Reverse(r.started));
         Ok(replays)
     }
 

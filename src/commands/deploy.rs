@@ -20,13 +20,14 @@ use serde::Serialize;
 use super::ExitStatus;
 use crate::aws::rules::Rules;
 use crate::aws::stack::{self, Prepared, ResourceChange, StackRequest, StackState};
-use crate::aws::{artifacts, connect};
+use crate::aws::{artifacts, concurrency, connect};
 use crate::build::package::{self, Artifact};
 use crate::build::{relay_build, template};
 use crate::cli::{BusChoice, DeployArgs};
 use crate::hint::hinted;
 use crate::settings::GlobalSettings;
 use crate::ui::Printer;
+use crate::ui::printer::error_lines;
 use crate::ui::printer::{check_can_ask, confirmed};
 use crate::ui::progress::Progress;
 use crate::ui::report;
@@ -121,9 +122,10 @@ async fn deploy(
     if let Some(state) = &existing {
         keep_rules_on_their_bus(target, name, args, state).await?;
     }
+    let cap = relay_cap(target, name, args, printer).await?;
     let code = stage(target, name, args, printer).await?;
     let create = existing.is_none();
-    match plan(target, name, args, &code, create, printer).await? {
+    match plan(target, name, args, &code, cap, create, printer).await? {
         Prepared::NoChanges => {
             let state = existing.context("a stack with no changes exists")?;
             printer.status(format!("No changes to deploy: {name} is up to date"));
@@ -147,6 +149,31 @@ async fn deploy(
             .await
         }
     }
+}
+
+/// The relay's concurrency cap: as asked, or the default where the account can spare
+/// it. Checked before anything is made.
+async fn relay_cap(
+    target: &Target,
+    name: &str,
+    args: &DeployArgs,
+    printer: Printer,
+) -> Result<i64> {
+    if args.max_concurrency == Some(0) {
+        return Ok(0);
+    }
+    let headroom = concurrency::headroom(&target.sdk, &format!("{name}-relay"))
+        .await
+        .map_err(|e| error_lines(&e).0);
+    let (cap, warning) = concurrency::choose(args.max_concurrency, headroom)?;
+    if let Some(warning) = warning {
+        printer.warning(warning);
+        printer.hint(
+            "an EventBridge slowdown can then take the account's whole Lambda concurrency; \
+             raise the limit in Service Quotas, and deploy again",
+        );
+    }
+    Ok(cap)
 }
 
 /// Phase 1: the existing stack, once CloudFormation is done with it; `None` if there is
@@ -248,6 +275,7 @@ async fn plan(
     name: &str,
     args: &DeployArgs,
     code: &StagedCode,
+    cap: i64,
     create: bool,
     printer: Printer,
 ) -> Result<Prepared> {
@@ -265,7 +293,7 @@ async fn plan(
         StackRequest {
             name,
             template_body: template::to_json_text(&template::render()),
-            parameters: parameters(name, args, code),
+            parameters: parameters(name, args, code, cap),
             create,
         },
     )
@@ -278,7 +306,12 @@ async fn plan(
 }
 
 /// The stack's parameters: the bridge's settings.
-fn parameters(name: &str, args: &DeployArgs, code: &StagedCode) -> Vec<(&'static str, String)> {
+fn parameters(
+    name: &str,
+    args: &DeployArgs,
+    code: &StagedCode,
+    cap: i64,
+) -> Vec<(&'static str, String)> {
     vec![
         ("BridgeName", name.to_owned()),
         ("CodeBucket", code.bucket.clone()),
@@ -294,6 +327,7 @@ fn parameters(name: &str, args: &DeployArgs, code: &StagedCode) -> Vec<(&'static
         ("SignatureToleranceSeconds", args.tolerance.to_string()),
         ("NotifyEmail", args.notify_email.clone().unwrap_or_default()),
         ("ArchiveRetentionDays", args.retention_days.to_string()),
+        ("ReservedConcurrency", cap.to_string()),
         (
             "UnverifiedBurstThreshold",
             args.unverified_alarm_threshold.to_string(),
@@ -500,6 +534,7 @@ mod tests {
             retention_days: 90,
             unverified_alarm_threshold: 100,
             alert_if_quiet: None,
+            max_concurrency: None,
             confirm: false,
             dry_run: false,
         }

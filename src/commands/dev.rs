@@ -8,7 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use relay_function::relay::{Outcome, Relay};
+use relay_function::outcome::Outcome;
+use relay_function::relay::Relay;
 use relay_function::relay_config::RelayConfig;
 use relay_function::secret_store::SecretStore;
 use relay_function::signature::unix_now;

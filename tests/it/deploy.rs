@@ -313,3 +313,53 @@ async fn confirm_asks_first_and_a_no_leaves_nothing() {
     assert!(screen.contains("Deployed"), "{screen}");
     assert!(cli(&["--name", &name, "remove", "--yes"]).status.success());
 }
+
+/// The relay's concurrency cap: 25 by default where the account can spare it (the
+/// emulator's account has AWS's default limit, 1000), and a cap that would leave less
+/// than the 100 unreserved concurrency AWS keeps is refused before anything is made.
+/// (An account too small for the default gets no cap and a warning: `aws::concurrency`
+/// tests that decision.)
+#[tokio::test]
+async fn the_relay_is_capped_where_the_account_can_spare_it() {
+    let (zip, _) = artifact("v1");
+    let zip = zip.to_str().unwrap();
+    let greedy = unique("greedy");
+    let refused = cli(&[
+        "--name",
+        &greedy,
+        "deploy",
+        "--artifact",
+        zip,
+        "--max-concurrency",
+        "950",
+    ]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        stderr(&refused).contains("AWS keeps at least 100"),
+        "{}",
+        stderr(&refused)
+    );
+    let made = aws_sdk_cloudformation::Client::new(&sdk_config().await)
+        .describe_stacks()
+        .stack_name(&greedy)
+        .send()
+        .await;
+    assert!(made.is_err(), "a refused deploy made a stack");
+
+    let name = unique("capped");
+    assert!(deploy(&name, std::path::Path::new(zip)).status.success());
+    let stack = aws_sdk_cloudformation::Client::new(&sdk_config().await)
+        .describe_stacks()
+        .stack_name(&name)
+        .send()
+        .await
+        .unwrap();
+    let cap = stack.stacks()[0]
+        .parameters()
+        .iter()
+        .find(|p| p.parameter_key() == Some("ReservedConcurrency"))
+        .and_then(|p| p.parameter_value())
+        .map(str::to_owned);
+    assert_eq!(cap.as_deref(), Some("25"));
+    assert!(cli(&["--name", &name, "remove", "--yes"]).status.success());
+}

@@ -2,14 +2,12 @@
 //! real HTTP requests, signed as Stripe signs them, through the local relay, with the
 //! events arriving in a queue through a real rule.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::Child;
-use std::sync::mpsc;
 use std::time::Duration;
 
 use crate::support::aws::{drain, queue, rule_to, sdk_config, unique};
-use crate::support::cli::{add_rule, bridge_and_queue, cli, cli_json, json, spawn_cli, stderr};
+use crate::support::cli::{add_rule, bridge_and_queue, cli, cli_json, json, stderr};
 use crate::support::dev_server::DevServer;
 
 const SECRET: &str = "whsec_devServerSecret0123456789abcdefABCD";
