@@ -73,7 +73,8 @@ impl Monitoring {
                     .build(),
             )
             .start_time(DateTime::from(now - LOOK_BACK))
-            .end_time(DateTime::from(now))
+            // To the end of the current hour's bucket, so that the hour under way counts.
+            .end_time(DateTime::from(now + Duration::from_secs(3600)))
             .period(3600)
             .statistics(Statistic::Sum)
             .send()

@@ -5,8 +5,9 @@
 
 It adds CloudFormation support for the resource types moto lacks (cfn_models.py),
 EventBridge's TestEventPattern (event_patterns.py), and replays that honour their time
-window and rules as AWS documents them (replays.py), and Lambda's GetAccountSettings
-(lambda_settings.py).
+window and rules as AWS documents them (replays.py), Lambda's GetAccountSettings
+(lambda_settings.py), and CloudWatch's answers in the CBOR the SDKs ask for
+(cbor_responses.py).
 It stops when its standard input closes, so a test process that dies, however it
 dies, takes its emulator with it. The moto version is pinned where it is installed
 (tests/run.sh); this launcher is written against moto 5.2.5.
@@ -28,6 +29,7 @@ def main():
     # Registers the CloudFormation resource types moto lacks; must precede the server.
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import cfn_models  # noqa: F401
+    import cbor_responses  # noqa: F401
     import event_patterns  # noqa: F401
     import lambda_settings  # noqa: F401
     import replays  # noqa: F401

@@ -12,8 +12,62 @@ async fn status_shows_the_stack_the_url_the_secrets_and_the_rules() {
     let (zip, _) = artifact("v1");
     let outputs = json(&deploy(&name, &zip))["outputs"].clone();
 
-    let fresh = json(&cli(&["--name", &name, "--output", "json", "status"]));
+    let read = cli(&["--name", &name, "--output", "json", "status"]);
+    assert!(!stderr(&read).contains("warning:"), "{}", stderr(&read));
+    let fresh = json(&read);
     assert_eq!(fresh["stack"]["status"], "CREATE_COMPLETE");
+    // What keeps events after the bus, and who hears when it goes wrong.
+    assert_eq!(fresh["archive"]["name"], format!("{name}-events"));
+    assert_eq!(fresh["archive"]["event_count"], 0);
+    assert_eq!(fresh["archive"]["retention_days"], 90);
+    assert_eq!(fresh["dead_letters"]["waiting"], 0);
+    let alarms: Vec<&str> = fresh["alarms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    for alarm in [
+        "relay-errors",
+        "relay-throttles",
+        "api-5xx",
+        "dead-letters",
+        "unverified-burst",
+    ] {
+        assert!(
+            alarms.contains(&format!("{name}-{alarm}").as_str()),
+            "{alarms:?}"
+        );
+    }
+    assert!(fresh["alarms"][0]["state"].is_string(), "{fresh}");
+    assert_eq!(fresh["last_relayed"], serde_json::Value::Null);
+    // CloudWatch makes this metric from the relay's Embedded Metric Format lines; the
+    // emulator reads no logs, so the test puts the data point CloudWatch would.
+    aws_sdk_cloudwatch::Client::new(&sdk_config().await)
+        .put_metric_data()
+        .namespace(relay_function::relay_metrics::NAMESPACE)
+        .metric_data(
+            aws_sdk_cloudwatch::types::MetricDatum::builder()
+                .metric_name(relay_function::relay_metrics::EVENTS_RELAYED)
+                .dimensions(
+                    aws_sdk_cloudwatch::types::Dimension::builder()
+                        .name(relay_function::relay_metrics::BRIDGE_DIMENSION)
+                        .value(&name)
+                        .build(),
+                )
+                .value(1.0)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let relayed = json(&cli(&["--name", &name, "--output", "json", "status"]));
+    assert!(
+        relayed["last_relayed"]
+            .as_str()
+            .is_some_and(|t| t.ends_with('Z')),
+        "{relayed}"
+    );
     assert!(fresh["stack"]["updated"].as_str().unwrap().ends_with('Z'));
     assert_eq!(fresh["webhook_url"], outputs["WebhookUrl"]);
     assert_eq!(fresh["event_bus"], outputs["EventBusName"]);
