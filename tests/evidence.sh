@@ -28,7 +28,8 @@ export STRIPE_BRIDGE_EVIDENCE_DIR="$evidence"
 echo "== the tests that measure the promises" >&2
 # The same package selection as tests/run.sh, so the build it made is reused as it is.
 cargo test --locked --workspace --exclude relay-function-fuzz --test it -- --test-threads 2 \
-  faults:: malformed_requests:: left_behind:: interrupted_deploy:: least_privilege:: no_secrets:: >&2
+  faults:: malformed_requests:: left_behind:: interrupted_deploy:: least_privilege:: no_secrets:: \
+  notice_flood:: replay:: dead_letters:: >&2
 
 echo "== fuzzing the signature parser and verifier (1,000,000 runs)" >&2
 new_corpus="$evidence/corpus"
