@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::support::aws::{queue, role_for, rule_to, sdk_config, state_machine, unique};
-use crate::support::cli::{bridge_and_queue, cli, deployed_bridge, json, stderr};
+use crate::support::cli::{bridge_and_queue, cli, cli_json, deployed_bridge, json, stderr};
 use crate::support::emulator;
 use crate::support::evidence;
 
@@ -112,6 +112,9 @@ async fn remove_leaves_no_trace_of_the_bridge_in_any_service() {
         args.extend(extra);
         rules.push(json(&cli(&args))["rule"].as_str().unwrap().to_owned());
     }
+    // A replay, which EventBridge keeps a record of (`remove` cancels one still running).
+    let replayed = cli_json(&name, &["replay", "--from", "1s", "--no-wait"]);
+    assert!(replayed["name"].as_str().unwrap().starts_with(&name));
     // A delivery probe that was interrupted before it cleaned up leaves its queue.
     sqs.create_queue()
         .queue_name(format!("{name}-probe-0000dead"))
