@@ -92,6 +92,10 @@ pub enum DeliveryError {
     Refused { attempts: u32, last_error: String },
     #[error("EventBridge did not take the event in time ({attempts} attempt(s)): {last_error}")]
     OutOfTime { attempts: u32, last_error: String },
+    #[error(
+        "EventBridge refused the event as over its size limit, and no claim-check bucket is configured: {last_error}"
+    )]
+    OverBusLimit { last_error: String },
 }
 
 impl BusDelivery {
@@ -104,27 +108,37 @@ impl BusDelivery {
         deadline: Instant,
     ) -> Result<Delivered, DeliveryError> {
         let size = bus_entry::entry_size(&event.event_type, body);
-        let (entry, claim_check) = if size <= self.max_entry_bytes {
-            (bus_entry::event_entry(&self.bus, event, body), None)
-        } else {
-            let store = self.claim_checks.as_ref().ok_or(DeliveryError::TooLarge {
-                size,
-                limit: self.max_entry_bytes,
-            })?;
-            let check = store
-                .put(event, body, deadline)
-                .await
-                .map_err(DeliveryError::ClaimCheck)?;
-            (
-                bus_entry::reference_entry(&self.bus, event, &check),
-                Some(check),
-            )
-        };
-        let (entry_id, attempts) = self.put_with_retries(entry, deadline).await?;
+        if size <= self.max_entry_bytes {
+            let entry = bus_entry::event_entry(&self.bus, event, body);
+            match self.put_with_retries(entry, deadline).await {
+                // EventBridge counted it over its limit after all: claim-check it.
+                Err(DeliveryError::OverBusLimit { last_error }) if self.claim_checks.is_some() => {
+                    tracing::warn!(size, error = %last_error, "EventBridge refused the event's size; storing it as a claim check");
+                }
+                Ok((entry_id, attempts)) => {
+                    return Ok(Delivered {
+                        entry_id,
+                        attempts,
+                        claim_check: None,
+                    });
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        let store = self.claim_checks.as_ref().ok_or(DeliveryError::TooLarge {
+            size,
+            limit: self.max_entry_bytes,
+        })?;
+        let check = store
+            .put(event, body, deadline)
+            .await
+            .map_err(DeliveryError::ClaimCheck)?;
+        let reference = bus_entry::reference_entry(&self.bus, event, &check);
+        let (entry_id, attempts) = self.put_with_retries(reference, deadline).await?;
         Ok(Delivered {
             entry_id,
             attempts,
-            claim_check,
+            claim_check: Some(check),
         })
     }
 
@@ -148,6 +162,9 @@ impl BusDelivery {
                         });
                     }
                     Attempt::Retry(last_error) => last_error,
+                    Attempt::OverLimit(last_error) => {
+                        return Err(DeliveryError::OverBusLimit { last_error });
+                    }
                 },
                 Err(_) => format!(
                     "no answer within {} ms",
@@ -270,6 +287,55 @@ mod tests {
                 matches!(error, DeliveryError::Refused { attempts: 1, .. }),
                 "{error}"
             );
+        }
+    }
+
+    /// EventBridge counts sizes its own way: a request it refuses as too large is
+    /// stored as a claim check and its reference put instead, not answered 5xx on every
+    /// retry of Stripe's.
+    #[tokio::test]
+    async fn an_event_eventbridge_finds_too_large_goes_as_a_claim_check() {
+        for refusal in [
+            (413, None),
+            (
+                400,
+                Some(
+                    r#"{"__type":"ValidationException","message":"Total size of the entries in the request is over the limit."}"#,
+                ),
+            ),
+        ] {
+            let put = mock!(Client::put_events)
+                .sequence()
+                .http_status(refusal.0, refusal.1.map(str::to_owned))
+                .output(accepted)
+                .build();
+            let stored = mock!(aws_sdk_s3::Client::put_object).then_output(|| {
+                aws_sdk_s3::operation::put_object::PutObjectOutput::builder().build()
+            });
+            let s3 = mock_client!(aws_sdk_s3, [&stored]);
+            let mut with_bucket = delivery(&put);
+            with_bucket.claim_checks = Some(ClaimCheckStore {
+                client: s3,
+                bucket: "claims".into(),
+            });
+            let delivered = deliver(&with_bucket, Duration::from_secs(5)).await.unwrap();
+            assert!(delivered.claim_check.is_some(), "{refusal:?}");
+            assert_eq!(put.num_calls(), 2, "{refusal:?}");
+            assert_eq!(stored.num_calls(), 1, "{refusal:?}");
+
+            // Without a bucket it is a 5xx at once, not a retry.
+            let put = mock!(Client::put_events)
+                .sequence()
+                .http_status(refusal.0, refusal.1.map(str::to_owned))
+                .build();
+            let error = deliver(&delivery(&put), Duration::from_secs(5))
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(error, DeliveryError::OverBusLimit { .. }),
+                "{error}"
+            );
+            assert_eq!(put.num_calls(), 1);
         }
     }
 

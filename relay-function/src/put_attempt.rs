@@ -14,6 +14,8 @@ pub(crate) enum Attempt {
     Accepted(String),
     Retry(String),
     GiveUp(String),
+    /// Refused as over EventBridge's size limit: the claim check can still carry it.
+    OverLimit(String),
 }
 
 /// Sorts one PutEvents answer: on the bus, worth another try, or refused for good.
@@ -53,7 +55,9 @@ pub(crate) fn classify(
                 "{code} (HTTP {status}): {}",
                 e.err().message().unwrap_or("no message")
             );
-            if status >= 500 || status == 429 || code.contains("Throttl") {
+            if is_over_size_limit(status, code, e.err().message()) {
+                Attempt::OverLimit(message)
+            } else if status >= 500 || status == 429 || code.contains("Throttl") {
                 Attempt::Retry(message)
             } else {
                 Attempt::GiveUp(message)
@@ -63,6 +67,17 @@ pub(crate) fn classify(
         // Timeouts, connection failures and unreadable answers may all pass.
         Err(e) => Attempt::Retry(describe(&e)),
     }
+}
+
+/// EventBridge refuses a request over its size limit as a whole: with HTTP 413 and no
+/// body, or a `ValidationException` saying "Total size of the entries in the request is
+/// over the limit" ("Calculating Amazon EventBridge PutEvents event entry size",
+/// EventBridge User Guide; what the API answers). Its own size count can differ from
+/// ours (`bus_entry::entry_size`), so the relay does not trust its count alone.
+fn is_over_size_limit(status: u16, code: &str, message: Option<&str>) -> bool {
+    let message = message.unwrap_or_default().to_ascii_lowercase();
+    status == 413
+        || (code == "ValidationException" && message.contains("size") && message.contains("limit"))
 }
 
 /// PutEvents entry error codes that another try may clear.

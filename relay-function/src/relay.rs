@@ -101,7 +101,7 @@ impl Relay {
         if request.method != "POST" {
             return Outcome::refused(Reason::MethodNotAllowed);
         }
-        if request.path != self.webhook_path {
+        if !self.is_webhook_route(request) {
             return Outcome::refused(Reason::NotFound);
         }
         let body = match &request.body {
@@ -126,7 +126,9 @@ impl Relay {
             }
             Err(error) => {
                 let (reason, attempts) = match &error {
-                    DeliveryError::TooLarge { .. } => (Reason::EntryTooLarge, 0),
+                    DeliveryError::TooLarge { .. } | DeliveryError::OverBusLimit { .. } => {
+                        (Reason::EntryTooLarge, 0)
+                    }
                     DeliveryError::ClaimCheck(_) => (Reason::ClaimCheckFailed, 0),
                     DeliveryError::Refused { attempts, .. }
                     | DeliveryError::OutOfTime { attempts, .. } => (Reason::RelayFailed, *attempts),
@@ -138,6 +140,18 @@ impl Relay {
                         .with_detail(error)
                 }
             }
+        }
+    }
+
+    /// Whether the request came by the webhook's route. Through API Gateway that is the
+    /// route key it matched (`POST /webhook`): behind a custom domain with an API mapping
+    /// key, the path is `/KEY/webhook` ("Working with API mappings for HTTP APIs", API
+    /// Gateway Developer Guide), while the route key stays the same. The local relay has
+    /// no routes, so there the path decides.
+    fn is_webhook_route(&self, request: &WebhookRequest) -> bool {
+        match &request.route {
+            Some(route) => *route == format!("POST {}", self.webhook_path),
+            None => request.path == self.webhook_path,
         }
     }
 

@@ -15,6 +15,9 @@ use crate::reason::Reason;
 pub struct WebhookRequest {
     pub method: String,
     pub path: String,
+    /// API Gateway's route key (`POST /webhook`): which route matched. The path alone
+    /// is not enough behind a custom domain, whose API mapping key prefixes it.
+    pub route: Option<String>,
     /// Every `Stripe-Signature` value, joined with `,` as API Gateway joins repeats.
     pub signature: Option<String>,
     /// The body exactly as the sender sent it, or why it could not be read.
@@ -69,6 +72,7 @@ impl WebhookRequest {
         };
         Self {
             method: context.http.method.to_string(),
+            route: request.route_key.or(context.route_key),
             path: strip_stage(context.http.path.or(request.raw_path), context.stage),
             signature,
             body,
@@ -90,6 +94,7 @@ impl WebhookRequest {
         Self {
             method: method.to_owned(),
             path: path.to_owned(),
+            route: None,
             signature: signature_header(headers),
             body,
             request_id,

@@ -429,7 +429,26 @@ fn catalogue() -> Vec<Case> {
             ),
             expect: (200, None),
         },
+        Case {
+            name: "behind a custom domain with an API mapping key",
+            request: with(
+                with(
+                    signed(&body),
+                    "/requestContext/http/path",
+                    "/stripe/webhook".into(),
+                ),
+                "/rawPath",
+                "/stripe/webhook".into(),
+            ),
+            expect: (200, None),
+        },
     ];
+    // API Gateway invokes the relay only for a route it matched: a request on another
+    // path reaches it only through a catch-all route, and says so in its route key.
+    for case in cases.iter_mut().filter(|c| c.expect.1 == Some("not_found")) {
+        case.request["routeKey"] = "$default".into();
+        case.request["requestContext"]["routeKey"] = "$default".into();
+    }
     // Every accepted case carries its own event id, so each delivery can be told apart.
     for (i, case) in cases.iter_mut().enumerate() {
         if case.expect.0 == 200 {

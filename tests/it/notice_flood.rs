@@ -33,6 +33,9 @@ fn forged(n: usize) -> ApiGatewayV2httpRequest {
                 &[("Stripe-Signature", &sign(SECRET, b"{}"))],
             );
             elsewhere.request_context.http.path = Some("/admin".into());
+            // Only a `$default` or catch-all route would bring it to the relay at all.
+            elsewhere.route_key = Some("ANY /{proxy+}".into());
+            elsewhere.request_context.route_key = Some("ANY /{proxy+}".into());
             elsewhere
         }
     }

@@ -163,6 +163,9 @@ async fn requests_that_are_not_webhook_deliveries_are_refused() {
 
     let mut elsewhere = signed_request(SECRET, &body);
     elsewhere.request_context.http.path = Some("/admin".into());
+    // Only a `$default` or catch-all route would bring it to the relay at all.
+    elsewhere.route_key = Some("ANY /{proxy+}".into());
+    elsewhere.request_context.route_key = Some("ANY /{proxy+}".into());
     assert_eq!(answer(&relay, elsewhere).await.0, 404);
 
     let huge = stripe::event("evt_huge", "invoice.paid").replace("in_1", &"x".repeat(5000));

@@ -74,7 +74,7 @@ impl DeliveryRoles {
         action: &str,
     ) -> Result<String> {
         let name = delivery_role_name(bridge, rule);
-        let trust = delivery_trust_policy(rule_arn, &target.account).to_string();
+        let trust = delivery_trust_policy(rule_arn).to_string();
         let existing = found(
             self.iam.get_role().role_name(&name).send().await,
             |e| e.is_no_such_entity_exception(),

@@ -7,7 +7,9 @@ use aws_config::SdkConfig;
 use aws_sdk_sqs::types::QueueAttributeName;
 
 use super::naming::statement_id;
-use super::policy::{merge_statement, policy_statement, without_statement};
+use super::policy::{
+    default_topic_policy, has_statement, merge_statement, policy_statement, without_statement,
+};
 use super::target::{Target, TargetKind};
 use crate::aws::errors::found;
 
@@ -115,7 +117,9 @@ impl Grants {
                 let Some(url) = self.find_queue_url(target).await? else {
                     return Ok(());
                 };
-                if let Some(policy) = self.queue_policy(&url).await? {
+                if let Some(policy) = self.queue_policy(&url).await?
+                    && has_statement(&policy, &sid)
+                {
                     let rest = without_statement(&policy, &sid)?;
                     self.set_queue_policy(&url, rest.as_deref().unwrap_or(""))
                         .await?;
@@ -123,8 +127,10 @@ impl Grants {
             }
             TargetKind::Sns => {
                 if let Ok(Some(policy)) = self.topic_policy(&target.arn).await
-                    && let Some(rest) = without_statement(&policy, &sid)?
+                    && has_statement(&policy, &sid)
                 {
+                    let rest = without_statement(&policy, &sid)?
+                        .unwrap_or_else(|| default_topic_policy(&target.arn));
                     self.set_topic_policy(&target.arn, rest).await?;
                 }
             }

@@ -8,7 +8,11 @@ use serde_json::{Value, json};
 use super::naming::statement_id;
 
 /// The trust policy of a delivery role: EventBridge may assume it, for this rule only.
-pub fn delivery_trust_policy(rule_arn: &str, account: &str) -> Value {
+/// `aws:SourceAccount` is the account that owns the rule, the one EventBridge acts for
+/// ("Preventing the confused deputy problem", EventBridge User Guide), not the target's:
+/// a bus or stream in another account is still delivered to by the bridge's rule.
+pub fn delivery_trust_policy(rule_arn: &str) -> Value {
+    let account = rule_arn.split(':').nth(4).unwrap_or_default();
     json!({
         "Version": "2012-10-17",
         "Statement": [{
@@ -69,6 +73,44 @@ pub fn without_statement(policy: &str, sid: &str) -> Result<Option<String>> {
     Ok((!statements.is_empty()).then(|| document.to_string()))
 }
 
+/// Whether `policy` holds the statement `sid`.
+pub fn has_statement(policy: &str, sid: &str) -> bool {
+    serde_json::from_str::<Value>(policy).is_ok_and(|document| match &document["Statement"] {
+        Value::Array(statements) => statements.iter().any(|s| s["Sid"] == sid),
+        single => single["Sid"] == sid,
+    })
+}
+
+/// The policy SNS gives a new topic: only the topic's own account may use it
+/// (`__default_policy_ID`, "Example cases for Amazon SNS access control", SNS Developer
+/// Guide). A topic always has a policy, so taking back the last statement
+/// stripe-bridge added puts this one back.
+pub fn default_topic_policy(topic_arn: &str) -> String {
+    let account = topic_arn.split(':').nth(4).unwrap_or_default();
+    json!({
+        "Version": "2008-10-17",
+        "Id": "__default_policy_ID",
+        "Statement": [{
+            "Sid": "__default_statement_ID",
+            "Effect": "Allow",
+            "Principal": { "AWS": "*" },
+            "Action": [
+                "SNS:GetTopicAttributes",
+                "SNS:SetTopicAttributes",
+                "SNS:AddPermission",
+                "SNS:RemovePermission",
+                "SNS:DeleteTopic",
+                "SNS:Subscribe",
+                "SNS:ListSubscriptionsByTopic",
+                "SNS:Publish"
+            ],
+            "Resource": topic_arn,
+            "Condition": { "StringEquals": { "AWS:SourceOwner": account } }
+        }]
+    })
+    .to_string()
+}
+
 fn statements_mut(document: &mut Value) -> Result<&mut Vec<Value>> {
     // A policy may hold one statement as an object rather than a list.
     if document["Statement"].is_object() {
@@ -86,6 +128,34 @@ fn statements_mut(document: &mut Value) -> Result<&mut Vec<Value>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_last_statement_taken_from_a_topic_leaves_snss_default_policy() {
+        let topic = "arn:aws:sns:us-east-1:123456789012:billing";
+        let ours = policy_statement("r", "arn:rule", topic, "sns:Publish");
+        let sid = ours["Sid"].as_str().unwrap().to_owned();
+        let policy = merge_statement(None, ours).unwrap();
+        assert!(has_statement(&policy, &sid));
+        assert_eq!(without_statement(&policy, &sid).unwrap(), None);
+        let default = default_topic_policy(topic);
+        assert!(!has_statement(&default, &sid));
+        assert!(
+            default.contains(r#""AWS:SourceOwner":"123456789012""#),
+            "{default}"
+        );
+    }
+
+    #[test]
+    fn a_delivery_role_trusts_the_rules_account_not_the_targets() {
+        let rule = "arn:aws:events:us-east-1:111111111111:rule/shop/shop-to-partner";
+        let trust = delivery_trust_policy(rule);
+        let condition = &trust["Statement"][0]["Condition"];
+        assert_eq!(
+            condition["StringEquals"]["aws:SourceAccount"],
+            "111111111111"
+        );
+        assert_eq!(condition["ArnEquals"]["aws:SourceArn"], rule);
+    }
 
     #[test]
     fn a_delivery_role_may_do_one_thing_to_one_target() {
