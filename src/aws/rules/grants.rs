@@ -67,12 +67,21 @@ impl Grants {
     pub async fn grant(&self, rule: &str, rule_arn: &str, target: &Target) -> Result<()> {
         let sid = statement_id(rule);
         match &target.kind {
-            TargetKind::Lambda { function, .. } => {
+            TargetKind::Lambda {
+                function,
+                qualifier,
+            } => {
                 // Replace rather than add twice: the statement id is the rule's.
-                self.remove_lambda_permission(function, &sid).await;
+                self.remove_lambda_permission(function, qualifier.as_deref(), &sid)
+                    .await;
+                // An alias or version has a resource policy of its own, and EventBridge
+                // invokes exactly the ARN it was given: the grant goes on that qualifier
+                // ("AddPermission": Qualifier, Lambda API Reference; "Using resource-based
+                // policies for Amazon EventBridge": Lambda permissions).
                 self.lambda
                     .add_permission()
                     .function_name(function)
+                    .set_qualifier(qualifier.clone())
                     .statement_id(&sid)
                     .action("lambda:InvokeFunction")
                     .principal("events.amazonaws.com")
@@ -110,8 +119,12 @@ impl Grants {
     pub async fn revoke(&self, rule: &str, target: &Target) -> Result<()> {
         let sid = statement_id(rule);
         match &target.kind {
-            TargetKind::Lambda { function, .. } => {
-                self.remove_lambda_permission(function, &sid).await;
+            TargetKind::Lambda {
+                function,
+                qualifier,
+            } => {
+                self.remove_lambda_permission(function, qualifier.as_deref(), &sid)
+                    .await;
             }
             TargetKind::Sqs { .. } => {
                 let Some(url) = self.find_queue_url(target).await? else {
@@ -142,13 +155,15 @@ impl Grants {
         Ok(())
     }
 
-    /// Takes back the permission with statement id `sid` on `function`, if it is there.
-    async fn remove_lambda_permission(&self, function: &str, sid: &str) {
+    /// Takes back the permission with statement id `sid` on `function` (on its alias or
+    /// version `qualifier`, if given), if it is there.
+    async fn remove_lambda_permission(&self, function: &str, qualifier: Option<&str>, sid: &str) {
         // Absent is the state wanted, so "not found" is no error.
         let _ = self
             .lambda
             .remove_permission()
             .function_name(function)
+            .set_qualifier(qualifier.map(str::to_owned))
             .statement_id(sid)
             .send()
             .await;
@@ -226,5 +241,52 @@ impl Grants {
             .await
             .with_context(|| format!("cannot update the policy of {topic_arn}"))?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_config::BehaviorVersion;
+    use aws_sdk_lambda::operation::add_permission::AddPermissionOutput;
+    use aws_sdk_lambda::operation::remove_permission::RemovePermissionOutput;
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+
+    use super::*;
+
+    /// The emulator keeps one policy per function, whatever the qualifier, so the exact
+    /// requests are checked here: both name the alias.
+    #[tokio::test]
+    async fn an_alias_target_is_granted_and_taken_back_on_the_alias() {
+        let on_alias = |function: Option<&str>, qualifier: Option<&str>| {
+            function == Some("billing") && qualifier == Some("live")
+        };
+        let add = mock!(aws_sdk_lambda::Client::add_permission)
+            .match_requests(move |r| on_alias(r.function_name(), r.qualifier()))
+            .then_output(|| AddPermissionOutput::builder().build());
+        let remove = mock!(aws_sdk_lambda::Client::remove_permission)
+            .match_requests(move |r| on_alias(r.function_name(), r.qualifier()))
+            .then_output(|| RemovePermissionOutput::builder().build());
+        let sdk = SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .build();
+        let grants = Grants {
+            lambda: mock_client!(aws_sdk_lambda, RuleMode::MatchAny, [&add, &remove]),
+            sqs: aws_sdk_sqs::Client::new(&sdk),
+            sns: aws_sdk_sns::Client::new(&sdk),
+        };
+        let target = Target::parse(
+            "arn:aws:lambda:us-east-1:123456789012:function:billing:live",
+            "us-east-1",
+        )
+        .unwrap();
+        let rule = "arn:aws:events:us-east-1:123456789012:rule/shop/shop-invoice-paid";
+        grants
+            .grant("shop-invoice-paid", rule, &target)
+            .await
+            .unwrap();
+        grants.revoke("shop-invoice-paid", &target).await.unwrap();
+        assert_eq!(add.num_calls(), 1);
+        // Once to replace any earlier grant, once to take it back.
+        assert_eq!(remove.num_calls(), 2);
     }
 }
