@@ -53,28 +53,29 @@ pub struct DeadLetters {
     queue_url: String,
 }
 
-/// Messages waiting in the queue at `url`.
-pub async fn waiting(sdk: &SdkConfig, url: &str) -> Result<i64> {
-    let attributes = aws_sdk_sqs::Client::new(sdk)
-        .get_queue_attributes()
-        .queue_url(url)
-        .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
-        .send()
-        .await
-        .context("cannot read the dead-letter queue")?;
-    Ok(attributes
-        .attributes()
-        .and_then(|a| a.get(&QueueAttributeName::ApproximateNumberOfMessages))
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_default())
-}
-
 impl DeadLetters {
     pub fn new(sdk: &SdkConfig, queue_url: &str) -> Self {
         Self {
             sqs: aws_sdk_sqs::Client::new(sdk),
             queue_url: queue_url.to_owned(),
         }
+    }
+
+    /// Messages waiting in the queue (SQS's ApproximateNumberOfMessages).
+    pub async fn waiting(&self) -> Result<i64> {
+        let attributes = self
+            .sqs
+            .get_queue_attributes()
+            .queue_url(&self.queue_url)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+            .send()
+            .await
+            .context("cannot read the dead-letter queue")?;
+        Ok(attributes
+            .attributes()
+            .and_then(|a| a.get(&QueueAttributeName::ApproximateNumberOfMessages))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_default())
     }
 
     /// Takes every message in the queue out of sight for `hold`, and reads them. Give

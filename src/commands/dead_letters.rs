@@ -18,10 +18,10 @@ use anyhow::Result;
 use serde::Serialize;
 
 use super::ExitStatus;
-use super::replay::replay_to;
+use super::replay::{bridge_archive, replay_to};
 use crate::aws::bridge::Bridge;
 use crate::aws::dead_letters::{DeadLetter, DeadLetters};
-use crate::aws::replays::Window;
+use crate::aws::replays::{Archive, Window};
 use crate::aws::rules::{Lookup, Rules, naming};
 use crate::cli::DeadLettersArgs;
 use crate::settings::GlobalSettings;
@@ -122,8 +122,10 @@ pub async fn run(
         });
         return Ok(ExitStatus::Success);
     }
+    // Everything redelivery needs is read before any message is held out of sight.
+    let archive = bridge_archive(&bridge).await?;
     let letters = queue.take(HOLD).await?;
-    let redelivered = redeliver(&bridge, &queue, letters, printer).await?;
+    let redelivered = redeliver(&bridge, &archive, &queue, letters, printer).await?;
     let all_done = redelivered.kept.is_empty();
     printer.result(&redelivered);
     Ok(if all_done {
@@ -135,6 +137,7 @@ pub async fn run(
 
 async fn redeliver(
     bridge: &Bridge,
+    archive: &Archive,
     queue: &DeadLetters,
     letters: Vec<DeadLetter>,
     printer: Printer,
@@ -180,6 +183,7 @@ async fn redeliver(
             let group: Vec<DeadLetter> = group.into_iter().map(|(_, l)| l).collect();
             let replayed = replay_to(
                 bridge,
+                archive,
                 Window { from, to },
                 std::slice::from_ref(&rule),
                 true,

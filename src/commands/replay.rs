@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::ExitStatus;
 use crate::aws::bridge::Bridge;
-use crate::aws::replays::{self, Replay, Replays, Window};
+use crate::aws::replays::{self, Archive, Replay, Replays, Window};
 use crate::aws::rules::{Lookup, Rules, naming};
 use crate::cli::ReplayArgs;
 use crate::hint::hinted;
@@ -130,7 +130,8 @@ pub async fn run(
             "add one first with `stripe-bridge add-rule --type TYPE --target ARN`",
         ));
     }
-    let replayed = replay_to(&bridge, window, &names, !args.no_wait, printer).await?;
+    let archive = bridge_archive(&bridge).await?;
+    let replayed = replay_to(&bridge, &archive, window, &names, !args.no_wait, printer).await?;
     let ended_well = args.no_wait || replayed.replay.state == "COMPLETED";
     printer.result(&replayed);
     Ok(if ended_well {
@@ -140,10 +141,18 @@ pub async fn run(
     })
 }
 
-/// Replays `window` of the bridge's archive to the rules `names` of its bus, and (if
+/// The bridge's archive, as `replay_to` takes it.
+pub async fn bridge_archive(bridge: &Bridge) -> Result<Archive> {
+    Replays::new(&bridge.ctx.sdk)
+        .archive(bridge.output("ArchiveName")?)
+        .await
+}
+
+/// Replays `window` of the bridge's `archive` to the rules `names` of its bus, and (if
 /// `wait`) follows it to its end. The window is checked against the archive first.
 pub async fn replay_to(
     bridge: &Bridge,
+    archive: &Archive,
     window: Window,
     names: &[String],
     wait: bool,
@@ -151,8 +160,7 @@ pub async fn replay_to(
 ) -> Result<Replayed> {
     let started = Instant::now();
     let replays = Replays::new(&bridge.ctx.sdk);
-    let archive = replays.archive(bridge.output("ArchiveName")?).await?;
-    window.check(&archive, SystemTime::now())?;
+    window.check(archive, SystemTime::now())?;
     let bus_arn = bridge.output("EventBusArn")?;
     let arns: Vec<String> = names
         .iter()
@@ -160,7 +168,7 @@ pub async fn replay_to(
         .collect();
     let name = replays::replay_name(&bridge.name, SystemTime::now());
     replays
-        .start(&name, &archive, bus_arn, window, &arns)
+        .start(&name, archive, bus_arn, window, &arns)
         .await?;
     let replay = if wait {
         follow(&replays, &name, printer).await?

@@ -9,9 +9,9 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::ExitStatus;
-use super::replay::Replayed;
+use super::replay::{Replayed, bridge_archive, replay_to};
 use crate::aws::bridge::Bridge;
-use crate::aws::replays::{Replays, Window};
+use crate::aws::replays::{Archive, Window};
 use crate::aws::rules::target::{Target, TargetKind};
 use crate::aws::rules::{Applied, RuleInfo, RuleSpec, Rules};
 use crate::cli::{AddRuleArgs, RemoveRuleArgs};
@@ -172,14 +172,19 @@ pub async fn add(
     };
     // A backfill's window is checked before the rule is made.
     let backfill = match args.backfill {
-        Some(length) => Some(backfill_window(&bridge, length, printer).await?),
+        Some(length) => {
+            let archive = bridge_archive(&bridge).await?;
+            let window = backfill_window(&archive, length, printer)?;
+            Some((archive, window))
+        }
         None => None,
     };
     let applied = rules.apply(&spec).await?;
     let backfill = match backfill {
-        Some(window) => Some(
-            super::replay::replay_to(
+        Some((archive, window)) => Some(
+            replay_to(
                 &bridge,
+                &archive,
                 window,
                 std::slice::from_ref(&spec.name),
                 true,
@@ -210,10 +215,7 @@ pub async fn add(
 
 /// The window `--backfill LENGTH` replays: the last LENGTH, from the archive's start at
 /// the earliest (a new consumer asking for 30 days gets what there is, and is told).
-async fn backfill_window(bridge: &Bridge, length: Duration, printer: Printer) -> Result<Window> {
-    let archive = Replays::new(&bridge.ctx.sdk)
-        .archive(bridge.output("ArchiveName")?)
-        .await?;
+fn backfill_window(archive: &Archive, length: Duration, printer: Printer) -> Result<Window> {
     let now = SystemTime::now();
     let wanted = now - length;
     let from = if wanted < archive.created {
@@ -227,7 +229,7 @@ async fn backfill_window(bridge: &Bridge, length: Duration, printer: Printer) ->
         wanted
     };
     let window = Window { from, to: now };
-    window.check(&archive, now)?;
+    window.check(archive, now)?;
     Ok(window)
 }
 

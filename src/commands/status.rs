@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::ExitStatus;
 use super::set_secret::{ActiveSecrets, MaskedSecret};
 use crate::aws::bridge::Bridge;
-use crate::aws::dead_letters;
+use crate::aws::dead_letters::DeadLetters;
 use crate::aws::monitoring::{AlarmState, Monitoring};
 use crate::aws::replays::{Archive, Replays};
 use crate::aws::rules::{RuleInfo, Rules};
@@ -35,14 +35,14 @@ pub struct BridgeStatus {
     pub rules: Vec<RuleInfo>,
     /// None for a stack deployed before the bridge kept an archive.
     pub archive: Option<Archive>,
-    pub dead_letters: Option<DeadLetters>,
+    pub dead_letters: Option<DeadLetterDepth>,
     pub alarms: Vec<AlarmState>,
     /// RFC 3339: the start of the last hour the relay put an event on the bus.
     pub last_relayed: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
-pub struct DeadLetters {
+pub struct DeadLetterDepth {
     pub queue_url: String,
     /// Messages waiting (SQS's ApproximateNumberOfMessages).
     pub waiting: i64,
@@ -84,9 +84,9 @@ pub async fn run(settings: &GlobalSettings, printer: Printer) -> Result<ExitStat
         None => None,
     };
     let dead_letters = match stack.output("DeadLetterQueueUrl") {
-        Some(url) => Some(DeadLetters {
+        Some(url) => Some(DeadLetterDepth {
             queue_url: url.to_owned(),
-            waiting: dead_letters::waiting(&bridge.ctx.sdk, url).await?,
+            waiting: DeadLetters::new(&bridge.ctx.sdk, url).waiting().await?,
         }),
         None => None,
     };
