@@ -74,7 +74,7 @@ pub enum Command {
     Deploy(DeployArgs),
     /// Set the Stripe webhook signing secret (whsec_…); the relay uses it within seconds.
     #[command(
-        after_help = "Examples:\n  stripe-bridge set-secret                      # asks, without echo\n  stripe-bridge set-secret - < secret.txt\n  stripe-bridge set-secret --keep-previous 24h  # after Stripe's \"roll secret\"\n  stripe-bridge set-secret --show"
+        after_help = "Examples:\n  stripe-bridge set-secret                      # asks, without echo\n  stripe-bridge set-secret - < secret.txt\n  stripe-bridge set-secret --keep-previous 24h  # after Stripe's \"roll secret\"\n  stripe-bridge set-secret --add --endpoint connect  # a Connect endpoint's secret too\n  stripe-bridge set-secret --show"
     )]
     SetSecret(SetSecretArgs),
     /// Route Stripe events of some types to a target (Lambda, SQS, SNS, Step Functions, event bus, Kinesis).
@@ -331,9 +331,37 @@ pub struct SetSecretArgs {
     /// Stripe does when you roll a secret.
     #[arg(long, conflicts_with = "show", value_parser = parse_keep_previous)]
     pub keep_previous: Option<humantime::Duration>,
-    /// Show the active secrets, masked, with their expiry.
+    /// Which Stripe endpoint the secret is for (default: the bridge's main one). Each
+    /// endpoint's secret is rolled on its own; the relay accepts all of them.
+    #[arg(long, value_name = "NAME", value_parser = parse_endpoint_name)]
+    pub endpoint: Option<String>,
+    /// Add the secret of a second Stripe endpoint (e.g. a Connect endpoint's) beside the
+    /// current ones, both permanent.
+    #[arg(long, requires = "endpoint", conflicts_with_all = ["show", "keep_previous"])]
+    pub add: bool,
+    /// Forget the secrets of --endpoint NAME (after deleting that endpoint in Stripe).
+    #[arg(long, requires = "endpoint", conflicts_with_all = ["show", "keep_previous", "add", "secret"])]
+    pub remove: bool,
+    /// Show the active secrets, masked, with their endpoint and expiry.
     #[arg(long)]
     pub show: bool,
+}
+
+/// An endpoint's name in the bridge's secret: short, lower case, readable in `--show`.
+fn parse_endpoint_name(name: &str) -> Result<String, String> {
+    let ok = (1..=32).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if ok && name != "main" {
+        Ok(name.to_owned())
+    } else if name == "main" {
+        Err("`main` is the default endpoint's name: leave out --endpoint for it".to_owned())
+    } else {
+        Err(format!(
+            "`{name}` is not an endpoint name: use 1 to 32 lower-case letters, digits or -, such as connect"
+        ))
+    }
 }
 
 #[derive(Debug, Args)]

@@ -6,7 +6,10 @@
 //! - a plain `whsec_…` string: one secret that never expires;
 //! - a JSON document, which `set-secret` writes:
 //!   `{"version":1,"secrets":[{"secret":"whsec_new"},{"secret":"whsec_old","expires":"2026-11-30T12:00:00Z"}]}`.
-//!   `expires` is RFC 3339 in UTC; a secret stops verifying at that instant.
+//!   `expires` is RFC 3339 in UTC; a secret stops verifying at that instant. An entry may
+//!   name the Stripe endpoint it belongs to (`"endpoint":"connect"`), so that one bridge
+//!   can hold the permanent secrets of two endpoints (an account's and a Connect one's)
+//!   and roll each on its own. The relay accepts every active secret, whatever its endpoint.
 //!
 //! The stack creates the secret holding [`PLACEHOLDER`]: no secret, so nothing verifies
 //! until one is set.
@@ -87,6 +90,9 @@ impl fmt::Debug for SigningSecret {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SecretEntry {
     pub secret: SigningSecret,
+    /// The Stripe endpoint whose secret this is; `None` for the bridge's main endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
@@ -158,12 +164,21 @@ impl fmt::Display for JsonProblem {
 impl SigningSecrets {
     /// One secret that never expires.
     pub fn single(secret: SigningSecret) -> Self {
+        Self::permanent([secret])
+    }
+
+    /// Secrets that never expire, for the main endpoint.
+    pub fn permanent(secrets: impl IntoIterator<Item = SigningSecret>) -> Self {
         Self {
             version: FORMAT_VERSION,
-            secrets: vec![SecretEntry {
-                secret,
-                expires: None,
-            }],
+            secrets: secrets
+                .into_iter()
+                .map(|secret| SecretEntry {
+                    secret,
+                    endpoint: None,
+                    expires: None,
+                })
+                .collect(),
         }
     }
 
@@ -241,6 +256,15 @@ mod tests {
             SigningSecrets::single(SigningSecret::new("whsec_abc"))
         );
         assert_eq!(parsed.active_at(i64::MAX - 1).len(), 1);
+    }
+
+    #[test]
+    fn two_endpoints_secrets_are_both_in_force() {
+        let stored = r#"{"version":1,"secrets":[{"secret":"whsec_account"},{"secret":"whsec_connect","endpoint":"connect"}]}"#;
+        let parsed = SigningSecrets::parse(stored).unwrap();
+        assert_eq!(parsed.active_at(i64::MAX - 1).len(), 2);
+        assert_eq!(parsed.secrets[1].endpoint.as_deref(), Some("connect"));
+        assert_eq!(parsed.to_stored(), stored);
     }
 
     #[test]

@@ -13,7 +13,7 @@ use relay_function::relay::Relay;
 use relay_function::relay_config::RelayConfig;
 use relay_function::secret_store::SecretStore;
 use relay_function::signature::unix_now;
-use relay_function::signing_secrets::{SecretEntry, SigningSecrets};
+use relay_function::signing_secrets::SigningSecrets;
 use relay_function::webhook::WebhookRequest;
 use serde::Serialize;
 use tokio::net::TcpListener;
@@ -115,16 +115,7 @@ pub async fn run(
         "the bridge's secret in Secrets Manager".to_owned()
     } else {
         let masked: Vec<String> = given.iter().map(|s| s.masked()).collect();
-        relay.secrets = SecretStore::fixed(SigningSecrets {
-            version: 1,
-            secrets: given
-                .into_iter()
-                .map(|secret| SecretEntry {
-                    secret,
-                    expires: None,
-                })
-                .collect(),
-        });
+        relay.secrets = SecretStore::fixed(SigningSecrets::permanent(given));
         masked.join(", ")
     };
 

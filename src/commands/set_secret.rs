@@ -12,6 +12,7 @@ use serde::Serialize;
 use super::ExitStatus;
 use crate::aws::bridge::{Bridge, read_secrets};
 use crate::cli::SetSecretArgs;
+use crate::hint::hinted;
 use crate::settings::GlobalSettings;
 use crate::ui::Printer;
 use crate::ui::report::rfc3339;
@@ -23,8 +24,9 @@ pub async fn run(
     printer: Printer,
 ) -> Result<ExitStatus> {
     let name = settings.bridge.as_str();
+    let endpoint = args.endpoint.as_deref();
     // Read and check the new secret before touching AWS: a typo costs nothing.
-    let new_secret = if args.show {
+    let new_secret = if args.show || args.remove {
         None
     } else {
         Some(secret_input::signing_secret(
@@ -45,20 +47,43 @@ pub async fn run(
     let current = read_secrets(&secrets_manager, secret_arn).await?;
     let now = unix_now();
 
-    let Some(new_secret) = new_secret else {
-        printer.result(&ActiveSecrets::of(&current, now));
-        return Ok(ExitStatus::Success);
+    let (updated, done) = match new_secret {
+        None if args.show => {
+            printer.result(&ActiveSecrets::of(&current, now));
+            return Ok(ExitStatus::Success);
+        }
+        None => (
+            forget(&current, endpoint, now)?,
+            format!(
+                "Removed the secrets of endpoint {}.",
+                endpoint_name(endpoint)
+            ),
+        ),
+        Some(new_secret) => {
+            let updated = if args.add {
+                add(&current, endpoint, new_secret.clone(), now)?
+            } else {
+                let keep_until = args.keep_previous.map(|d| now + d.as_secs() as i64);
+                rotate(&current, endpoint, new_secret.clone(), keep_until, now)?
+            };
+            if updated == current {
+                printer.status(format!(
+                    "{} is already the signing secret of {name}; nothing changed.",
+                    new_secret.masked()
+                ));
+                printer.result(&ActiveSecrets::of(&current, now));
+                return Ok(ExitStatus::Success);
+            }
+            let of = endpoint.map_or(String::new(), |e| format!(" (endpoint {e})"));
+            (
+                updated,
+                format!(
+                    "Set the signing secret of {name}{of} to {}. The relay uses it within seconds; no redeploy is needed.",
+                    new_secret.masked()
+                ),
+            )
+        }
     };
-    let keep_until = args.keep_previous.map(|d| now + d.as_secs() as i64);
-    let updated = rotate(&current, new_secret.clone(), keep_until, now);
-    if updated == current {
-        printer.status(format!(
-            "{} is already the signing secret of {name}; nothing changed.",
-            new_secret.masked()
-        ));
-        printer.result(&ActiveSecrets::of(&current, now));
-        return Ok(ExitStatus::Success);
-    }
     secrets_manager
         .put_secret_value()
         .secret_id(secret_arn)
@@ -66,43 +91,154 @@ pub async fn run(
         .send()
         .await
         .context("cannot store the signing secret in Secrets Manager")?;
-    printer.status(format!(
-        "Set the signing secret of {name} to {}. The relay uses it within seconds; no redeploy is needed.",
-        new_secret.masked()
-    ));
+    printer.status(done);
     printer.result(&ActiveSecrets::of(&updated, now));
     Ok(ExitStatus::Success)
 }
 
-/// The secrets after `new` becomes current: the previous active ones stay until
-/// `keep_until` (never longer than they already would), or go now.
+/// How output names an endpoint: `main` for the default one.
+fn endpoint_name(endpoint: Option<&str>) -> &str {
+    endpoint.unwrap_or("main")
+}
+
+/// The secrets after `new` becomes `endpoint`'s current one: that endpoint's previous
+/// active ones stay until `keep_until` (never longer than they already would), or go
+/// now. Other endpoints' secrets are left as they are; expired ones are dropped.
 pub fn rotate(
     current: &SigningSecrets,
+    endpoint: Option<&str>,
     new: SigningSecret,
     keep_until: Option<i64>,
     now: i64,
-) -> SigningSecrets {
-    if current
-        .secrets
-        .first()
+) -> Result<SigningSecrets> {
+    refuse_other_endpoints_secret(current, endpoint, &new, now)?;
+    let mut ours = current
+        .active_entries_at(now)
+        .filter(|e| e.endpoint.as_deref() == endpoint);
+    if ours
+        .next()
         .is_some_and(|e| e.secret == new && e.expires.is_none())
     {
-        return current.clone();
+        return Ok(current.clone());
     }
-    let mut secrets = vec![SecretEntry {
+    let mut group = vec![SecretEntry {
         secret: new.clone(),
+        endpoint: endpoint.map(str::to_owned),
         expires: None,
     }];
     if let Some(until) = keep_until {
-        for entry in current.active_entries_at(now) {
-            if entry.secret != new {
-                secrets.push(SecretEntry {
-                    secret: entry.secret.clone(),
-                    expires: Some(entry.expires.map_or(until, |e| e.min(until))),
-                });
-            }
+        for entry in current
+            .active_entries_at(now)
+            .filter(|e| e.endpoint.as_deref() == endpoint && e.secret != new)
+        {
+            group.push(SecretEntry {
+                expires: Some(entry.expires.map_or(until, |e| e.min(until))),
+                ..entry.clone()
+            });
         }
     }
+    Ok(with_group(current, endpoint, group, now))
+}
+
+/// The secrets with `new` added as `endpoint`'s permanent secret, beside every other
+/// endpoint's. An endpoint that has a current secret is rolled, not added to.
+pub fn add(
+    current: &SigningSecrets,
+    endpoint: Option<&str>,
+    new: SigningSecret,
+    now: i64,
+) -> Result<SigningSecrets> {
+    refuse_other_endpoints_secret(current, endpoint, &new, now)?;
+    let name = endpoint_name(endpoint);
+    if let Some(existing) = current
+        .active_entries_at(now)
+        .find(|e| e.endpoint.as_deref() == endpoint && e.expires.is_none())
+    {
+        if existing.secret == new {
+            return Ok(current.clone());
+        }
+        return Err(hinted(
+            format!(
+                "endpoint {name} already has a signing secret ({})",
+                existing.secret.masked()
+            ),
+            format!(
+                "to roll it, run `stripe-bridge set-secret --endpoint {name} --keep-previous 24h`; \
+                 to add a second endpoint, give it another --endpoint name"
+            ),
+        ));
+    }
+    let group = vec![SecretEntry {
+        secret: new,
+        endpoint: endpoint.map(str::to_owned),
+        expires: None,
+    }];
+    Ok(with_group(current, endpoint, group, now))
+}
+
+/// The secrets without `endpoint`'s.
+pub fn forget(
+    current: &SigningSecrets,
+    endpoint: Option<&str>,
+    now: i64,
+) -> Result<SigningSecrets> {
+    if !current
+        .active_entries_at(now)
+        .any(|e| e.endpoint.as_deref() == endpoint)
+    {
+        return Err(hinted(
+            format!(
+                "the bridge holds no secret for endpoint {}",
+                endpoint_name(endpoint)
+            ),
+            "`stripe-bridge set-secret --show` lists the endpoints it has",
+        ));
+    }
+    Ok(with_group(current, endpoint, Vec::new(), now))
+}
+
+/// One secret verifies for one endpoint: the same secret under two names would make
+/// rolling one of them take the other's away.
+fn refuse_other_endpoints_secret(
+    current: &SigningSecrets,
+    endpoint: Option<&str>,
+    new: &SigningSecret,
+    now: i64,
+) -> Result<()> {
+    match current
+        .active_entries_at(now)
+        .find(|e| e.secret == *new && e.endpoint.as_deref() != endpoint)
+    {
+        Some(other) => Err(hinted(
+            format!(
+                "{} is already the secret of endpoint {}",
+                new.masked(),
+                endpoint_name(other.endpoint.as_deref())
+            ),
+            "each Stripe endpoint has its own signing secret: check which one you copied",
+        )),
+        None => Ok(()),
+    }
+}
+
+/// `current`'s active secrets with `endpoint`'s replaced by `group`, endpoints in the
+/// order they were first given (a new one last).
+fn with_group(
+    current: &SigningSecrets,
+    endpoint: Option<&str>,
+    group: Vec<SecretEntry>,
+    now: i64,
+) -> SigningSecrets {
+    let mut secrets = Vec::new();
+    let mut group = Some(group);
+    for entry in current.active_entries_at(now) {
+        if entry.endpoint.as_deref() == endpoint {
+            secrets.extend(group.take().into_iter().flatten());
+        } else {
+            secrets.push(entry.clone());
+        }
+    }
+    secrets.extend(group.into_iter().flatten());
     SigningSecrets {
         version: current.version.max(1),
         secrets,
@@ -119,6 +255,8 @@ pub struct ActiveSecrets {
 #[derive(Debug, Serialize)]
 pub struct MaskedSecret {
     pub secret: String,
+    /// The Stripe endpoint it is for: `main` unless `--endpoint` named another.
+    pub endpoint: String,
     /// RFC 3339; none for the current secret.
     pub expires: Option<String>,
 }
@@ -130,6 +268,7 @@ impl ActiveSecrets {
                 .active_entries_at(now)
                 .map(|e| MaskedSecret {
                     secret: e.secret.masked(),
+                    endpoint: endpoint_name(e.endpoint.as_deref()).to_owned(),
                     expires: e.expires.map(rfc3339),
                 })
                 .collect(),
@@ -144,12 +283,21 @@ impl fmt::Display for ActiveSecrets {
                 "No signing secret is set: run `stripe-bridge set-secret`. Until then Stripe's deliveries get a 500 and are retried.",
             );
         }
+        let width = self
+            .secrets
+            .iter()
+            .map(|e| e.endpoint.len())
+            .max()
+            .unwrap_or(4);
         let lines: Vec<String> = self
             .secrets
             .iter()
-            .map(|e| match &e.expires {
-                None => format!("  {}  current", e.secret),
-                Some(at) => format!("  {}  valid until {at}", e.secret),
+            .map(|e| {
+                let when = match &e.expires {
+                    None => "current".to_owned(),
+                    Some(at) => format!("valid until {at}"),
+                };
+                format!("  {:<width$}  {}  {when}", e.endpoint, e.secret)
             })
             .collect();
         f.write_str(&lines.join("\n"))
@@ -164,10 +312,18 @@ mod tests {
         SigningSecret::new(s)
     }
 
+    fn listed(secrets: &SigningSecrets) -> Vec<(&str, Option<&str>, Option<i64>)> {
+        secrets
+            .secrets
+            .iter()
+            .map(|e| (e.secret.expose(), e.endpoint.as_deref(), e.expires))
+            .collect()
+    }
+
     #[test]
     fn rotation_keeps_the_previous_secret_until_the_deadline() {
         let current = SigningSecrets::single(secret("whsec_old"));
-        let rotated = rotate(&current, secret("whsec_new"), Some(1_000), 500);
+        let rotated = rotate(&current, None, secret("whsec_new"), Some(1_000), 500).unwrap();
         assert_eq!(rotated.active_at(999).len(), 2);
         assert_eq!(
             rotated
@@ -179,37 +335,92 @@ mod tests {
         );
 
         // Without --keep-previous the old one goes at once; expired ones never come back.
+        let replaced = rotate(&rotated, None, secret("whsec_newer"), None, 600).unwrap();
+        assert_eq!(replaced.secrets.len(), 1);
+        let again = rotate(&rotated, None, secret("whsec_newer"), Some(5_000), 2_000).unwrap();
         assert_eq!(
-            rotate(&rotated, secret("whsec_newer"), None, 600)
-                .secrets
-                .len(),
-            1
-        );
-        let again = rotate(&rotated, secret("whsec_newer"), Some(5_000), 2_000);
-        assert_eq!(
-            again
-                .secrets
-                .iter()
-                .map(|e| (e.secret.expose(), e.expires))
-                .collect::<Vec<_>>(),
-            [("whsec_newer", None), ("whsec_new", Some(5_000))],
+            listed(&again),
+            [
+                ("whsec_newer", None, None),
+                ("whsec_new", None, Some(5_000))
+            ],
             "whsec_old had expired and stays gone"
         );
         // A kept secret never outlives the expiry it already had.
-        let kept = rotate(&rotated, secret("whsec_newer"), Some(5_000), 600);
-        assert_eq!(
-            kept.secrets
-                .iter()
-                .find(|e| e.secret.expose() == "whsec_old")
-                .unwrap()
-                .expires,
-            Some(1_000)
-        );
+        let kept = rotate(&rotated, None, secret("whsec_newer"), Some(5_000), 600).unwrap();
+        assert_eq!(listed(&kept)[2], ("whsec_old", None, Some(1_000)));
     }
 
     #[test]
     fn setting_the_current_secret_again_changes_nothing() {
         let current = SigningSecrets::single(secret("whsec_same"));
-        assert_eq!(rotate(&current, secret("whsec_same"), Some(10), 0), current);
+        assert_eq!(
+            rotate(&current, None, secret("whsec_same"), Some(10), 0).unwrap(),
+            current
+        );
+        assert_eq!(
+            add(&current, None, secret("whsec_same"), 0).unwrap(),
+            current
+        );
+    }
+
+    #[test]
+    fn a_second_endpoint_is_added_and_rolled_on_its_own() {
+        let account = SigningSecrets::single(secret("whsec_account"));
+        let both = add(&account, Some("connect"), secret("whsec_connect"), 0).unwrap();
+        assert_eq!(
+            listed(&both),
+            [
+                ("whsec_account", None, None),
+                ("whsec_connect", Some("connect"), None)
+            ]
+        );
+        // Rolling Connect's keeps the account's as it is, and Connect's old one a while.
+        let rolled = rotate(
+            &both,
+            Some("connect"),
+            secret("whsec_connect2"),
+            Some(100),
+            10,
+        )
+        .unwrap();
+        assert_eq!(
+            listed(&rolled),
+            [
+                ("whsec_account", None, None),
+                ("whsec_connect2", Some("connect"), None),
+                ("whsec_connect", Some("connect"), Some(100))
+            ]
+        );
+        // Rolling the main one without --keep-previous leaves Connect's alone.
+        let main = rotate(&rolled, None, secret("whsec_account2"), None, 200).unwrap();
+        assert_eq!(
+            listed(&main),
+            [
+                ("whsec_account2", None, None),
+                ("whsec_connect2", Some("connect"), None)
+            ]
+        );
+        assert_eq!(
+            listed(&forget(&main, Some("connect"), 200).unwrap()),
+            [("whsec_account2", None, None)]
+        );
+    }
+
+    #[test]
+    fn adding_where_a_secret_is_or_reusing_one_is_refused() {
+        let both = add(
+            &SigningSecrets::single(secret("whsec_account")),
+            Some("connect"),
+            secret("whsec_connect"),
+            0,
+        )
+        .unwrap();
+        let again = add(&both, Some("connect"), secret("whsec_other"), 0).unwrap_err();
+        assert!(format!("{again:#}").contains("endpoint connect already has a signing secret"));
+        let reused = rotate(&both, None, secret("whsec_connect"), None, 0).unwrap_err();
+        assert!(format!("{reused:#}").contains("already the secret of endpoint connect"));
+        let absent = forget(&both, Some("platform"), 0).unwrap_err();
+        assert!(format!("{absent:#}").contains("no secret for endpoint platform"));
     }
 }

@@ -73,6 +73,70 @@ async fn set_secret_rotates_and_the_relay_follows_without_a_redeploy() {
     assert!(cli(&["--name", &name, "remove", "--yes"]).status.success());
 }
 
+/// An account endpoint and a Connect endpoint, each with its own permanent secret: both
+/// verify, rolling one leaves the other, and `--show` lists both by endpoint.
+#[tokio::test]
+async fn two_endpoints_secrets_verify_side_by_side() {
+    let name = unique("twosec");
+    let (zip, _) = artifact("v1");
+    let outputs = json(&deploy(&name, &zip))["outputs"].clone();
+    assert!(set_secret(&name, FIRST, &[]).status.success());
+    let added = set_secret(&name, SECOND, &["--add", "--endpoint", "connect"]);
+    assert!(added.status.success(), "{}", stderr(&added));
+    assert_eq!(answer(&outputs, FIRST).await, 200);
+    assert_eq!(answer(&outputs, SECOND).await, 200);
+
+    let shown = cli_json(&name, &["set-secret", "--show"]);
+    let listed: Vec<(&str, &str, bool)> = shown["secrets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["endpoint"].as_str().unwrap(),
+                e["secret"].as_str().unwrap(),
+                e["expires"].is_null(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("main", "whsec_…CDEF", true),
+            ("connect", "whsec_…CDEF", true)
+        ]
+    );
+
+    // Adding again to an endpoint that has one is refused, and changes nothing.
+    let again = set_secret(&name, THIRD, &["--add", "--endpoint", "connect"]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(
+        stderr(&again).contains("endpoint connect already has a signing secret"),
+        "{}",
+        stderr(&again)
+    );
+    assert_eq!(answer(&outputs, THIRD).await, 400);
+
+    // Rolling the main endpoint's secret leaves Connect's in force.
+    assert!(set_secret(&name, THIRD, &[]).status.success());
+    assert_eq!(answer(&outputs, FIRST).await, 400);
+    assert_eq!(answer(&outputs, SECOND).await, 200);
+    assert_eq!(answer(&outputs, THIRD).await, 200);
+
+    let forgotten = cli(&[
+        "--name",
+        &name,
+        "set-secret",
+        "--remove",
+        "--endpoint",
+        "connect",
+    ]);
+    assert!(forgotten.status.success(), "{}", stderr(&forgotten));
+    assert_eq!(answer(&outputs, SECOND).await, 400);
+
+    assert!(cli(&["--name", &name, "remove", "--yes"]).status.success());
+}
+
 #[tokio::test]
 async fn no_output_ever_holds_a_whole_secret() {
     let name = unique("mask");
