@@ -304,6 +304,11 @@ pub struct DeployArgs {
     /// 25, where the account can spare it while keeping 100 unreserved; else no cap.
     #[arg(long, value_parser = clap::value_parser!(i64).range(0..=10_000))]
     pub max_concurrency: Option<i64>,
+    /// Events larger than this go on the bus as a claim check (in S3, with a reference on
+    /// the bus). The default, 240KiB, fits every target kind: SNS and Step Functions take
+    /// 256 KiB with EventBridge's envelope. At most 1MiB, the bus's own limit.
+    #[arg(long, value_name = "SIZE", default_value = "240KiB", value_parser = parse_claim_check_over)]
+    pub claim_check_over: u64,
     /// Also alarm when no event is relayed for this long (whole hours, 1h to 7d).
     #[arg(long, value_parser = parse_quiet_period)]
     pub alert_if_quiet: Option<std::time::Duration>,
@@ -425,6 +430,21 @@ fn parse_keep_previous(text: &str) -> Result<humantime::Duration, String> {
         ));
     }
     Ok(duration)
+}
+
+/// A size such as `240KiB`, `1MiB` or `200000` (bytes), from 1 KiB to EventBridge's 1 MiB.
+fn parse_claim_check_over(text: &str) -> Result<u64, String> {
+    let size: bytesize::ByteSize = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not a size (e.g. 240KiB, 1MiB, 200000)"))?;
+    let bytes = size.as_u64();
+    if (1024..=1024 * 1024).contains(&bytes) {
+        Ok(bytes)
+    } else {
+        Err(format!(
+            "`{text}` is {bytes} bytes: give 1KiB to 1MiB, since nothing over EventBridge's 1 MiB goes on the bus as it is"
+        ))
+    }
 }
 
 /// A CloudWatch alarm period of an hour or more must be whole hours, and one period may
@@ -565,6 +585,24 @@ mod tests {
             "a@b@c.com",
         ] {
             assert!(parse_email(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn claim_check_sizes_are_read_in_binary_units_within_the_bus_limit() {
+        assert_eq!(parse_claim_check_over("240KiB"), Ok(245_760));
+        assert_eq!(parse_claim_check_over("1MiB"), Ok(1_048_576));
+        assert_eq!(parse_claim_check_over("200000"), Ok(200_000));
+        for bad in ["2MiB", "512", "big", ""] {
+            assert!(parse_claim_check_over(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn endpoint_names_are_short_and_readable() {
+        assert!(parse_endpoint_name("connect").is_ok());
+        for bad in ["", "main", "Connect", "a b", &"a".repeat(33)] {
+            assert!(parse_endpoint_name(bad).is_err(), "{bad}");
         }
     }
 

@@ -64,7 +64,11 @@ impl RetryPolicy {
 pub struct BusDelivery {
     pub client: aws_sdk_eventbridge::Client,
     pub bus: String,
+    /// EventBridge's own limit: nothing larger goes on the bus as it is.
     pub max_entry_bytes: usize,
+    /// With a claim-check bucket, larger events go as a claim check, so that every
+    /// target can take what the bus carries (see `DEFAULT_CLAIM_CHECK_OVER_BYTES`).
+    pub claim_check_over: usize,
     pub claim_checks: Option<ClaimCheckStore>,
     pub retry: RetryPolicy,
 }
@@ -108,7 +112,10 @@ impl BusDelivery {
         deadline: Instant,
     ) -> Result<Delivered, DeliveryError> {
         let size = bus_entry::entry_size(&event.event_type, body);
-        if size <= self.max_entry_bytes {
+        // Without a bucket, an event the bus takes still goes: some targets can take it.
+        let as_is = size <= self.max_entry_bytes
+            && (size <= self.claim_check_over || self.claim_checks.is_none());
+        if as_is {
             let entry = bus_entry::event_entry(&self.bus, event, body);
             match self.put_with_retries(entry, deadline).await {
                 // EventBridge counted it over its limit after all: claim-check it.
@@ -228,6 +235,7 @@ mod tests {
             client,
             bus: "bus".into(),
             max_entry_bytes: bus_entry::DEFAULT_MAX_ENTRY_BYTES,
+            claim_check_over: bus_entry::DEFAULT_CLAIM_CHECK_OVER_BYTES,
             claim_checks: None,
             retry: RetryPolicy {
                 base_delay: Duration::from_millis(1),
@@ -337,6 +345,30 @@ mod tests {
             );
             assert_eq!(put.num_calls(), 1);
         }
+    }
+
+    /// Over the claim-check threshold but within the bus's limit: a claim check where
+    /// there is a bucket, the event as it is where there is none.
+    #[tokio::test]
+    async fn the_claim_check_threshold_applies_only_with_a_bucket() {
+        let put = mock!(Client::put_events).then_output(accepted);
+        let stored = mock!(aws_sdk_s3::Client::put_object)
+            .then_output(|| aws_sdk_s3::operation::put_object::PutObjectOutput::builder().build());
+        let mut with_bucket = delivery(&put);
+        with_bucket.claim_check_over = 16;
+        with_bucket.claim_checks = Some(ClaimCheckStore {
+            client: mock_client!(aws_sdk_s3, [&stored]),
+            bucket: "claims".into(),
+        });
+        let delivered = deliver(&with_bucket, Duration::from_secs(5)).await.unwrap();
+        assert!(delivered.claim_check.is_some());
+        assert_eq!(stored.num_calls(), 1);
+
+        let put = mock!(Client::put_events).then_output(accepted);
+        let mut without = delivery(&put);
+        without.claim_check_over = 16;
+        let delivered = deliver(&without, Duration::from_secs(5)).await.unwrap();
+        assert!(delivered.claim_check.is_none());
     }
 
     #[tokio::test]

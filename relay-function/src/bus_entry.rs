@@ -14,6 +14,16 @@ pub const SOURCE: &str = "Stripe";
 /// EventBridge's entry size limit since January 2026 (it was 256 KiB before).
 pub const DEFAULT_MAX_ENTRY_BYTES: usize = 1024 * 1024;
 
+/// The largest event put on the bus as it is when a claim-check bucket is there; larger
+/// ones go as a claim check. EventBridge takes 1 MiB, but its targets take less: an SNS
+/// message is at most 256 KiB ("Amazon SNS message size", SNS Developer Guide), and so is
+/// a Step Functions execution's input ("Quotas related to state machine executions",
+/// Step Functions Developer Guide). EventBridge delivers the event inside its envelope
+/// (`version`, `id`, `detail-type`, `source`, `account`, `time`, `region`,
+/// `resources`), so 16 KiB are left for that: an event of this size reaches every
+/// target kind `add-rule` supports. `deploy --claim-check-over` changes it.
+pub const DEFAULT_CLAIM_CHECK_OVER_BYTES: usize = 240 * 1024;
+
 /// EventBridge counts a present `Time` as 14 bytes.
 const TIME_BYTES: usize = 14;
 

@@ -62,6 +62,7 @@ impl Relay {
                 client: bus_delivery::eventbridge_client(sdk),
                 bus: config.event_bus,
                 max_entry_bytes: config.max_entry_bytes,
+                claim_check_over: config.claim_check_over_bytes,
                 claim_checks,
                 retry: RetryPolicy::default(),
             },

@@ -10,13 +10,14 @@
 //! | `WEBHOOK_PATH` | the only path that is served | `/webhook` |
 //! | `SIGNATURE_TOLERANCE_SECONDS` | how old (or how far ahead) a signature may be | `300` |
 //! | `MAX_ENTRY_BYTES` | EventBridge's entry limit | `1048576` |
+//! | `CLAIM_CHECK_OVER_BYTES` | larger events go as a claim check (with a bucket) | `245760` |
 //! | `MAX_BODY_BYTES` | the largest request body read | `4194304` |
 //! | `SECRET_TTL_SECONDS` | how long a read of the secret is used | `30` |
 //! | `NOTICE_INTERVAL_SECONDS` | at most one notice per reason this often | `60` |
 
 use std::time::Duration;
 
-use crate::bus_entry::DEFAULT_MAX_ENTRY_BYTES;
+use crate::bus_entry::{DEFAULT_CLAIM_CHECK_OVER_BYTES, DEFAULT_MAX_ENTRY_BYTES};
 use crate::signature::DEFAULT_TOLERANCE;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,6 +30,7 @@ pub struct RelayConfig {
     pub webhook_path: String,
     pub tolerance: Duration,
     pub max_entry_bytes: usize,
+    pub claim_check_over_bytes: usize,
     pub max_body_bytes: usize,
     pub secret_ttl: Duration,
     pub notice_interval: Duration,
@@ -59,6 +61,7 @@ impl RelayConfig {
             webhook_path: "/webhook".into(),
             tolerance: DEFAULT_TOLERANCE,
             max_entry_bytes: DEFAULT_MAX_ENTRY_BYTES,
+            claim_check_over_bytes: DEFAULT_CLAIM_CHECK_OVER_BYTES,
             max_body_bytes: 4 * 1024 * 1024,
             secret_ttl: Duration::from_secs(30),
             notice_interval: Duration::from_secs(60),
@@ -102,6 +105,12 @@ impl RelayConfig {
             max_entry_bytes: number(
                 "MAX_ENTRY_BYTES",
                 defaults.max_entry_bytes as u64,
+                1024,
+                16 * 1024 * 1024,
+            )? as usize,
+            claim_check_over_bytes: number(
+                "CLAIM_CHECK_OVER_BYTES",
+                defaults.claim_check_over_bytes as u64,
                 1024,
                 16 * 1024 * 1024,
             )? as usize,
@@ -154,11 +163,13 @@ mod tests {
             ("SIGNING_SECRET_ARN", "arn"),
             ("SIGNATURE_TOLERANCE_SECONDS", "60"),
             ("MAX_ENTRY_BYTES", "262144"),
+            ("CLAIM_CHECK_OVER_BYTES", "65536"),
             ("CLAIM_CHECK_BUCKET", "b"),
         ])
         .unwrap();
         assert_eq!(config.tolerance, Duration::from_secs(60));
         assert_eq!(config.max_entry_bytes, 262_144);
+        assert_eq!(config.claim_check_over_bytes, 65_536);
         assert_eq!(config.claim_check_bucket.as_deref(), Some("b"));
 
         let err = from(&[

@@ -328,6 +328,7 @@ fn parameters(
         ("NotifyEmail", args.notify_email.clone().unwrap_or_default()),
         ("ArchiveRetentionDays", args.retention_days.to_string()),
         ("ReservedConcurrency", cap.to_string()),
+        ("ClaimCheckOverBytes", args.claim_check_over.to_string()),
         (
             "UnverifiedBurstThreshold",
             args.unverified_alarm_threshold.to_string(),
@@ -535,6 +536,7 @@ mod tests {
             unverified_alarm_threshold: 100,
             alert_if_quiet: None,
             max_concurrency: None,
+            claim_check_over: 245_760,
             confirm: false,
             dry_run: false,
         }

@@ -223,6 +223,45 @@ async fn an_event_over_the_bus_limit_is_stored_and_referenced() {
     assert_eq!(detail["claim_check"]["size"], body.len());
 }
 
+/// A Stripe event of `event_type` padded with a long description to about `size` bytes.
+fn event_of_size(id: &str, size: usize) -> String {
+    let small = stripe::event(id, "invoice.paid");
+    let padding = "x".repeat(size.saturating_sub(small.len() + 20));
+    small.replacen(
+        r#""object":"invoice"}"#,
+        &format!(r#""object":"invoice","description":"{padding}"}}"#),
+        1,
+    )
+}
+
+/// With the stack's settings, an event the bus would take but an SNS topic or a state
+/// machine would not (300 KB: over their 256 KiB) goes as a claim check, so that every
+/// target can take what the bus carries; a 100 KB one goes as it is.
+#[tokio::test]
+async fn an_event_too_large_for_some_targets_goes_as_a_claim_check_by_default() {
+    let bridge = Bridge::create(SECRET).await;
+    let relay = Relay::from_sdk_config(&bridge.sdk, bridge.config.clone());
+    let large = event_of_size("evt_tooLargeForSns", 300_000);
+    let small = event_of_size("evt_fitsEveryTarget", 100_000);
+    assert!(large.len() > 256 * 1024 && large.len() < 1024 * 1024);
+
+    assert_eq!(answer(&relay, signed_request(SECRET, &large)).await.0, 200);
+    assert_eq!(answer(&relay, signed_request(SECRET, &small)).await.0, 200);
+
+    let delivered = bridge.delivered_events().await;
+    let object = |id: &str| {
+        delivered
+            .iter()
+            .find(|e| e["detail"]["id"] == id)
+            .map(|e| e["detail"]["object"].clone())
+    };
+    assert_eq!(
+        object("evt_tooLargeForSns"),
+        Some("stripe_bridge.claim_check".into())
+    );
+    assert_eq!(object("evt_fitsEveryTarget"), Some("event".into()));
+}
+
 #[tokio::test]
 async fn a_new_secret_verifies_without_a_redeploy() {
     let bridge = Bridge::create(SECRET).await;
