@@ -378,6 +378,10 @@ pub struct AddRuleArgs {
     /// consumer `live`, and it never acts on a test event.
     #[arg(long, value_enum, default_value_t = Livemode::Any)]
     pub livemode: Livemode,
+    /// Only events of this connected account (Connect: `account` of a snapshot event,
+    /// `context` of a thin one); repeatable.
+    #[arg(long = "account", value_name = "ACCT", value_parser = parse_account_id)]
+    pub accounts: Vec<String>,
     /// The ARN of a Lambda function, SQS queue, SNS topic, Step Functions state machine,
     /// event bus or Kinesis stream in the bridge's region.
     #[arg(long)]
@@ -407,6 +411,12 @@ pub struct AddRuleArgs {
     /// consumer starts from the past.
     #[arg(long, value_parser = humantime::parse_duration)]
     pub backfill: Option<std::time::Duration>,
+}
+
+fn parse_account_id(id: &str) -> Result<String, String> {
+    crate::stripe::event_types::check_account_id(id)
+        .map(|()| id.to_owned())
+        .map_err(|e| e.to_string())
 }
 
 fn parse_rule_name(name: &str) -> Result<String, String> {

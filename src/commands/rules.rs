@@ -138,13 +138,14 @@ pub async fn add(
     );
     let name = match &args.rule_name {
         Some(name) => name.clone(),
-        None => rules.name_for(&filters, &target).await?,
+        None => rules.name_for(&filters, &args.accounts, &target).await?,
     };
     let (dead_letter_queue, grant_dead_letter_queue) = match (&args.dlq, args.no_dlq) {
         (Some(dlq), _) => (Some(Target::parse(dlq, region)?), true),
         (None, true) => {
             printer.warning(
-                "with --no-dlq, an event the target still cannot take after EventBridge's                  retries is dropped, and only the target's own metrics show it",
+                "with --no-dlq, an event the target still cannot take after EventBridge's \
+                 retries is dropped, and only the target's own metrics show it",
             );
             (None, false)
         }
@@ -159,7 +160,11 @@ pub async fn add(
     let retried = dead_letter_queue.is_some();
     let spec = RuleSpec {
         name,
-        pattern: event_types::with_livemode(event_types::event_pattern(&filters), args.livemode),
+        pattern: event_types::with_accounts(
+            event_types::with_livemode(event_types::event_pattern(&filters), args.livemode),
+            &filters,
+            &args.accounts,
+        ),
         target,
         dead_letter_queue,
         grant_dead_letter_queue,

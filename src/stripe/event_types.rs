@@ -146,9 +146,90 @@ pub fn with_livemode(mut pattern: Value, livemode: Livemode) -> Value {
     pattern
 }
 
+/// Checks a connected account's id for `--account`: `acct_` and letters or digits.
+pub fn check_account_id(id: &str) -> Result<()> {
+    match id.strip_prefix("acct_") {
+        Some(rest) if !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_alphanumeric()) => Ok(()),
+        _ => bail!(
+            "`{id}` is not a connected account's id (acct_ followed by letters and digits, e.g. acct_1Nv0FGQ9RKHgCVdK)"
+        ),
+    }
+}
+
+/// `pattern` narrowed to events of these connected accounts, so that a Connect platform
+/// can route each account's events on their own. A snapshot event names the connected
+/// account in `account`; a thin event in `context` ("Authentication context needed to
+/// fetch the event or related object", Stripe's v2 Event object). The pattern matches
+/// the field of each kind of type asked for, both with `$or` when both kinds are.
+pub fn with_accounts(mut pattern: Value, filters: &[TypeFilter], accounts: &[String]) -> Value {
+    if accounts.is_empty() {
+        return pattern;
+    }
+    let any_type = filters.is_empty() || filters.contains(&TypeFilter::All);
+    let thin = any_type
+        || filters.iter().any(|f| match f {
+            TypeFilter::Exact(t) | TypeFilter::Prefix(t) => is_thin(t),
+            TypeFilter::All => true,
+        });
+    let snapshot = any_type
+        || filters.iter().any(|f| match f {
+            TypeFilter::Exact(t) | TypeFilter::Prefix(t) => !is_thin(t),
+            TypeFilter::All => true,
+        });
+    let field = match (snapshot, thin) {
+        (true, false) => "account",
+        (false, true) => "context",
+        _ => {
+            pattern["$or"] = json!([
+                { "detail": { "account": accounts } },
+                { "detail": { "context": accounts } },
+            ]);
+            return pattern;
+        }
+    };
+    if !pattern["detail"].is_object() {
+        pattern["detail"] = json!({});
+    }
+    pattern["detail"][field] = json!(accounts);
+    pattern
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn connected_accounts_are_matched_on_each_kinds_field() {
+        let accounts = vec!["acct_1".to_owned(), "acct_2".to_owned()];
+        let snapshot = vec![TypeFilter::Exact("invoice.paid".into())];
+        let pattern = with_accounts(
+            with_livemode(event_pattern(&snapshot), Livemode::Live),
+            &snapshot,
+            &accounts,
+        );
+        assert_eq!(
+            pattern["detail"],
+            json!({ "livemode": [true], "account": ["acct_1", "acct_2"] })
+        );
+        let thin = vec![TypeFilter::Prefix("v1.billing.".into())];
+        assert_eq!(
+            with_accounts(event_pattern(&thin), &thin, &accounts)["detail"],
+            json!({ "context": ["acct_1", "acct_2"] })
+        );
+        let both = with_accounts(
+            event_pattern(&[TypeFilter::All]),
+            &[TypeFilter::All],
+            &accounts,
+        );
+        assert_eq!(
+            both["$or"],
+            json!([{ "detail": { "account": ["acct_1", "acct_2"] } }, { "detail": { "context": ["acct_1", "acct_2"] } }])
+        );
+        assert!(check_account_id("acct_1Nv0FGQ9RKHgCVdK").is_ok());
+        for bad in ["acct_", "1Nv0", "cus_123", "acct_a b"] {
+            assert!(check_account_id(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn thin_types_are_accepted_with_their_prefixes() {

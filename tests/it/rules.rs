@@ -60,18 +60,23 @@ async fn queue_policy(url: &str) -> String {
 
 /// Sends a signed event of `event_type` through a freshly started relay of the bridge.
 async fn send(outputs: &serde_json::Value, event_type: &str) {
+    let body = stripe::event(
+        &format!("evt_{}", event_type.replace(['.', '_'], "")),
+        event_type,
+    );
+    send_body(outputs, &body).await;
+}
+
+/// Sends `body`, signed, through a freshly started relay of the bridge.
+async fn send_body(outputs: &serde_json::Value, body: &str) {
     let config = RelayConfig::new(
         outputs["EventBusName"].as_str().unwrap(),
         outputs["SigningSecretArn"].as_str().unwrap(),
     );
     let relay = Relay::from_sdk_config(&sdk_config().await, config);
-    let body = stripe::event(
-        &format!("evt_{}", event_type.replace(['.', '_'], "")),
-        event_type,
-    );
     let answer = lambda::handle(
         &relay,
-        invocation(signed_request(SECRET, &body), Duration::from_secs(10)),
+        invocation(signed_request(SECRET, body), Duration::from_secs(10)),
     )
     .await;
     assert_eq!(answer.status_code, 200);
@@ -79,6 +84,11 @@ async fn send(outputs: &serde_json::Value, event_type: &str) {
 
 /// The detail-types of the messages in the queue now (and takes them out).
 async fn received(url: &str) -> Vec<String> {
+    received_field(url, "detail-type").await
+}
+
+/// One top-level field of each message in the queue now (and takes them out), sorted.
+async fn received_field(url: &str, field: &str) -> Vec<String> {
     let sqs = aws_sdk_sqs::Client::new(&sdk_config().await);
     let mut types = Vec::new();
     loop {
@@ -97,7 +107,10 @@ async fn received(url: &str) -> Vec<String> {
         }
         for m in messages {
             let body: serde_json::Value = serde_json::from_str(m.body().unwrap()).unwrap();
-            types.push(body["detail-type"].as_str().unwrap().to_owned());
+            types.push(body.pointer(field).map_or_else(
+                || body[field].as_str().unwrap().to_owned(),
+                |v| v.as_str().unwrap().to_owned(),
+            ));
             sqs.delete_message()
                 .queue_url(url)
                 .receipt_handle(m.receipt_handle().unwrap())
@@ -171,6 +184,61 @@ async fn a_rule_routes_the_types_it_selects_to_a_queue_until_it_is_removed() {
         "{policy}"
     );
 
+    assert!(cli(&["--name", &name, "remove", "--yes"]).status.success());
+}
+
+/// A Connect platform routes each connected account's events on their own: a snapshot
+/// event by its `account`, a thin event by its `context`.
+#[tokio::test]
+async fn a_rule_with_accounts_takes_only_those_connected_accounts_events() {
+    let name = unique("acct");
+    let outputs = bridge(&name);
+    let (url, arn) = users_queue(&format!("{name}-acct-a")).await;
+    let added = cli_json(
+        &name,
+        &[
+            "add-rule",
+            "--type",
+            "invoice.paid",
+            "--type",
+            "v1.billing.meter.error_report_triggered",
+            "--account",
+            "acct_A1",
+            "--target",
+            &arn,
+        ],
+    );
+    // One snapshot type and one thin type: both fields, either may match.
+    assert_eq!(
+        added["pattern"]["$or"],
+        serde_json::json!([{ "detail": { "account": ["acct_A1"] } }, { "detail": { "context": ["acct_A1"] } }])
+    );
+    let snapshot = |id: &str, account: Option<&str>| {
+        let body = stripe::event(id, "invoice.paid");
+        match account {
+            Some(account) => body.replacen(
+                r#""object":"event","#,
+                &format!(r#""object":"event","account":"{account}","#),
+                1,
+            ),
+            None => body,
+        }
+    };
+    let thin = |id: &str, account: &str| {
+        format!(
+            r#"{{"id":"{id}","object":"v2.core.event","type":"v1.billing.meter.error_report_triggered","livemode":false,"created":"2026-12-02T10:00:00.000Z","context":"{account}","related_object":{{"id":"mtr_1","type":"billing.meter","url":"/v1/billing/meters/mtr_1"}}}}"#
+        )
+    };
+    send_body(&outputs, &snapshot("evt_ofA", Some("acct_A1"))).await;
+    send_body(&outputs, &snapshot("evt_ofB", Some("acct_B2"))).await;
+    send_body(&outputs, &snapshot("evt_platform", None)).await;
+    send_body(&outputs, &thin("evt_thinOfA", "acct_A1")).await;
+    send_body(&outputs, &thin("evt_thinOfB", "acct_B2")).await;
+
+    assert_eq!(
+        received_field(&url, "/detail/id").await,
+        ["evt_ofA", "evt_thinOfA"]
+    );
     assert!(cli(&["--name", &name, "remove", "--yes"]).status.success());
 }
 

@@ -24,7 +24,7 @@ use serde_json::Value;
 
 use self::delivery_role::DeliveryRoles;
 use self::grants::Grants;
-use self::naming::{TARGET_ID, default_rule_name, rule_name_for_target};
+use self::naming::{TARGET_ID, default_rule_name, for_accounts, rule_name_for_target};
 use self::target::{Target, TargetKind};
 use crate::aws::OWNER_TAG;
 use crate::hint::hinted;
@@ -379,8 +379,13 @@ impl Rules {
     /// The name for a rule of these types to `target`: the default name, unless another
     /// target already gets those types through it; then a second rule, named for this
     /// target, so that the first consumer keeps its events.
-    pub async fn name_for(&self, filters: &[TypeFilter], target: &Target) -> Result<String> {
-        let base = default_rule_name(&self.bridge, filters);
+    pub async fn name_for(
+        &self,
+        filters: &[TypeFilter],
+        accounts: &[String],
+        target: &Target,
+    ) -> Result<String> {
+        let base = for_accounts(default_rule_name(&self.bridge, filters), accounts);
         Ok(match self.lookup(&base).await? {
             Lookup::Ours(info) if info.targets != [target.arn.clone()] => {
                 rule_name_for_target(&base, target.name())

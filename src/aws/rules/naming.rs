@@ -22,6 +22,24 @@ pub fn default_rule_name(bridge: &str, filters: &[TypeFilter]) -> String {
     fit(format!("{bridge}-{}", labels.join("-")))
 }
 
+/// A default name narrowed to connected accounts: `…-for-acct_1Nv0…` for one, the count
+/// and a hash of them for more, so that each account's rule has its own name.
+pub fn for_accounts(base: String, accounts: &[String]) -> String {
+    match accounts {
+        [] => base,
+        [one] => fit(format!("{base}-for-{one}")),
+        many => {
+            let mut sorted = many.to_vec();
+            sorted.sort();
+            fit(format!(
+                "{base}-for-{}-accounts-{}",
+                many.len(),
+                short_sha256(sorted.join(","), 6)
+            ))
+        }
+    }
+}
+
 /// The name of a second rule for the same types, to another target: the default name
 /// and the target's own name, so that adding a consumer never takes events from another
 /// (`stripe-live-invoice-paid-to-billing-queue`).
@@ -120,6 +138,16 @@ mod tests {
             "live-invoice-all"
         );
         assert_eq!(default_rule_name("live", &[TypeFilter::All]), "live-all");
+        assert_eq!(
+            for_accounts("live-all".into(), &["acct_1".into()]),
+            "live-all-for-acct_1"
+        );
+        let two = for_accounts("live-all".into(), &["acct_2".into(), "acct_1".into()]);
+        assert!(two.starts_with("live-all-for-2-accounts-"), "{two}");
+        assert_eq!(
+            two,
+            for_accounts("live-all".into(), &["acct_1".into(), "acct_2".into()])
+        );
         let many: Vec<TypeFilter> = [
             "customer.subscription.created",
             "customer.subscription.deleted",
