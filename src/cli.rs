@@ -407,6 +407,11 @@ pub struct AddRuleArgs {
     /// How long EventBridge keeps retrying (60s to 24h).
     #[arg(long, value_parser = parse_max_age)]
     pub max_age: Option<std::time::Duration>,
+    /// Where the target or --dlq is encrypted with a customer managed KMS key whose policy
+    /// does not let EventBridge use it, add the statement it needs (else add-rule stops
+    /// and prints it).
+    #[arg(long)]
+    pub grant_kms: bool,
     /// Then replay this much of the archive (e.g. 7d) to the new rule only, so that a new
     /// consumer starts from the past.
     #[arg(long, value_parser = humantime::parse_duration)]

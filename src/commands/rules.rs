@@ -13,6 +13,7 @@ use super::replay::{Replayed, bridge_archive, replay_to};
 use crate::aws::bridge::Bridge;
 use crate::aws::replays::{Archive, Window};
 use crate::aws::rules::target::{Target, TargetKind};
+use crate::aws::rules::target_keys::KeyNeed;
 use crate::aws::rules::{Applied, RuleInfo, RuleSpec, Rules};
 use crate::cli::{AddRuleArgs, RemoveRuleArgs};
 use crate::hint::hinted;
@@ -184,7 +185,17 @@ pub async fn add(
         }
         None => None,
     };
+    let keys = key_grants(&rules, &spec, args.grant_kms, printer).await?;
     let applied = rules.apply(&spec).await?;
+    for (key_arn, statement) in &keys {
+        if let Err(error) = rules.grant_key(key_arn, statement).await {
+            // No half-made rule: one that cannot deliver goes again.
+            if applied == Applied::Created {
+                let _ = rules.delete(&spec.name).await;
+            }
+            return Err(error);
+        }
+    }
     let backfill = match backfill {
         Some((archive, window)) => Some(
             replay_to(
@@ -216,6 +227,50 @@ pub async fn add(
     } else {
         ExitStatus::Failure
     })
+}
+
+/// The key statements `--grant-kms` adds; without it, a key that would refuse EventBridge
+/// stops add-rule before anything is made, with the statement to add.
+async fn key_grants(
+    rules: &Rules,
+    spec: &RuleSpec,
+    grant_kms: bool,
+    printer: Printer,
+) -> Result<Vec<(String, Value)>> {
+    let mut grants = Vec::new();
+    for (target, need) in rules.key_needs(spec).await? {
+        match need {
+            KeyNeed::Nothing => {}
+            KeyNeed::Unknown {
+                key,
+                statement,
+                reason,
+            } => printer.warning(format!(
+                "cannot read the key policy of {key} ({reason}): unless it lets EventBridge use the key, \
+                 every delivery to {target} fails. The statement it needs:\n{}",
+                pretty(&statement)
+            )),
+            KeyNeed::Statement { key_arn, statement } if grant_kms => {
+                grants.push((key_arn, statement));
+            }
+            KeyNeed::Statement { key_arn, statement } => {
+                return Err(hinted(
+                    format!(
+                        "{target} is encrypted with KMS key {key_arn}, whose key policy does not let EventBridge use it, so every delivery would fail"
+                    ),
+                    format!(
+                        "run add-rule again with --grant-kms, or add this statement to the key policy:\n{}",
+                        pretty(&statement)
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(grants)
+}
+
+fn pretty(value: &Value) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string())
 }
 
 /// The window `--backfill LENGTH` replays: the last LENGTH, from the archive's start at

@@ -490,3 +490,128 @@ fn decoded(document: &str) -> String {
         .decode_utf8_lossy()
         .into_owned()
 }
+
+async fn key_policy(kms: &aws_sdk_kms::Client, key: &str) -> String {
+    kms.get_key_policy()
+        .key_id(key)
+        .policy_name("default")
+        .send()
+        .await
+        .unwrap()
+        .policy
+        .unwrap()
+}
+
+/// A queue encrypted with a key whose policy does not let EventBridge use it would take
+/// no event at all: add-rule says so before anything is made, with the statement to add;
+/// `--grant-kms` adds it beside the key's own statements, and remove-rule takes it back.
+/// A queue under the AWS managed key can never receive, and is refused.
+#[tokio::test]
+async fn kms_encrypted_targets_are_caught_and_granted_on_request() {
+    let name = unique("kms");
+    bridge(&name);
+    let sdk = sdk_config().await;
+    let kms = aws_sdk_kms::Client::new(&sdk);
+    let key = kms
+        .create_key()
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .unwrap()
+        .arn
+        .unwrap();
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let queue = |suffix: &'static str, key: String| {
+        let sqs = sqs.clone();
+        let queue_name = format!("{name}-{suffix}");
+        async move {
+            sqs.create_queue()
+                .queue_name(&queue_name)
+                .attributes(QueueAttributeName::KmsMasterKeyId, key)
+                .send()
+                .await
+                .unwrap();
+            format!("arn:aws:sqs:us-east-1:123456789012:{queue_name}")
+        }
+    };
+    let sealed = queue("sealed", key.clone()).await;
+
+    let refused = cli(&[
+        "--name",
+        &name,
+        "add-rule",
+        "--type",
+        "invoice.paid",
+        "--target",
+        &sealed,
+    ]);
+    assert_eq!(refused.status.code(), Some(1));
+    let error = stderr(&refused);
+    for expected in [
+        "whose key policy does not let EventBridge use it",
+        "--grant-kms",
+        "\"events.amazonaws.com\"",
+        "\"kms:GenerateDataKey\"",
+    ] {
+        assert!(error.contains(expected), "{expected}: {error}");
+    }
+    assert_eq!(
+        cli_json(&name, &["list-rules"])["rules"],
+        serde_json::json!([]),
+        "nothing was made"
+    );
+
+    let granted = cli_json(
+        &name,
+        &[
+            "add-rule",
+            "--type",
+            "invoice.paid",
+            "--target",
+            &sealed,
+            "--grant-kms",
+        ],
+    );
+    let rule = granted["rule"].as_str().unwrap();
+    let policy = key_policy(&kms, &key).await;
+    assert!(
+        policy.contains(&format!("stripe-bridge-{rule}")),
+        "{policy}"
+    );
+    assert!(
+        policy.contains("arn:aws:iam::123456789012:root"),
+        "the key's own statement stays: {policy}"
+    );
+
+    let removed = cli(&["--name", &name, "remove-rule", rule]);
+    assert!(removed.status.success(), "{}", stderr(&removed));
+    let policy = key_policy(&kms, &key).await;
+    assert!(
+        !policy.contains(&format!("stripe-bridge-{rule}")),
+        "{policy}"
+    );
+    assert!(
+        policy.contains("arn:aws:iam::123456789012:root"),
+        "{policy}"
+    );
+
+    let managed = queue("managed", "alias/aws/sqs".into()).await;
+    let refused = cli(&[
+        "--name",
+        &name,
+        "add-rule",
+        "--type",
+        "invoice.paid",
+        "--target",
+        &managed,
+        "--grant-kms",
+    ]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        stderr(&refused).contains("is encrypted with the AWS managed key alias/aws/sqs"),
+        "{}",
+        stderr(&refused)
+    );
+    assert!(cli(&["--name", &name, "remove", "--yes"]).status.success());
+}

@@ -7,9 +7,13 @@ use aws_config::SdkConfig;
 use aws_sdk_sqs::types::QueueAttributeName;
 
 use super::naming::statement_id;
+use serde_json::Value;
+
 use super::policy::{
-    default_topic_policy, has_statement, merge_statement, policy_statement, without_statement,
+    default_topic_policy, has_statement, holds_statement, merge_statement, policy_statement,
+    without_statement,
 };
+use super::policy_edit::{WholePolicy, edit};
 use super::target::{Target, TargetKind};
 use crate::aws::errors::found;
 
@@ -63,6 +67,41 @@ impl Grants {
         }))
     }
 
+    /// The KMS key a queue or topic is encrypted with (`KmsMasterKeyId`: a key id, ARN or
+    /// alias), if any; `None` for other kinds and for SQS-managed encryption.
+    pub async fn encryption_key(&self, target: &Target) -> Result<Option<String>> {
+        let key = match &target.kind {
+            // A target that is not there has no key; `Rules::apply` says it is missing.
+            TargetKind::Sqs { .. } => {
+                let Some(url) = self.find_queue_url(target).await? else {
+                    return Ok(None);
+                };
+                self.sqs
+                    .get_queue_attributes()
+                    .queue_url(&url)
+                    .attribute_names(QueueAttributeName::KmsMasterKeyId)
+                    .send()
+                    .await
+                    .with_context(|| format!("cannot read the encryption of queue {url}"))?
+                    .attributes
+                    .and_then(|mut a| a.remove(&QueueAttributeName::KmsMasterKeyId))
+            }
+            TargetKind::Sns => found(
+                self.sns
+                    .get_topic_attributes()
+                    .topic_arn(&target.arn)
+                    .send()
+                    .await,
+                |e| e.is_not_found_exception(),
+                &target.arn,
+            )?
+            .and_then(|answer| answer.attributes)
+            .and_then(|mut a| a.remove("KmsMasterKeyId")),
+            _ => None,
+        };
+        Ok(key.filter(|k| !k.trim().is_empty()))
+    }
+
     /// Lets the rule deliver to `target`.
     pub async fn grant(&self, rule: &str, rule_arn: &str, target: &Target) -> Result<()> {
         let sid = statement_id(rule);
@@ -91,21 +130,20 @@ impl Grants {
                     .with_context(|| format!("cannot let rule {rule} invoke {}", target.arn))?;
             }
             TargetKind::Sqs { .. } => {
-                let url = self.queue_url(target).await?;
-                let policy = self.queue_policy(&url).await?;
-                let merged = merge_statement(
-                    policy.as_deref(),
-                    policy_statement(rule, rule_arn, &target.arn, "sqs:SendMessage"),
-                )?;
-                self.set_queue_policy(&url, &merged).await?;
+                let queue = QueuePolicy {
+                    sqs: &self.sqs,
+                    url: self.queue_url(target).await?,
+                };
+                let statement = policy_statement(rule, rule_arn, &target.arn, "sqs:SendMessage");
+                add_statement(&queue, statement).await?;
             }
             TargetKind::Sns => {
-                let policy = self.topic_policy(&target.arn).await?;
-                let merged = merge_statement(
-                    policy.as_deref(),
-                    policy_statement(rule, rule_arn, &target.arn, "sns:Publish"),
-                )?;
-                self.set_topic_policy(&target.arn, merged).await?;
+                let topic = TopicPolicy {
+                    sns: &self.sns,
+                    arn: &target.arn,
+                };
+                let statement = policy_statement(rule, rule_arn, &target.arn, "sns:Publish");
+                add_statement(&topic, statement).await?;
             }
             // A delivery role grants these (see `delivery_role.rs`).
             TargetKind::StateMachine
@@ -130,21 +168,21 @@ impl Grants {
                 let Some(url) = self.find_queue_url(target).await? else {
                     return Ok(());
                 };
-                if let Some(policy) = self.queue_policy(&url).await?
-                    && has_statement(&policy, &sid)
-                {
-                    let rest = without_statement(&policy, &sid)?;
-                    self.set_queue_policy(&url, rest.as_deref().unwrap_or(""))
-                        .await?;
-                }
+                let queue = QueuePolicy {
+                    sqs: &self.sqs,
+                    url,
+                };
+                // A queue without a policy is written an empty one.
+                remove_statement(&queue, &sid, String::new).await?;
             }
             TargetKind::Sns => {
-                if let Ok(Some(policy)) = self.topic_policy(&target.arn).await
-                    && has_statement(&policy, &sid)
-                {
-                    let rest = without_statement(&policy, &sid)?
-                        .unwrap_or_else(|| default_topic_policy(&target.arn));
-                    self.set_topic_policy(&target.arn, rest).await?;
+                // A topic stripe-bridge cannot read was never given anything by it.
+                if self.topic_policy(&target.arn).await.is_ok() {
+                    let topic = TopicPolicy {
+                        sns: &self.sns,
+                        arn: &target.arn,
+                    };
+                    remove_statement(&topic, &sid, || default_topic_policy(&target.arn)).await?;
                 }
             }
             // Their delivery role goes with the rule.
@@ -191,55 +229,114 @@ impl Grants {
             .with_context(|| format!("queue {} does not exist", target.arn))
     }
 
-    async fn queue_policy(&self, url: &str) -> Result<Option<String>> {
+    async fn topic_policy(&self, topic_arn: &str) -> Result<Option<String>> {
+        read_topic_policy(&self.sns, topic_arn).await
+    }
+}
+
+/// Puts `statement` into a policy, replacing its earlier form, unless it is there as is.
+async fn add_statement<P: WholePolicy + Sync>(policy: &P, statement: Value) -> Result<()> {
+    edit(
+        policy,
+        |current| holds_statement(current, &statement),
+        |current| merge_statement(current, statement.clone()).map(Some),
+    )
+    .await
+}
+
+/// Takes the statement `sid` out of a policy, if it is there; `empty` is what a policy
+/// with nothing else left becomes.
+async fn remove_statement<P: WholePolicy + Sync>(
+    policy: &P,
+    sid: &str,
+    empty: impl Fn() -> String,
+) -> Result<()> {
+    edit(
+        policy,
+        |current| !current.is_some_and(|p| has_statement(p, sid)),
+        |current| {
+            let rest = without_statement(current.unwrap_or_default(), sid)?;
+            Ok(Some(rest.unwrap_or_else(&empty)))
+        },
+    )
+    .await
+}
+
+/// A queue's policy, the `Policy` attribute.
+struct QueuePolicy<'a> {
+    sqs: &'a aws_sdk_sqs::Client,
+    url: String,
+}
+
+impl WholePolicy for QueuePolicy<'_> {
+    fn describe(&self) -> String {
+        format!("queue {}", self.url)
+    }
+
+    async fn read(&self) -> Result<Option<String>> {
         let attributes = self
             .sqs
             .get_queue_attributes()
-            .queue_url(url)
+            .queue_url(&self.url)
             .attribute_names(QueueAttributeName::Policy)
             .send()
             .await
-            .with_context(|| format!("cannot read the policy of queue {url}"))?;
+            .with_context(|| format!("cannot read the policy of queue {}", self.url))?;
         Ok(attributes
             .attributes()
             .and_then(|a| a.get(&QueueAttributeName::Policy))
             .cloned())
     }
 
-    async fn set_queue_policy(&self, url: &str, policy: &str) -> Result<()> {
+    async fn write(&self, policy: String) -> Result<()> {
         self.sqs
             .set_queue_attributes()
-            .queue_url(url)
+            .queue_url(&self.url)
             .attributes(QueueAttributeName::Policy, policy)
             .send()
             .await
-            .with_context(|| format!("cannot update the policy of queue {url}"))?;
+            .with_context(|| format!("cannot update the policy of queue {}", self.url))?;
         Ok(())
     }
+}
 
-    async fn topic_policy(&self, topic_arn: &str) -> Result<Option<String>> {
-        let attributes = self
-            .sns
-            .get_topic_attributes()
-            .topic_arn(topic_arn)
-            .send()
-            .await
-            .with_context(|| format!("cannot read the policy of {topic_arn}"))?;
-        Ok(attributes
-            .attributes()
-            .and_then(|a| a.get("Policy"))
-            .cloned())
+/// A topic's policy, the `Policy` attribute.
+struct TopicPolicy<'a> {
+    sns: &'a aws_sdk_sns::Client,
+    arn: &'a str,
+}
+
+async fn read_topic_policy(sns: &aws_sdk_sns::Client, topic_arn: &str) -> Result<Option<String>> {
+    let attributes = sns
+        .get_topic_attributes()
+        .topic_arn(topic_arn)
+        .send()
+        .await
+        .with_context(|| format!("cannot read the policy of {topic_arn}"))?;
+    Ok(attributes
+        .attributes()
+        .and_then(|a| a.get("Policy"))
+        .cloned())
+}
+
+impl WholePolicy for TopicPolicy<'_> {
+    fn describe(&self) -> String {
+        format!("topic {}", self.arn)
     }
 
-    async fn set_topic_policy(&self, topic_arn: &str, policy: String) -> Result<()> {
+    async fn read(&self) -> Result<Option<String>> {
+        read_topic_policy(self.sns, self.arn).await
+    }
+
+    async fn write(&self, policy: String) -> Result<()> {
         self.sns
             .set_topic_attributes()
-            .topic_arn(topic_arn)
+            .topic_arn(self.arn)
             .attribute_name("Policy")
             .attribute_value(policy)
             .send()
             .await
-            .with_context(|| format!("cannot update the policy of {topic_arn}"))?;
+            .with_context(|| format!("cannot update the policy of {}", self.arn))?;
         Ok(())
     }
 }

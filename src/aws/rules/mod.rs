@@ -15,7 +15,9 @@ mod delivery_role;
 mod grants;
 pub mod naming;
 mod policy;
+mod policy_edit;
 pub mod target;
+pub mod target_keys;
 
 use anyhow::{Context, Result, bail};
 use aws_config::SdkConfig;
@@ -26,6 +28,7 @@ use self::delivery_role::DeliveryRoles;
 use self::grants::Grants;
 use self::naming::{TARGET_ID, default_rule_name, for_accounts, rule_name_for_target};
 use self::target::{Target, TargetKind};
+use self::target_keys::{KeyNeed, TargetKeys};
 use crate::aws::OWNER_TAG;
 use crate::hint::hinted;
 use crate::stripe::event_types::TypeFilter;
@@ -34,6 +37,7 @@ pub struct Rules {
     events: aws_sdk_eventbridge::Client,
     grants: Grants,
     roles: DeliveryRoles,
+    keys: TargetKeys,
     pub bus: String,
     pub bridge: String,
 }
@@ -86,6 +90,7 @@ impl Rules {
             events: aws_sdk_eventbridge::Client::new(sdk),
             grants: Grants::new(sdk),
             roles: DeliveryRoles::new(sdk),
+            keys: TargetKeys::new(sdk),
             bus: bus.to_owned(),
             bridge: bridge.to_owned(),
         }
@@ -220,6 +225,27 @@ impl Rules {
         })
     }
 
+    /// What the KMS keys of the rule's target and dead-letter queue need before
+    /// EventBridge can deliver through them, by target ARN. Reads only; an AWS managed
+    /// key is an error, since no rule could ever deliver through it.
+    pub async fn key_needs(&self, spec: &RuleSpec) -> Result<Vec<(String, KeyNeed)>> {
+        let mut needs = Vec::new();
+        for target in std::iter::once(&spec.target).chain(&spec.dead_letter_queue) {
+            if let Some(key) = self.grants.encryption_key(target).await? {
+                needs.push((
+                    target.arn.clone(),
+                    self.keys.need(target, &key, &spec.name).await?,
+                ));
+            }
+        }
+        Ok(needs)
+    }
+
+    /// Adds `statement` to the policy of the key `key_arn` (see `target_keys.rs`).
+    pub async fn grant_key(&self, key_arn: &str, statement: &Value) -> Result<()> {
+        self.keys.grant(key_arn, statement).await
+    }
+
     /// The bridge's rules on its bus (those with its tag), by name.
     pub async fn list(&self) -> Result<Vec<RuleInfo>> {
         let mut rules = Vec::new();
@@ -323,6 +349,10 @@ impl Rules {
                 // A target stripe-bridge cannot read was never given anything by it.
                 if let Ok(target) = Target::parse_anywhere(arn) {
                     self.grants.revoke(name, &target).await?;
+                    // A target stripe-bridge can no longer read keeps no key of its.
+                    if let Ok(Some(key)) = self.grants.encryption_key(&target).await {
+                        self.keys.revoke(&key, name).await?;
+                    }
                 }
             }
         }

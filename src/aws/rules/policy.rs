@@ -73,6 +73,16 @@ pub fn without_statement(policy: &str, sid: &str) -> Result<Option<String>> {
     Ok((!statements.is_empty()).then(|| document.to_string()))
 }
 
+/// Whether `policy` holds `statement` exactly as it is.
+pub fn holds_statement(policy: Option<&str>, statement: &Value) -> bool {
+    policy
+        .and_then(|p| serde_json::from_str::<Value>(p).ok())
+        .is_some_and(|document| match &document["Statement"] {
+            Value::Array(statements) => statements.contains(statement),
+            single => single == statement,
+        })
+}
+
 /// Whether `policy` holds the statement `sid`.
 pub fn has_statement(policy: &str, sid: &str) -> bool {
     serde_json::from_str::<Value>(policy).is_ok_and(|document| match &document["Statement"] {
