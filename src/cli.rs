@@ -407,6 +407,10 @@ pub struct AddRuleArgs {
     /// How long EventBridge keeps retrying (60s to 24h).
     #[arg(long, value_parser = parse_max_age)]
     pub max_age: Option<std::time::Duration>,
+    /// Let the consumer read the bridge's claim-checked events (s3:GetObject on its
+    /// claim-check/ prefix): a Lambda target's own role, or the role given.
+    #[arg(long, value_name = "ROLE_ARN", num_args = 0..=1, default_missing_value = "")]
+    pub grant_claim_check: Option<String>,
     /// Where the target or --dlq is encrypted with a customer managed KMS key whose policy
     /// does not let EventBridge use it, add the statement it needs (else add-rule stops
     /// and prints it).

@@ -61,6 +61,7 @@ impl DeliveryProbe {
         let made = async {
             let arn = probe.queue_arn().await?;
             let spec = RuleSpec {
+                claim_check_reader: None,
                 name: probe.rule.clone(),
                 pattern: json!({ "source": [relay_function::bus_entry::SOURCE], "detail": { "id": [event_id] } }),
                 target: Target::parse(&arn, region)?,

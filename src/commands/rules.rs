@@ -14,7 +14,7 @@ use crate::aws::bridge::Bridge;
 use crate::aws::replays::{Archive, Window};
 use crate::aws::rules::target::{Target, TargetKind};
 use crate::aws::rules::target_keys::KeyNeed;
-use crate::aws::rules::{Applied, RuleInfo, RuleSpec, Rules};
+use crate::aws::rules::{Applied, ClaimCheckReader, RuleInfo, RuleSpec, Rules};
 use crate::cli::{AddRuleArgs, RemoveRuleArgs};
 use crate::hint::hinted;
 use crate::settings::GlobalSettings;
@@ -156,6 +156,19 @@ pub async fn add(
             (Some(bridges), false)
         }
     };
+    let claim_check_reader = match &args.grant_claim_check {
+        Some(given) => Some(ClaimCheckReader {
+            role: rules
+                .claim_check_reader_role(
+                    &target,
+                    Some(given.as_str()).filter(|g| !g.is_empty()),
+                    &bridge.ctx.account_id,
+                )
+                .await?,
+            bucket: bridge.output("ClaimCheckBucketName")?.to_owned(),
+        }),
+        None => None,
+    };
     // With a dead-letter queue the retries are stated, at EventBridge's own defaults
     // unless given: 185 attempts over 24 hours, then the queue.
     let retried = dead_letter_queue.is_some();
@@ -175,6 +188,7 @@ pub async fn add(
             .map(|d| d.as_secs() as i32)
             .or(retried.then_some(86_400)),
         role_arn: args.role_arn.clone(),
+        claim_check_reader,
     };
     // A backfill's window is checked before the rule is made.
     let backfill = match args.backfill {

@@ -9,7 +9,7 @@ use relay_function::relay::Relay;
 use relay_function::relay_config::RelayConfig;
 
 use crate::support::aws::{
-    role_exists, role_name, rule_arn, rule_targets, sdk_config, state_machine, unique,
+    role_exists, role_for, role_name, rule_arn, rule_targets, sdk_config, state_machine, unique,
 };
 use crate::support::cli::{cli, cli_json, deployed_bridge, stderr};
 use crate::support::stripe::{self, invocation, signed_request};
@@ -614,4 +614,116 @@ async fn kms_encrypted_targets_are_caught_and_granted_on_request() {
         stderr(&refused)
     );
     assert!(cli(&["--name", &name, "remove", "--yes"]).status.success());
+}
+
+/// `--grant-claim-check` lets the consumer's role read the claim checks, nothing more:
+/// a Lambda target's own role, or the role named for a queue's consumer. remove-rule
+/// takes it back; a queue without a named role is refused.
+#[tokio::test]
+async fn claim_check_readers_get_the_prefix_and_lose_it_with_the_rule() {
+    let name = unique("ccr");
+    let outputs = bridge(&name);
+    let bucket = outputs["ClaimCheckBucketName"].as_str().unwrap();
+    let sdk = sdk_config().await;
+    let iam = aws_sdk_iam::Client::new(&sdk);
+    let lambda = aws_sdk_lambda::Client::new(&sdk);
+    let function = format!("arn:aws:lambda:us-east-1:123456789012:function:{name}-relay");
+    let function_role = lambda
+        .get_function_configuration()
+        .function_name(&function)
+        .send()
+        .await
+        .unwrap()
+        .role
+        .unwrap();
+    let role_name = |arn: &str| arn.rsplit('/').next().unwrap().to_owned();
+    let inline = |role: String, rule: String| {
+        let iam = iam.clone();
+        async move {
+            iam.get_role_policy()
+                .role_name(role)
+                .policy_name(format!("stripe-bridge-{rule}"))
+                .send()
+                .await
+                .ok()
+                .map(|p| p.policy_document)
+        }
+    };
+
+    let added = cli_json(
+        &name,
+        &[
+            "add-rule",
+            "--type",
+            "invoice.paid",
+            "--target",
+            &function,
+            "--grant-claim-check",
+        ],
+    );
+    let rule = added["rule"].as_str().unwrap().to_owned();
+    let document = inline(role_name(&function_role), rule.clone())
+        .await
+        .expect("the function's role may read claim checks");
+    let document = decoded(&document);
+    assert!(document.contains("s3:GetObject"), "{document}");
+    assert!(
+        document.contains(&format!("arn:aws:s3:::{bucket}/claim-check/*")),
+        "{document}"
+    );
+    let listed = cli_json(&name, &["list-rules"]);
+    assert_eq!(
+        listed["rules"][0]["claim_check_reader"].as_str(),
+        Some(function_role.as_str())
+    );
+
+    // A queue's consumer is named; without a name there is no role to find.
+    let (_, queue) = users_queue(&format!("{name}-consumer")).await;
+    let refused = cli(&[
+        "--name",
+        &name,
+        "add-rule",
+        "--type",
+        "invoice.paid",
+        "--target",
+        &queue,
+        "--grant-claim-check",
+    ]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        stderr(&refused).contains("name the consumer's role"),
+        "{}",
+        stderr(&refused)
+    );
+    let consumer = role_for(&sdk, &format!("{name}-consumer"), "lambda.amazonaws.com").await;
+    let added = cli_json(
+        &name,
+        &[
+            "add-rule",
+            "--type",
+            "invoice.paid",
+            "--target",
+            &queue,
+            "--grant-claim-check",
+            &consumer,
+        ],
+    );
+    let queue_rule = added["rule"].as_str().unwrap().to_owned();
+    assert!(
+        inline(role_name(&consumer), queue_rule.clone())
+            .await
+            .is_some()
+    );
+
+    assert!(
+        cli(&["--name", &name, "remove-rule", &rule])
+            .status
+            .success()
+    );
+    assert!(inline(role_name(&function_role), rule).await.is_none());
+    assert!(cli(&["--name", &name, "remove", "--yes"]).status.success());
+    assert!(
+        inline(role_name(&consumer), queue_rule).await.is_none(),
+        "remove takes back every rule's grant"
+    );
 }

@@ -11,6 +11,7 @@
 //! EventBridge deliver to it (`grants.rs`, `delivery_role.rs`, from the documents in
 //! `policy.rs`) and what things are called (`naming.rs`) live beside it.
 
+pub mod claim_check_readers;
 mod delivery_role;
 mod grants;
 pub mod naming;
@@ -24,6 +25,7 @@ use aws_config::SdkConfig;
 use aws_sdk_eventbridge::types::{DeadLetterConfig, RetryPolicy, Tag, Target as EbTarget};
 use serde_json::Value;
 
+use self::claim_check_readers::{ClaimCheckReaders, READER_TAG};
 use self::delivery_role::DeliveryRoles;
 use self::grants::Grants;
 use self::naming::{TARGET_ID, default_rule_name, for_accounts, rule_name_for_target};
@@ -38,6 +40,7 @@ pub struct Rules {
     grants: Grants,
     roles: DeliveryRoles,
     keys: TargetKeys,
+    readers: ClaimCheckReaders,
     pub bus: String,
     pub bridge: String,
 }
@@ -57,6 +60,15 @@ pub struct RuleSpec {
     pub max_age_seconds: Option<i32>,
     /// For targets that need a delivery role: the user's, instead of one made for the rule.
     pub role_arn: Option<String>,
+    /// The role that may read the claim checks the rule delivers (`--grant-claim-check`).
+    pub claim_check_reader: Option<ClaimCheckReader>,
+}
+
+/// A consumer's role and the bucket whose claim checks it may read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimCheckReader {
+    pub role: String,
+    pub bucket: String,
 }
 
 /// A rule as `list-rules` shows it.
@@ -66,6 +78,9 @@ pub struct RuleInfo {
     /// The event pattern as JSON (as `add-rule` reports it too).
     pub pattern: Value,
     pub targets: Vec<String>,
+    /// The role `--grant-claim-check` let read the rule's claim checks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub claim_check_reader: Option<String>,
 }
 
 /// What a rule name stands for on the bridge's bus.
@@ -91,6 +106,7 @@ impl Rules {
             grants: Grants::new(sdk),
             roles: DeliveryRoles::new(sdk),
             keys: TargetKeys::new(sdk),
+            readers: ClaimCheckReaders::new(sdk),
             bus: bus.to_owned(),
             bridge: bridge.to_owned(),
         }
@@ -136,12 +152,14 @@ impl Rules {
             let same_pattern = info.pattern == spec.pattern;
             if same_pattern
                 && info.targets == [spec.target.arn.clone()]
+                && info.claim_check_reader
+                    == spec.claim_check_reader.as_ref().map(|r| r.role.clone())
                 && self.same_delivery(spec).await?
             {
                 return Ok(Applied::Unchanged);
             }
             // What the rule delivered to before loses what it was given for this rule.
-            self.revoke_all(&spec.name).await?;
+            self.revoke_all(info).await?;
         }
         let rule_arn = self
             .events
@@ -166,6 +184,34 @@ impl Rules {
             && spec.grant_dead_letter_queue
         {
             self.grants.grant(&spec.name, &rule_arn, dlq).await?;
+        }
+        // The tag first, so that remove finds the grant even if it is cut short after.
+        match &spec.claim_check_reader {
+            Some(reader) => {
+                self.events
+                    .tag_resource()
+                    .resource_arn(&rule_arn)
+                    .tags(Tag::builder().key(READER_TAG).value(&reader.role).build()?)
+                    .send()
+                    .await
+                    .with_context(|| format!("cannot tag rule {}", spec.name))?;
+                self.readers
+                    .grant(&reader.role, &spec.name, &reader.bucket)
+                    .await?;
+            }
+            None if existing
+                .as_ref()
+                .is_some_and(|i| i.claim_check_reader.is_some()) =>
+            {
+                self.events
+                    .untag_resource()
+                    .resource_arn(&rule_arn)
+                    .tag_keys(READER_TAG)
+                    .send()
+                    .await
+                    .with_context(|| format!("cannot untag rule {}", spec.name))?;
+            }
+            None => {}
         }
         let mut target = EbTarget::builder().id(TARGET_ID).arn(&spec.target.arn);
         if let Some(action) = spec.target.kind.role_action() {
@@ -241,6 +287,17 @@ impl Rules {
         Ok(needs)
     }
 
+    /// The role that will read the claim checks of a rule to `target`: `given`, or a
+    /// Lambda target's execution role (see `claim_check_readers.rs`).
+    pub async fn claim_check_reader_role(
+        &self,
+        target: &Target,
+        given: Option<&str>,
+        account: &str,
+    ) -> Result<String> {
+        self.readers.reader_role(target, given, account).await
+    }
+
     /// Adds `statement` to the policy of the key `key_arn` (see `target_keys.rs`).
     pub async fn grant_key(&self, key_arn: &str, statement: &Value) -> Result<()> {
         self.keys.grant(key_arn, statement).await
@@ -273,8 +330,8 @@ impl Rules {
                 let (Some(name), Some(arn)) = (rule.name(), rule.arn()) else {
                     continue;
                 };
-                if self.is_ours(arn).await? {
-                    rules.push(self.info(name, rule.event_pattern()).await?);
+                if let Some(tags) = self.our_tags(arn).await? {
+                    rules.push(self.info(name, rule.event_pattern(), &tags).await?);
                 }
             }
             next = page.next_token;
@@ -308,7 +365,7 @@ impl Rules {
 
     /// Deletes one of the bridge's rules with the permissions it was given.
     pub async fn delete(&self, name: &str) -> Result<()> {
-        if self.find(name).await?.is_none() {
+        let Some(rule) = self.find(name).await? else {
             return Err(hinted(
                 format!("no rule {name} on bus {}", self.bus),
                 format!(
@@ -316,8 +373,8 @@ impl Rules {
                     self.bridge
                 ),
             ));
-        }
-        let targets = self.revoke_all(name).await?;
+        };
+        let targets = self.revoke_all(&rule).await?;
         let ids: Vec<String> = targets.iter().map(|t| t.id().to_owned()).collect();
         if !ids.is_empty() {
             self.events
@@ -341,7 +398,11 @@ impl Rules {
 
     /// Takes back everything the rule's targets were given (permissions, policy
     /// statements, delivery role); returns those targets.
-    async fn revoke_all(&self, name: &str) -> Result<Vec<EbTarget>> {
+    async fn revoke_all(&self, rule: &RuleInfo) -> Result<Vec<EbTarget>> {
+        let name = rule.name.as_str();
+        if let Some(role) = &rule.claim_check_reader {
+            self.readers.revoke(role, name).await?;
+        }
         let targets = self.targets(name).await?;
         for target in &targets {
             let dlq = target.dead_letter_config().and_then(|d| d.arn());
@@ -382,10 +443,12 @@ impl Rules {
         else {
             return Ok(Lookup::Absent);
         };
-        if !self.is_ours(rule.arn().unwrap_or_default()).await? {
+        let Some(tags) = self.our_tags(rule.arn().unwrap_or_default()).await? else {
             return Ok(Lookup::Foreign);
-        }
-        Ok(Lookup::Ours(self.info(name, rule.event_pattern()).await?))
+        };
+        Ok(Lookup::Ours(
+            self.info(name, rule.event_pattern(), &tags).await?,
+        ))
     }
 
     /// The bridge's rule `name`, or `None` if there is no rule of that name.
@@ -426,7 +489,7 @@ impl Rules {
     }
 
     /// A rule as the bridge reports it: its name, pattern and targets.
-    async fn info(&self, name: &str, pattern: Option<&str>) -> Result<RuleInfo> {
+    async fn info(&self, name: &str, pattern: Option<&str>, tags: &[Tag]) -> Result<RuleInfo> {
         let pattern = pattern.unwrap_or_default();
         Ok(RuleInfo {
             name: name.to_owned(),
@@ -437,6 +500,10 @@ impl Rules {
                 .into_iter()
                 .map(|t| t.arn)
                 .collect(),
+            claim_check_reader: tags
+                .iter()
+                .find(|t| t.key() == READER_TAG)
+                .map(|t| t.value().to_owned()),
         })
     }
 
@@ -478,7 +545,8 @@ impl Rules {
             .unwrap_or_default())
     }
 
-    async fn is_ours(&self, rule_arn: &str) -> Result<bool> {
+    /// The rule's tags if it is the bridge's (its owner tag names the bridge), else `None`.
+    async fn our_tags(&self, rule_arn: &str) -> Result<Option<Vec<Tag>>> {
         let tags = self
             .events
             .list_tags_for_resource()
@@ -492,12 +560,13 @@ impl Rules {
             &format!("the tags of {rule_arn}"),
         )?
         else {
-            return Ok(false);
+            return Ok(None);
         };
-        Ok(tags
+        let ours = tags
             .tags()
             .iter()
-            .any(|t| t.key() == OWNER_TAG && t.value() == self.bridge))
+            .any(|t| t.key() == OWNER_TAG && t.value() == self.bridge);
+        Ok(ours.then(|| tags.tags.unwrap_or_default()))
     }
 
     /// Refuses a target (`role`: "the target", "the dead-letter queue") that is not there.
