@@ -6,6 +6,7 @@ use std::fmt::Display;
 use std::io::IsTerminal;
 
 use anyhow::Result;
+use aws_smithy_types::error::ErrorMetadata;
 use serde::Serialize;
 
 use crate::hint::Hinted;
@@ -108,11 +109,20 @@ const WRAPPERS: &[&str] = &[
 /// An error as one line (its messages joined by ": ", without the SDK's wrapper words
 /// or repeats), and the hints anywhere in its chain.
 pub fn error_lines(error: &anyhow::Error) -> (String, Vec<String>) {
-    let chain: Vec<String> = error.chain().map(|e| first_line(&e.to_string())).collect();
+    let chain: Vec<String> = error
+        .chain()
+        .map(|e| match e.downcast_ref::<ErrorMetadata>() {
+            Some(metadata) => aws_reason(metadata),
+            None => first_line(&e.to_string()),
+        })
+        .collect();
     let mut parts: Vec<&str> = Vec::new();
     for (i, message) in chain.iter().enumerate() {
         let last = i + 1 == chain.len();
-        let wrapper = WRAPPERS.contains(&message.as_str()) && !last;
+        // "unhandled error (AccessDenied)": the code, which the reason under it repeats.
+        let wrapper = (WRAPPERS.contains(&message.as_str())
+            || message.starts_with("unhandled error ("))
+            && !last;
         let repeated = parts.last().is_some_and(|p| p.contains(message.as_str()));
         if !wrapper && !repeated && !message.is_empty() {
             parts.push(message);
@@ -131,6 +141,21 @@ pub fn error_lines(error: &anyhow::Error) -> (String, Vec<String>) {
         }
     }
     (parts.join(": "), hints)
+}
+
+/// What AWS said, as `CODE: message`. The SDK shows an error it has no type for as its
+/// metadata (`Error { code: …, message: …, aws_request_id: … }`), and with neither a
+/// code nor a message (an HTTP HEAD's refusal has no body) only the request id.
+fn aws_reason(metadata: &ErrorMetadata) -> String {
+    match (metadata.code(), metadata.message()) {
+        (Some(code), Some(message)) => format!("{code}: {}", first_line(message)),
+        (Some(code), None) => code.to_owned(),
+        (None, Some(message)) => first_line(message),
+        (None, None) => match metadata.extra("aws_request_id") {
+            Some(id) => format!("AWS gave no reason (request id {id})"),
+            None => "AWS gave no reason".to_owned(),
+        },
+    }
 }
 
 /// The first line of a message: the SDK's credential chain lists every provider it
@@ -166,6 +191,29 @@ pub fn confirmed(question: &str) -> Result<bool> {
 mod tests {
     use super::*;
     use crate::hint::{WithHint, hinted};
+
+    /// An error the SDK has no type for shows what AWS said, not the metadata's dump.
+    #[test]
+    fn an_untyped_aws_error_says_what_aws_said() {
+        let denied = ErrorMetadata::builder()
+            .code("AccessDenied")
+            .message("Access Denied")
+            .custom("aws_request_id", "req-1")
+            .build();
+        let error = anyhow::Error::new(denied).context("cannot list the objects in b");
+        assert_eq!(
+            error_lines(&error).0,
+            "cannot list the objects in b: AccessDenied: Access Denied"
+        );
+        let silent = ErrorMetadata::builder()
+            .custom("aws_request_id", "req-2")
+            .build();
+        let error = anyhow::Error::new(silent).context("cannot check bucket b");
+        assert_eq!(
+            error_lines(&error).0,
+            "cannot check bucket b: AWS gave no reason (request id req-2)"
+        );
+    }
 
     #[test]
     fn an_error_is_one_line_without_the_sdks_wrappers_and_its_hints_follow() {

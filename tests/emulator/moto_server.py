@@ -6,8 +6,9 @@
 It adds CloudFormation support for the resource types moto lacks (cfn_models.py),
 EventBridge's TestEventPattern (event_patterns.py), and replays that honour their time
 window and rules as AWS documents them (replays.py), Lambda's GetAccountSettings
-(lambda_settings.py), and CloudWatch's answers in the CBOR the SDKs ask for
-(cbor_responses.py).
+(lambda_settings.py), CloudWatch's answers in the CBOR the SDKs ask for
+(cbor_responses.py), and IAM enforcement as AWS authorises S3's HeadBucket and Lambda
+(iam_enforcement.py).
 It stops when its standard input closes, so a test process that dies, however it
 dies, takes its emulator with it. The moto version is pinned where it is installed
 (tests/run.sh); this launcher is written against moto 5.2.5.
@@ -31,6 +32,7 @@ def main():
     import cfn_models  # noqa: F401
     import cbor_responses  # noqa: F401
     import event_patterns  # noqa: F401
+    import iam_enforcement  # noqa: F401
     import lambda_settings  # noqa: F401
     import replays  # noqa: F401
     from moto.server import main as moto_main

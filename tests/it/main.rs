@@ -4,6 +4,7 @@
 mod cli_help;
 mod dead_letters;
 mod deploy;
+mod deployer_policy;
 mod faults;
 mod interrupted_deploy;
 mod layers;

@@ -79,6 +79,15 @@ fn binary_at(args: &[&str], endpoint: &str) -> Command {
     command
 }
 
+/// The binary with `args`, aimed at `endpoint` as the identity with these access keys.
+pub fn command_as(args: &[&str], endpoint: &str, key_id: &str, secret_key: &str) -> Command {
+    let mut command = binary_at(args, endpoint);
+    command
+        .env("AWS_ACCESS_KEY_ID", key_id)
+        .env("AWS_SECRET_ACCESS_KEY", secret_key);
+    command
+}
+
 /// The emulator's endpoint and test credentials, and none of this machine's AWS files.
 fn aim_at_emulator(command: &mut Command) {
     aim_at(command, emulator::endpoint());
@@ -99,7 +108,7 @@ fn aim_at(command: &mut Command, endpoint: &str) {
         );
 }
 
-fn run_with_input(mut command: Command, input: &str) -> Output {
+pub fn run_with_input(mut command: Command, input: &str) -> Output {
     let mut child = command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

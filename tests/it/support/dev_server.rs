@@ -16,7 +16,11 @@ pub struct DevServer {
 
 impl DevServer {
     pub fn start(args: &[&str]) -> Self {
-        let mut child = spawn_cli(args);
+        Self::of(spawn_cli(args))
+    }
+
+    /// A `dev` already started, with its standard output and error piped.
+    pub fn of(mut child: Child) -> Self {
         let mut stdout = BufReader::new(child.stdout.take().unwrap());
         let mut first = String::new();
         stdout.read_line(&mut first).unwrap();

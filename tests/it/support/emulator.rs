@@ -7,8 +7,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-struct Emulator {
-    endpoint: String,
+pub struct Emulator {
+    pub endpoint: String,
     // Held for the life of the process: dropping it would close the emulator's stdin.
     _child: Child,
 }
@@ -33,6 +33,12 @@ pub fn python() -> PathBuf {
 }
 
 fn start() -> Emulator {
+    start_with(&[])
+}
+
+/// An emulator of its own, with `env` set (e.g. moto's `INITIAL_NO_AUTH_ACTION_COUNT`),
+/// for a test that must not share one; it stops when the returned value is dropped.
+pub fn start_with(env: &[(&str, &str)]) -> Emulator {
     let python = python();
     assert!(
         python.exists(),
@@ -49,6 +55,7 @@ fn start() -> Emulator {
     let mut child = Command::new(&python)
         .arg(workspace_root().join("tests/emulator/moto_server.py"))
         .arg(port.to_string())
+        .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(log)
