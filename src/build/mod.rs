@@ -1,6 +1,7 @@
 //! What `deploy` ships, made on this machine: the relay's Lambda zip and the stack's
-//! template. Nothing here calls AWS.
+//! template, and the cross toolchain an arm64 build needs. Nothing here calls AWS.
 
+mod cross_toolchain;
 pub mod package;
 pub mod relay_build;
 pub mod template;

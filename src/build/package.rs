@@ -172,7 +172,7 @@ pub fn check_glibc(binary: &[u8]) -> Result<()> {
     match newest_glibc(binary) {
         Some(needed) if needed > LAMBDA_GLIBC => bail!(
             "the relay needs glibc {}.{}, but Lambda's provided.al2023 has {}.{}; build it on an \
-             older system, or with `cargo zigbuild --target x86_64-unknown-linux-gnu.2.34`",
+             older system, or with cargo zigbuild and a target that names glibc 2.34 (e.g. `--target aarch64-unknown-linux-gnu.2.34`)",
             needed.0,
             needed.1,
             LAMBDA_GLIBC.0,

@@ -9,8 +9,8 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
+use super::cross_toolchain;
 use super::package::{Architecture, Artifact, check_glibc, package};
-use crate::hint::hinted;
 use crate::short_hash::short_sha256;
 
 mod relay_sources {
@@ -28,7 +28,14 @@ pub fn cache_dir() -> Result<PathBuf> {
 
 /// Builds the relay for `arch` and packages it. `cargo`'s own progress goes to stderr;
 /// `detail` hears where the source and the build directory are.
-pub fn build(arch: Architecture, cache: &Path, detail: impl Fn(String)) -> Result<Artifact> {
+/// A cross build (arm64 on x86_64) installs what it needs first (`cross_toolchain`),
+/// telling `status` so.
+pub fn build(
+    arch: Architecture,
+    cache: &Path,
+    status: impl Fn(String),
+    detail: impl Fn(String),
+) -> Result<Artifact> {
     let source = write_sources(cache)?;
     let host = host_target()?;
     let target = arch.rust_target();
@@ -37,9 +44,10 @@ pub fn build(arch: Architecture, cache: &Path, detail: impl Fn(String)) -> Resul
         c.arg("build");
         c
     } else {
-        check_cross_toolchain(arch)?;
+        let tools = cross_toolchain::ensure(arch, cache, status)?;
         let mut c = Command::new("cargo");
-        c.arg("zigbuild");
+        c.arg("zigbuild")
+            .env("PATH", cross_toolchain::path_with(&tools));
         c
     };
     let target_dir = cache.join("relay-target");
@@ -73,9 +81,8 @@ pub fn build(arch: Architecture, cache: &Path, detail: impl Fn(String)) -> Resul
     let binary_path = binary_path(cache, arch);
     let binary = std::fs::read(&binary_path)
         .with_context(|| format!("cargo built no {}", binary_path.display()))?;
-    if arch == Architecture::X86_64 {
-        check_glibc(&binary)?;
-    }
+    // Both architectures run on provided.al2023's glibc.
+    check_glibc(&binary)?;
     package(&binary)
 }
 
@@ -123,21 +130,33 @@ pub fn building_message(arch: Architecture, cache: &Path) -> String {
 }
 
 /// Writes the embedded source once per content: an unchanged relay keeps its files'
-/// times, so cargo sees nothing to rebuild.
+/// times, so cargo sees nothing to rebuild. Written beside the final folder and renamed
+/// into place, so that two builds starting at once never read a half-written file.
 fn write_sources(cache: &Path) -> Result<PathBuf> {
     let dir = source_dir(cache);
-    let complete = dir.join(".complete");
-    if complete.exists() {
+    if dir.join(".complete").exists() {
         return Ok(dir);
     }
+    let staging = dir.with_extension(format!("partial-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&staging);
     for (path, contents) in relay_sources::FILES {
-        let file = dir.join(path);
+        let file = staging.join(path);
         std::fs::create_dir_all(file.parent().expect("a file has a folder"))?;
         std::fs::write(&file, contents)
             .with_context(|| format!("cannot write {}", file.display()))?;
     }
-    std::fs::write(dir.join("Cargo.toml"), relay_sources::WORKSPACE_MANIFEST)?;
-    std::fs::write(&complete, b"")?;
+    std::fs::write(
+        staging.join("Cargo.toml"),
+        relay_sources::WORKSPACE_MANIFEST,
+    )?;
+    std::fs::write(staging.join(".complete"), b"")?;
+    // Another build may have put the same source there first; then its copy stays.
+    if std::fs::rename(&staging, &dir).is_err() {
+        let _ = std::fs::remove_dir_all(&staging);
+        if !dir.join(".complete").exists() {
+            anyhow::bail!("cannot write the relay's source to {}", dir.display());
+        }
+    }
     Ok(dir)
 }
 
@@ -152,63 +171,9 @@ fn host_target() -> Result<String> {
         .context("rustc -vV did not name its host")
 }
 
-fn check_cross_toolchain(arch: Architecture) -> Result<()> {
-    let target = arch.rust_target();
-    let installed = Command::new("rustup")
-        .args(["target", "list", "--installed"])
-        .output()
-        .map(|o| {
-            String::from_utf8_lossy(&o.stdout)
-                .lines()
-                .any(|l| l == target)
-        })
-        .unwrap_or(false);
-    let zigbuild = Command::new("cargo")
-        .args(["zigbuild", "--version"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    match missing_cross_steps(arch, installed, zigbuild) {
-        None => Ok(()),
-        Some(steps) => Err(hinted(
-            format!(
-                "building the relay for {} on this machine needs a cross toolchain",
-                arch.lambda_name()
-            ),
-            format!("run `{steps}`"),
-        )),
-    }
-}
-
-/// The commands that install what a cross build lacks, if it lacks anything.
-fn missing_cross_steps(arch: Architecture, installed: bool, zigbuild: bool) -> Option<String> {
-    let mut steps = Vec::new();
-    if !installed {
-        steps.push(format!("rustup target add {}", arch.rust_target()));
-    }
-    if !zigbuild {
-        steps.push("pip install ziglang && cargo install cargo-zigbuild".to_owned());
-    }
-    (!steps.is_empty()).then(|| steps.join("` and `"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_missing_cross_toolchain_is_named_with_each_step_that_installs_it() {
-        assert_eq!(missing_cross_steps(Architecture::Arm64, true, true), None);
-        assert_eq!(
-            missing_cross_steps(Architecture::Arm64, false, true).as_deref(),
-            Some("rustup target add aarch64-unknown-linux-gnu")
-        );
-        assert_eq!(
-            missing_cross_steps(Architecture::Arm64, false, false).as_deref(),
-            Some(
-                "rustup target add aarch64-unknown-linux-gnu` and `pip install ziglang && cargo install cargo-zigbuild"
-            )
-        );
-    }
 
     #[test]
     fn the_embedded_source_is_a_workspace_of_the_relay() {

@@ -399,7 +399,12 @@ fn artifact(args: &DeployArgs, printer: Printer) -> Result<Artifact> {
         None => {
             let cache = relay_build::cache_dir()?;
             printer.status(relay_build::building_message(args.arch, &cache));
-            relay_build::build(args.arch, &cache, |d| printer.detail(d))
+            relay_build::build(
+                args.arch,
+                &cache,
+                |s| printer.status(s),
+                |d| printer.detail(d),
+            )
         }
     }
 }

@@ -38,7 +38,7 @@ pub fn run(args: &PackageArgs, printer: Printer) -> Result<ExitStatus> {
     let arch = args.arch;
     let cache = relay_build::cache_dir()?;
     printer.status(relay_build::building_message(arch, &cache));
-    let artifact = relay_build::build(arch, &cache, |d| printer.detail(d))?;
+    let artifact = relay_build::build(arch, &cache, |s| printer.status(s), |d| printer.detail(d))?;
     std::fs::write(&args.out, &artifact.zip)
         .with_context(|| format!("cannot write {}", args.out.display()))?;
     printer.result(&Packaged {

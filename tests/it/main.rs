@@ -1,6 +1,7 @@
 //! Integration tests: the relay against the AWS emulator, and the signature verifier
 //! against Stripe's official library.
 
+mod artifact;
 mod cli_help;
 mod dead_letters;
 mod deploy;

@@ -6,4 +6,5 @@ pub mod dev_server;
 pub mod emulator;
 pub mod evidence;
 pub mod fault_proxy;
+pub mod runtime_api;
 pub mod stripe;
