@@ -1,0 +1,86 @@
+//! The relay's half of `benches/compare.sh`: writes the payloads both sides measure
+//! (3 KB, 300 KB and 1 MB `invoice.paid`, each signed now), and times what the relay does
+//! with one before it calls AWS: verify the signature, read the event's routing fields
+//! (the body must be JSON), and build the EventBridge entry.
+//!
+//!     COMPARE_DIR=DIR cargo bench -p relay-function --bench compare
+//!
+//! Prints one JSON line per payload: {"size", "bytes", "relay_ns"}, the median of 21
+//! batches, each long enough to time. Stripe's library is timed on the same files by
+//! benches/node/construct-event.mjs.
+
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use relay_function::bus_entry;
+use relay_function::signature::{self, unix_now};
+use relay_function::signing_secrets::SigningSecret;
+use relay_function::stripe_event::StripeEvent;
+
+mod support;
+use support::payloads::{invoice_paid, large_invoice};
+
+const SECRET: &str = "whsec_benchSecret00000000000000000000000";
+
+fn ns_per_call(mut call: impl FnMut()) -> f64 {
+    let mut batch = 1u32;
+    loop {
+        let started = Instant::now();
+        for _ in 0..batch {
+            call();
+        }
+        if started.elapsed() > Duration::from_millis(20) {
+            break;
+        }
+        batch *= 2;
+    }
+    let mut samples: Vec<f64> = (0..21)
+        .map(|_| {
+            let started = Instant::now();
+            for _ in 0..batch {
+                call();
+            }
+            started.elapsed().as_nanos() as f64 / f64::from(batch)
+        })
+        .collect();
+    samples.sort_by(f64::total_cmp);
+    samples[10]
+}
+
+fn main() {
+    let dir = PathBuf::from(
+        std::env::var_os("COMPARE_DIR")
+            .expect("COMPARE_DIR names the folder to write the payloads to"),
+    );
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("secret"), SECRET).unwrap();
+    let secret = SigningSecret::new(SECRET);
+    let now = unix_now();
+    for (size, body) in [
+        ("3KB", invoice_paid()),
+        ("300KB", large_invoice(300 * 1024)),
+        ("1MB", large_invoice(1000 * 1024)),
+    ] {
+        let header = signature::sign(&secret, now, body.as_bytes());
+        std::fs::write(dir.join(format!("payload-{size}.json")), &body).unwrap();
+        std::fs::write(dir.join(format!("payload-{size}.header")), &header).unwrap();
+        let relay_ns = ns_per_call(|| {
+            let body = black_box(body.as_str());
+            signature::verify(
+                Some(black_box(&header)),
+                body.as_bytes(),
+                &[&secret],
+                now,
+                Duration::from_secs(300),
+            )
+            .unwrap();
+            let event = StripeEvent::parse(body).unwrap();
+            black_box(bus_entry::event_entry("stripe-bridge", &event, body));
+        });
+        println!(
+            "{}",
+            serde_json::json!({ "size": size, "bytes": body.len(), "relay_ns": relay_ns })
+        );
+    }
+}
