@@ -256,8 +256,11 @@ def _outputs_after_change_sets():
 
     def execute_and_refresh_outputs(self, change_set_name, stack_name=None):
         execute(self, change_set_name, stack_name)
-        for stack in self.stacks.values():
-            if stack.name == stack_name or stack.stack_id == stack_name:
+        for stack in list(self.stacks.values()):
+            # moto can hold, beside the stack the change set made, the placeholder it
+            # reviewed it in, whose template is an empty dict: that one has no outputs.
+            named = stack.name == stack_name or stack.stack_id == stack_name
+            if named and isinstance(stack.template, str) and stack.template:
                 stack._parse_template()
                 stack.output_map = stack._create_output_map()
 

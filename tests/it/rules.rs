@@ -491,6 +491,26 @@ fn decoded(document: &str) -> String {
         .into_owned()
 }
 
+/// `add-rule --type invoice.paid --target TARGET EXTRA…`, which must be refused with
+/// exit status 1 and an error containing `expected`; the error.
+fn add_rule_refused(name: &str, target: &str, extra: &[&str], expected: &str) -> String {
+    let mut args = vec![
+        "--name",
+        name,
+        "add-rule",
+        "--type",
+        "invoice.paid",
+        "--target",
+        target,
+    ];
+    args.extend_from_slice(extra);
+    let refused = cli(&args);
+    assert_eq!(refused.status.code(), Some(1), "{}", stderr(&refused));
+    let error = stderr(&refused);
+    assert!(error.contains(expected), "{expected}: {error}");
+    error
+}
+
 async fn key_policy(kms: &aws_sdk_kms::Client, key: &str) -> String {
     kms.get_key_policy()
         .key_id(key)
@@ -537,19 +557,13 @@ async fn kms_encrypted_targets_are_caught_and_granted_on_request() {
     };
     let sealed = queue("sealed", key.clone()).await;
 
-    let refused = cli(&[
-        "--name",
+    let error = add_rule_refused(
         &name,
-        "add-rule",
-        "--type",
-        "invoice.paid",
-        "--target",
         &sealed,
-    ]);
-    assert_eq!(refused.status.code(), Some(1));
-    let error = stderr(&refused);
-    for expected in [
+        &[],
         "whose key policy does not let EventBridge use it",
+    );
+    for expected in [
         "--grant-kms",
         "\"events.amazonaws.com\"",
         "\"kms:GenerateDataKey\"",
@@ -597,21 +611,11 @@ async fn kms_encrypted_targets_are_caught_and_granted_on_request() {
     );
 
     let managed = queue("managed", "alias/aws/sqs".into()).await;
-    let refused = cli(&[
-        "--name",
+    add_rule_refused(
         &name,
-        "add-rule",
-        "--type",
-        "invoice.paid",
-        "--target",
         &managed,
-        "--grant-kms",
-    ]);
-    assert_eq!(refused.status.code(), Some(1));
-    assert!(
-        stderr(&refused).contains("is encrypted with the AWS managed key alias/aws/sqs"),
-        "{}",
-        stderr(&refused)
+        &["--grant-kms"],
+        "is encrypted with the AWS managed key alias/aws/sqs",
     );
     assert!(cli(&["--name", &name, "remove", "--yes"]).status.success());
 }
@@ -679,21 +683,11 @@ async fn claim_check_readers_get_the_prefix_and_lose_it_with_the_rule() {
 
     // A queue's consumer is named; without a name there is no role to find.
     let (_, queue) = users_queue(&format!("{name}-consumer")).await;
-    let refused = cli(&[
-        "--name",
+    add_rule_refused(
         &name,
-        "add-rule",
-        "--type",
-        "invoice.paid",
-        "--target",
         &queue,
-        "--grant-claim-check",
-    ]);
-    assert_eq!(refused.status.code(), Some(1));
-    assert!(
-        stderr(&refused).contains("name the consumer's role"),
-        "{}",
-        stderr(&refused)
+        &["--grant-claim-check"],
+        "name the consumer's role",
     );
     let consumer = role_for(&sdk, &format!("{name}-consumer"), "lambda.amazonaws.com").await;
     let added = cli_json(

@@ -53,16 +53,7 @@ impl Grants {
             )?
             .is_some(),
             TargetKind::Sqs { .. } => self.find_queue_url(target).await?.is_some(),
-            TargetKind::Sns => found(
-                self.sns
-                    .get_topic_attributes()
-                    .topic_arn(&target.arn)
-                    .send()
-                    .await,
-                |e| e.is_not_found_exception(),
-                what,
-            )?
-            .is_some(),
+            TargetKind::Sns => self.topic_attributes(target).await?.is_some(),
             _ => return Ok(None),
         }))
     }
@@ -86,20 +77,28 @@ impl Grants {
                     .attributes
                     .and_then(|mut a| a.remove(&QueueAttributeName::KmsMasterKeyId))
             }
-            TargetKind::Sns => found(
-                self.sns
-                    .get_topic_attributes()
-                    .topic_arn(&target.arn)
-                    .send()
-                    .await,
-                |e| e.is_not_found_exception(),
-                &target.arn,
-            )?
-            .and_then(|answer| answer.attributes)
-            .and_then(|mut a| a.remove("KmsMasterKeyId")),
+            TargetKind::Sns => self
+                .topic_attributes(target)
+                .await?
+                .and_then(|mut a| a.remove("KmsMasterKeyId")),
             _ => None,
         };
         Ok(key.filter(|k| !k.trim().is_empty()))
+    }
+
+    /// A topic's attributes, or `None` if there is no such topic.
+    async fn topic_attributes(
+        &self,
+        target: &Target,
+    ) -> Result<Option<std::collections::HashMap<String, String>>> {
+        let answer = self
+            .sns
+            .get_topic_attributes()
+            .topic_arn(&target.arn)
+            .send()
+            .await;
+        Ok(found(answer, |e| e.is_not_found_exception(), &target.arn)?
+            .map(|answer| answer.attributes.unwrap_or_default()))
     }
 
     /// Lets the rule deliver to `target`.

@@ -96,7 +96,12 @@ pub async fn prepare(cfn: &Client, request: StackRequest<'_>) -> Result<Prepared
         // moto refuses an empty change set at once; AWS makes a FAILED one (below).
         return Ok(Prepared::NoChanges);
     }
-    created.with_context(|| format!("cannot create a change set for stack {}", request.name))?;
+    let created = created
+        .with_context(|| format!("cannot create a change set for stack {}", request.name))?;
+    // From here on the change set is named by its ARN: unique everywhere, where its name
+    // is unique only within its stack (and moto finds change sets by name alone, so two
+    // deploys in one millisecond could run each other's).
+    let change_set = created.id.unwrap_or(change_set);
 
     let started = Instant::now();
     loop {
