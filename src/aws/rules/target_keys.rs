@@ -139,10 +139,13 @@ impl TargetKeys {
             kms: &self.kms,
             key,
         };
-        if policy.read().await.is_err() {
-            return Ok(());
-        }
         let sid = statement_id(rule);
+        // One read tells both: a policy that cannot be read, or holds no statement of
+        // the rule's, has nothing to take back (and is not read again).
+        match policy.read().await {
+            Ok(Some(current)) if has_statement(&current, &sid) => {}
+            _ => return Ok(()),
+        }
         edit(
             &policy,
             |current| !current.is_some_and(|p| has_statement(p, &sid)),
