@@ -264,10 +264,16 @@ async fn key_grants(
                  every delivery to {target} fails. The statement it needs:\n{}",
                 pretty(&statement)
             )),
-            KeyNeed::Statement { key_arn, statement } if grant_kms => {
+            KeyNeed::Statement {
+                key_arn,
+                statement,
+                granted_before,
+            } if grant_kms || granted_before => {
                 grants.push((key_arn, statement));
             }
-            KeyNeed::Statement { key_arn, statement } => {
+            KeyNeed::Statement {
+                key_arn, statement, ..
+            } => {
                 return Err(hinted(
                     format!(
                         "{target} is encrypted with KMS key {key_arn}, whose key policy does not let EventBridge use it, so every delivery would fail"

@@ -598,6 +598,27 @@ async fn kms_encrypted_targets_are_caught_and_granted_on_request() {
         "the key's own statement stays: {policy}"
     );
 
+    // Changing the rule later (its retries) keeps the key usable: the statement it was
+    // given is given again, without --grant-kms a second time.
+    let changed = cli_json(
+        &name,
+        &[
+            "add-rule",
+            "--type",
+            "invoice.paid",
+            "--target",
+            &sealed,
+            "--max-retries",
+            "5",
+        ],
+    );
+    assert_eq!(changed["changed"], true);
+    let policy = key_policy(&kms, &key).await;
+    assert!(
+        policy.contains(&format!("stripe-bridge-{rule}")),
+        "{policy}"
+    );
+
     let removed = cli(&["--name", &name, "remove-rule", rule]);
     assert!(removed.status.success(), "{}", stderr(&removed));
     let policy = key_policy(&kms, &key).await;

@@ -30,8 +30,14 @@ const POLICY_NAME: &str = "default";
 pub enum KeyNeed {
     /// The key already lets EventBridge use it (or the target is not KMS-encrypted).
     Nothing,
-    /// The key's policy must get `statement`; `--grant-kms` adds it.
-    Statement { key_arn: String, statement: Value },
+    /// The key's policy must get `statement`; `--grant-kms` adds it. `granted_before`:
+    /// the policy holds it already from an earlier `--grant-kms`, which changing the
+    /// rule takes back with the rule's other grants, so it is given again.
+    Statement {
+        key_arn: String,
+        statement: Value,
+        granted_before: bool,
+    },
     /// The key's policy could not be read: it may or may not let EventBridge use it.
     Unknown {
         key: String,
@@ -108,10 +114,18 @@ impl TargetKeys {
                 });
             }
         };
-        if document.as_deref().is_some_and(lets_eventbridge_use) {
+        let sid = statement_id(rule);
+        if document
+            .as_deref()
+            .is_some_and(|p| lets_eventbridge_use(p, &sid))
+        {
             Ok(KeyNeed::Nothing)
         } else {
-            Ok(KeyNeed::Statement { key_arn, statement })
+            Ok(KeyNeed::Statement {
+                key_arn,
+                statement,
+                granted_before: document.as_deref().is_some_and(|p| has_statement(p, &sid)),
+            })
         }
     }
 
@@ -156,9 +170,10 @@ impl TargetKeys {
     }
 }
 
-/// Whether some statement of a key policy lets `events.amazonaws.com` both encrypt
-/// (GenerateDataKey) and decrypt with the key. Conditions are the owner's business.
-fn lets_eventbridge_use(policy: &str) -> bool {
+/// Whether some statement of a key policy, other than `own_sid` (the rule's, which goes
+/// with the rule's grants), lets `events.amazonaws.com` both encrypt (GenerateDataKey)
+/// and decrypt with the key. Conditions are the owner's business.
+fn lets_eventbridge_use(policy: &str, own_sid: &str) -> bool {
     let Ok(document) = serde_json::from_str::<Value>(policy) else {
         return false;
     };
@@ -177,7 +192,8 @@ fn lets_eventbridge_use(policy: &str) -> bool {
                 a == "*" || a == "kms:*" || a.eq_ignore_ascii_case(action)
             })
         };
-        s["Effect"] == "Allow"
+        s["Sid"] != own_sid
+            && s["Effect"] == "Allow"
             && listed(&s["Principal"]["Service"], &|p| p == "events.amazonaws.com")
             && allows("kms:Decrypt")
             && allows("kms:GenerateDataKey")
@@ -237,24 +253,41 @@ mod tests {
     #[test]
     fn a_key_policy_lets_eventbridge_use_the_key_only_with_both_actions() {
         let with = |statement: Value| json!({ "Statement": [statement] }).to_string();
-        assert!(lets_eventbridge_use(&with(eventbridge_key_statement("r"))));
-        assert!(lets_eventbridge_use(&with(json!({
-            "Effect": "Allow",
-            "Principal": { "Service": ["sns.amazonaws.com", "events.amazonaws.com"] },
-            "Action": "kms:*",
-            "Resource": "*"
-        }))));
-        assert!(!lets_eventbridge_use(&with(json!({
-            "Effect": "Allow",
-            "Principal": { "Service": "events.amazonaws.com" },
-            "Action": "kms:Decrypt",
-            "Resource": "*"
-        }))));
-        assert!(!lets_eventbridge_use(&with(json!({
-            "Effect": "Allow",
-            "Principal": { "AWS": "arn:aws:iam::123456789012:root" },
-            "Action": "kms:*",
-            "Resource": "*"
-        }))));
+        assert!(lets_eventbridge_use(
+            &with(eventbridge_key_statement("r")),
+            "stripe-bridge-other"
+        ));
+        // The rule's own statement does not count: changing the rule takes it back.
+        assert!(!lets_eventbridge_use(
+            &with(eventbridge_key_statement("r")),
+            "stripe-bridge-r"
+        ));
+        assert!(lets_eventbridge_use(
+            &with(json!({
+                "Effect": "Allow",
+                "Principal": { "Service": ["sns.amazonaws.com", "events.amazonaws.com"] },
+                "Action": "kms:*",
+                "Resource": "*"
+            })),
+            "stripe-bridge-r"
+        ));
+        assert!(!lets_eventbridge_use(
+            &with(json!({
+                "Effect": "Allow",
+                "Principal": { "Service": "events.amazonaws.com" },
+                "Action": "kms:Decrypt",
+                "Resource": "*"
+            })),
+            "stripe-bridge-r"
+        ));
+        assert!(!lets_eventbridge_use(
+            &with(json!({
+                "Effect": "Allow",
+                "Principal": { "AWS": "arn:aws:iam::123456789012:root" },
+                "Action": "kms:*",
+                "Resource": "*"
+            })),
+            "stripe-bridge-r"
+        ));
     }
 }
