@@ -112,10 +112,7 @@ pub fn rotate(
     now: i64,
 ) -> Result<SigningSecrets> {
     refuse_other_endpoints_secret(current, endpoint, &new, now)?;
-    let mut ours = current
-        .active_entries_at(now)
-        .filter(|e| e.endpoint.as_deref() == endpoint);
-    if ours
+    if endpoint_entries(current, endpoint, now)
         .next()
         .is_some_and(|e| e.secret == new && e.expires.is_none())
     {
@@ -127,10 +124,7 @@ pub fn rotate(
         expires: None,
     }];
     if let Some(until) = keep_until {
-        for entry in current
-            .active_entries_at(now)
-            .filter(|e| e.endpoint.as_deref() == endpoint && e.secret != new)
-        {
+        for entry in endpoint_entries(current, endpoint, now).filter(|e| e.secret != new) {
             group.push(SecretEntry {
                 expires: Some(entry.expires.map_or(until, |e| e.min(until))),
                 ..entry.clone()
@@ -150,10 +144,7 @@ pub fn add(
 ) -> Result<SigningSecrets> {
     refuse_other_endpoints_secret(current, endpoint, &new, now)?;
     let name = endpoint_name(endpoint);
-    if let Some(existing) = current
-        .active_entries_at(now)
-        .find(|e| e.endpoint.as_deref() == endpoint && e.expires.is_none())
-    {
+    if let Some(existing) = endpoint_entries(current, endpoint, now).find(|e| e.expires.is_none()) {
         if existing.secret == new {
             return Ok(current.clone());
         }
@@ -182,10 +173,7 @@ pub fn forget(
     endpoint: Option<&str>,
     now: i64,
 ) -> Result<SigningSecrets> {
-    if !current
-        .active_entries_at(now)
-        .any(|e| e.endpoint.as_deref() == endpoint)
-    {
+    if endpoint_entries(current, endpoint, now).next().is_none() {
         return Err(hinted(
             format!(
                 "the bridge holds no secret for endpoint {}",
@@ -195,6 +183,17 @@ pub fn forget(
         ));
     }
     Ok(with_group(current, endpoint, Vec::new(), now))
+}
+
+/// `endpoint`'s active secrets, newest first.
+fn endpoint_entries<'a>(
+    current: &'a SigningSecrets,
+    endpoint: Option<&'a str>,
+    now: i64,
+) -> impl Iterator<Item = &'a SecretEntry> {
+    current
+        .active_entries_at(now)
+        .filter(move |e| e.endpoint.as_deref() == endpoint)
 }
 
 /// One secret verifies for one endpoint: the same secret under two names would make
