@@ -175,12 +175,16 @@ impl Grants {
                 remove_statement(&queue, &sid, String::new).await?;
             }
             TargetKind::Sns => {
-                // A topic stripe-bridge cannot read was never given anything by it.
-                if self.topic_policy(&target.arn).await.is_ok() {
-                    let topic = TopicPolicy {
-                        sns: &self.sns,
-                        arn: &target.arn,
-                    };
+                let topic = TopicPolicy {
+                    sns: &self.sns,
+                    arn: &target.arn,
+                };
+                // One read tells both: a topic stripe-bridge cannot read was never given
+                // anything by it, and one without the rule's statement has nothing to
+                // take back.
+                if let Ok(Some(policy)) = topic.read().await
+                    && has_statement(&policy, &sid)
+                {
                     remove_statement(&topic, &sid, || default_topic_policy(&target.arn)).await?;
                 }
             }
@@ -226,10 +230,6 @@ impl Grants {
         self.find_queue_url(target)
             .await?
             .with_context(|| format!("queue {} does not exist", target.arn))
-    }
-
-    async fn topic_policy(&self, topic_arn: &str) -> Result<Option<String>> {
-        read_topic_policy(&self.sns, topic_arn).await
     }
 }
 
@@ -305,26 +305,23 @@ struct TopicPolicy<'a> {
     arn: &'a str,
 }
 
-async fn read_topic_policy(sns: &aws_sdk_sns::Client, topic_arn: &str) -> Result<Option<String>> {
-    let attributes = sns
-        .get_topic_attributes()
-        .topic_arn(topic_arn)
-        .send()
-        .await
-        .with_context(|| format!("cannot read the policy of {topic_arn}"))?;
-    Ok(attributes
-        .attributes()
-        .and_then(|a| a.get("Policy"))
-        .cloned())
-}
-
 impl WholePolicy for TopicPolicy<'_> {
     fn describe(&self) -> String {
         format!("topic {}", self.arn)
     }
 
     async fn read(&self) -> Result<Option<String>> {
-        read_topic_policy(self.sns, self.arn).await
+        let attributes = self
+            .sns
+            .get_topic_attributes()
+            .topic_arn(self.arn)
+            .send()
+            .await
+            .with_context(|| format!("cannot read the policy of {}", self.arn))?;
+        Ok(attributes
+            .attributes()
+            .and_then(|a| a.get("Policy"))
+            .cloned())
     }
 
     async fn write(&self, policy: String) -> Result<()> {
