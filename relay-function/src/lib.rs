@@ -7,6 +7,8 @@ pub mod bus_delivery;
 #[cfg(feature = "aws")]
 pub mod bus_entry;
 #[cfg(feature = "aws")]
+pub mod ca_bundle;
+#[cfg(feature = "aws")]
 pub mod claim_check_store;
 #[cfg(feature = "aws")]
 pub mod failure_notices;

@@ -6,12 +6,19 @@ use std::sync::Arc;
 use aws_config::BehaviorVersion;
 use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
-use relay_function::lambda;
 use relay_function::relay::Relay;
 use relay_function::relay_config::RelayConfig;
+use relay_function::{ca_bundle, lambda};
 
-#[tokio::main]
-async fn main() -> Result<(), Error> {
+fn main() -> Result<(), Error> {
+    ca_bundle::name_system_bundle();
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(serve())
+}
+
+async fn serve() -> Result<(), Error> {
     lambda::init_logging();
     let config = RelayConfig::from_env()?;
     let sdk = aws_config::load_defaults(BehaviorVersion::latest()).await;
