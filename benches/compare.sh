@@ -18,6 +18,7 @@ trap 'rm -rf "$dir"' EXIT
 cargo build --locked --quiet --release --bin stripe-bridge
 cli="$CARGO_TARGET_DIR/release/stripe-bridge"
 "$cli" --quiet package --out "$dir/relay.zip"
-COMPARE_DIR="$dir" cargo bench --locked --quiet -p relay-function --bench compare > "$dir/relay.jsonl"
+# Built with the Lambda's own profile, so the figures are those of the code in the zip.
+COMPARE_DIR="$dir" cargo bench --locked --quiet -p relay-function --profile lambda --bench compare > "$dir/relay.jsonl"
 node benches/node/construct-event.mjs "$dir" > "$dir/node.jsonl"
 python3 benches/compare.py "$dir" "$dir/relay.zip" "$cli" "$venv/bin/python"

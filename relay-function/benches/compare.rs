@@ -3,7 +3,10 @@
 //! with one before it calls AWS: verify the signature, read the event's routing fields
 //! (the body must be JSON), and build the EventBridge entry.
 //!
-//!     COMPARE_DIR=DIR cargo bench -p relay-function --bench compare
+//!     COMPARE_DIR=DIR cargo bench -p relay-function --profile lambda --bench compare
+//!
+//! (`--profile lambda`: the zip's own optimisation settings, so that the figures are the
+//! deployed code's.)
 //!
 //! Prints one JSON line per payload: {"size", "bytes", "relay_ns"}, the median of 21
 //! batches, each long enough to time. Stripe's library is timed on the same files by
