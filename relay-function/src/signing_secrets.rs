@@ -45,11 +45,10 @@ impl SigningSecret {
         &self.0
     }
 
-    /// `whsec_…a1b2`: enough to tell secrets apart, never enough to use one.
     /// What makes this no Stripe webhook signing secret, if anything: Stripe's start
     /// with `whsec_` and at least `MIN_SECRET_CHARS` characters follow (a Dashboard
-    /// endpoint's have 32, `stripe listen`'s 64). A blank value or a placeholder such as `changeme` would be
-    /// a key anyone could guess. (Stricter than the libraries, which take any non-empty
+    /// endpoint's have 32, `stripe listen`'s 64). A blank value or a placeholder such as
+    /// `changeme` would be a key anyone could guess. (Stricter than the libraries, which take any non-empty
     /// string; white space and other characters are left for the signature to judge.)
     pub fn problem(&self) -> Option<&'static str> {
         let value = self.0.trim();
@@ -64,6 +63,7 @@ impl SigningSecret {
         }
     }
 
+    /// `whsec_…a1b2`: enough to tell secrets apart, never enough to use one.
     pub fn masked(&self) -> String {
         let prefix = if self.0.starts_with("whsec_") {
             "whsec_"
