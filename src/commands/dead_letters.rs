@@ -122,10 +122,16 @@ pub async fn run(
         });
         return Ok(ExitStatus::Success);
     }
-    // Everything redelivery needs is read before any message is held out of sight.
+    // Everything redelivery needs is read before any message is held out of sight;
+    // after that, an AWS error keeps a letter (given back at once), and ends nothing
+    // early, so no message stays hidden for the rest of its hold.
     let archive = bridge_archive(&bridge).await?;
+    let bus = BridgeBus {
+        name: bridge.output("EventBusName")?,
+        arn: bridge.output("EventBusArn")?,
+    };
     let letters = queue.take(HOLD).await?;
-    let redelivered = redeliver(&bridge, &archive, &queue, letters, printer).await?;
+    let redelivered = redeliver(&bridge, &bus, &archive, &queue, letters, printer).await?;
     let all_done = redelivered.kept.is_empty();
     printer.result(&redelivered);
     Ok(if all_done {
@@ -135,18 +141,21 @@ pub async fn run(
     })
 }
 
+/// The bridge's bus, as its stack's outputs name it.
+struct BridgeBus<'a> {
+    name: &'a str,
+    arn: &'a str,
+}
+
 async fn redeliver(
     bridge: &Bridge,
+    bus: &BridgeBus<'_>,
     archive: &Archive,
     queue: &DeadLetters,
     letters: Vec<DeadLetter>,
     printer: Printer,
 ) -> Result<Redelivered> {
-    let rules = Rules::new(
-        &bridge.ctx.sdk,
-        bridge.output("EventBusName")?,
-        &bridge.name,
-    );
+    let rules = Rules::new(&bridge.ctx.sdk, bus.name, &bridge.name);
     let mut result = Redelivered {
         redelivered: 0,
         kept: Vec::new(),
@@ -154,12 +163,11 @@ async fn redeliver(
     };
     let mut keep = Vec::new();
     let mut by_rule: BTreeMap<String, Vec<(SystemTime, DeadLetter)>> = BTreeMap::new();
-    let bus_arn = bridge.output("EventBusArn")?;
     for letter in letters {
         match (letter.rule.clone(), letter.event_time()) {
             (Some(rule), Some(time))
                 if letter.rule_arn.as_deref()
-                    == Some(naming::rule_arn(bus_arn, &rule).as_str()) =>
+                    == Some(naming::rule_arn(bus.arn, &rule).as_str()) =>
             {
                 by_rule.entry(rule).or_default().push((time, letter));
             }
@@ -170,8 +178,12 @@ async fn redeliver(
         }
     }
     for (rule, mut letters) in by_rule {
-        if !matches!(rules.lookup(&rule).await?, Lookup::Ours(_)) {
-            let why = format!("rule {rule} is no longer one of the bridge's");
+        let why = match rules.lookup(&rule).await {
+            Ok(Lookup::Ours(_)) => None,
+            Ok(_) => Some(format!("rule {rule} is no longer one of the bridge's")),
+            Err(error) => Some(error_lines(&error).0),
+        };
+        if let Some(why) = why {
             keep.extend(letters.into_iter().map(|(_, l)| (l, why.clone())));
             continue;
         }
@@ -192,8 +204,18 @@ async fn redeliver(
             .await;
             match replayed {
                 Ok(replayed) if replayed.replay.state == "COMPLETED" => {
-                    queue.delete(&group).await?;
-                    result.redelivered += group.len();
+                    match queue.delete(&group).await {
+                        Ok(()) => result.redelivered += group.len(),
+                        Err(error) => {
+                            let why = format!(
+                                "replay {} delivered it again, but {}: another --redeliver \
+                                 would deliver it once more",
+                                replayed.replay.name,
+                                error_lines(&error).0
+                            );
+                            keep.extend(group.into_iter().map(|l| (l, why.clone())));
+                        }
+                    }
                     result.replays.push(replayed.replay.name);
                 }
                 Ok(replayed) => {

@@ -8,9 +8,10 @@ use aws_sdk_sqs::types::MessageAttributeValue;
 use serde_json::{Value, json};
 
 use crate::support::aws::{drain, queue, rule_arn, rule_targets, unique};
-use crate::support::cli::{bridge_and_queue, cli, cli_json, json, stderr};
+use crate::support::cli::{bridge_and_queue, cli, cli_json, cli_with_env, json, stderr};
 use crate::support::dev_server::DevServer;
-use crate::support::evidence;
+use crate::support::fault_proxy::{Fault, FaultProxy, Plan};
+use crate::support::{emulator, evidence};
 
 const SECRET: &str = "whsec_deadLetterSecret0123456789abcdefAB";
 
@@ -195,6 +196,93 @@ async fn a_failed_delivery_is_listed_redelivered_to_its_rule_only_and_then_delet
         }),
     );
     drop(dev);
+    let removed = cli(&["--name", &name, "remove", "--yes"]);
+    assert!(removed.status.success(), "{}", stderr(&removed));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_aws_error_part_way_through_redelivery_hides_no_letter() {
+    let name = unique("dlq-fault");
+    let (sdk, (_, consumer_arn)) = bridge_and_queue(&name, SECRET, "consumer").await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let dlq_url = cli_json(&name, &["status"])["dead_letters"]["queue_url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let added = cli(&[
+        "--name",
+        &name,
+        "--output",
+        "json",
+        "add-rule",
+        "--type",
+        "invoice.paid",
+        "--target",
+        &consumer_arn,
+    ]);
+    assert!(added.status.success(), "{}", stderr(&added));
+    let rule = json(&added)["rule"].as_str().unwrap().to_owned();
+    let envelope = json!({
+        "version": "0",
+        "id": "7bf73129-1428-4cd3-a780-95db273d1602",
+        "detail-type": "invoice.paid",
+        "source": "Stripe",
+        "time": "2026-12-02T10:00:00Z",
+        "detail": {"id": "evt_deadLetterFault", "object": "event", "type": "invoice.paid"},
+    });
+    let arn = rule_arn(&sdk, &name, &rule).await;
+    dead_letter(&sqs, &dlq_url, &envelope, &arn, &consumer_arn).await;
+
+    // The letters are held out of sight, then EventBridge fails (500s, past the SDK's
+    // retries) when redelivery looks the rule up.
+    let proxy = FaultProxy::start(emulator::endpoint(), 15).await;
+    proxy.set_plan(Some(Plan {
+        operation: "AWSEvents.DescribeRule",
+        rate: 1.0,
+        faults: vec![Fault::ServerError],
+        hang: std::time::Duration::ZERO,
+    }));
+    let (endpoint, bridge) = (proxy.endpoint.clone(), name.clone());
+    // Off the runtime's threads: the proxy runs on them.
+    let redelivery = tokio::task::spawn_blocking(move || {
+        cli_with_env(
+            &[
+                "--name",
+                &bridge,
+                "--output",
+                "json",
+                "dead-letters",
+                "--redeliver",
+            ],
+            &[("AWS_ENDPOINT_URL", &endpoint)],
+        )
+    })
+    .await
+    .unwrap();
+    assert!(
+        proxy
+            .counts
+            .faulted
+            .load(std::sync::atomic::Ordering::Relaxed)
+            > 0,
+        "the fault was never reached: {}",
+        stderr(&redelivery)
+    );
+    assert_eq!(redelivery.status.code(), Some(1), "{}", stderr(&redelivery));
+    let report: Value = serde_json::from_slice(&redelivery.stdout).unwrap();
+    assert_eq!(report["redelivered"], 0, "{report}");
+    let kept = report["kept"].as_array().unwrap();
+    assert_eq!(kept.len(), 1, "{report}");
+    assert_eq!(kept[0]["event_id"], "evt_deadLetterFault");
+    assert!(!kept[0]["why"].as_str().unwrap().is_empty(), "{report}");
+
+    // Given back at once: listed now, not two hours from now.
+    let listed = cli_json(&name, &["dead-letters"]);
+    assert_eq!(
+        listed["dead_letters"].as_array().unwrap().len(),
+        1,
+        "{listed}"
+    );
     let removed = cli(&["--name", &name, "remove", "--yes"]);
     assert!(removed.status.success(), "{}", stderr(&removed));
 }
