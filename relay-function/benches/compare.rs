@@ -1,7 +1,6 @@
 //! The relay's half of `benches/compare.sh`: writes the payloads both sides measure
 //! (3 KB, 300 KB and 1 MB `invoice.paid`, each signed now), and times what the relay does
-//! with one before it calls AWS: verify the signature, read the event's routing fields
-//! (the body must be JSON), and build the EventBridge entry.
+//! with one before it calls AWS (`support::request_path`, shared with the criterion bench).
 //!
 //!     COMPARE_DIR=DIR cargo bench -p relay-function --profile lambda --bench compare
 //!
@@ -16,13 +15,12 @@ use std::hint::black_box;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use relay_function::bus_entry;
 use relay_function::signature::{self, unix_now};
 use relay_function::signing_secrets::SigningSecret;
-use relay_function::stripe_event::StripeEvent;
 
 mod support;
 use support::payloads::{invoice_paid, large_invoice};
+use support::request_path::verify_parse_build;
 
 const SECRET: &str = "whsec_benchSecret00000000000000000000000";
 
@@ -69,17 +67,12 @@ fn main() {
         std::fs::write(dir.join(format!("payload-{size}.json")), &body).unwrap();
         std::fs::write(dir.join(format!("payload-{size}.header")), &header).unwrap();
         let relay_ns = ns_per_call(|| {
-            let body = black_box(body.as_str());
-            signature::verify(
-                Some(black_box(&header)),
-                body.as_bytes(),
-                &[&secret],
+            black_box(verify_parse_build(
+                black_box(&header),
+                black_box(&body),
+                &secret,
                 now,
-                Duration::from_secs(300),
-            )
-            .unwrap();
-            let event = StripeEvent::parse(body).unwrap();
-            black_box(bus_entry::event_entry("stripe-bridge", &event, body));
+            ));
         });
         println!(
             "{}",

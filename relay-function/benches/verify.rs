@@ -15,6 +15,7 @@ use relay_function::stripe_event::StripeEvent;
 
 mod support;
 use support::payloads::{invoice_paid, large_invoice};
+use support::request_path::verify_parse_build;
 
 const NOW: i64 = 1_767_225_600;
 
@@ -28,23 +29,7 @@ fn verify_and_build(c: &mut Criterion) {
         let header = signature::sign(&secret, NOW - 5, body.as_bytes());
         group.throughput(Throughput::Bytes(body.len() as u64));
         group.bench_function(name, |b| {
-            b.iter(|| {
-                let body = black_box(&body);
-                signature::verify(
-                    Some(black_box(&header)),
-                    body.as_bytes(),
-                    &[&secret],
-                    NOW,
-                    Duration::from_secs(300),
-                )
-                .unwrap();
-                let event = StripeEvent::parse(body).unwrap();
-                assert!(
-                    bus_entry::entry_size(&event.event_type, body)
-                        <= bus_entry::DEFAULT_MAX_ENTRY_BYTES
-                );
-                bus_entry::event_entry("stripe-bridge", &event, body)
-            })
+            b.iter(|| verify_parse_build(black_box(&header), black_box(&body), &secret, NOW))
         });
     }
     group.finish();

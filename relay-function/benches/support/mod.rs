@@ -1,1 +1,2 @@
 pub mod payloads;
+pub mod request_path;
