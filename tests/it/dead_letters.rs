@@ -8,7 +8,7 @@ use aws_sdk_sqs::types::MessageAttributeValue;
 use serde_json::{Value, json};
 
 use crate::support::aws::{drain, queue, rule_arn, rule_targets, unique};
-use crate::support::cli::{bridge_and_queue, cli, cli_json, cli_with_env, json, stderr};
+use crate::support::cli::{add_rule, bridge_and_queue, cli, cli_json, cli_with_env, json, stderr};
 use crate::support::dev_server::DevServer;
 use crate::support::fault_proxy::{Fault, FaultProxy, Plan};
 use crate::support::{emulator, evidence};
@@ -209,19 +209,7 @@ async fn an_aws_error_part_way_through_redelivery_hides_no_letter() {
         .as_str()
         .unwrap()
         .to_owned();
-    let added = cli(&[
-        "--name",
-        &name,
-        "--output",
-        "json",
-        "add-rule",
-        "--type",
-        "invoice.paid",
-        "--target",
-        &consumer_arn,
-    ]);
-    assert!(added.status.success(), "{}", stderr(&added));
-    let rule = json(&added)["rule"].as_str().unwrap().to_owned();
+    let rule = add_rule(&name, "invoice.paid", &consumer_arn);
     let envelope = json!({
         "version": "0",
         "id": "7bf73129-1428-4cd3-a780-95db273d1602",

@@ -208,10 +208,12 @@ pub fn spawn_cli_with_env(args: &[&str], env: &[(&str, &str)]) -> std::process::
         .expect("start the command")
 }
 
-/// `add-rule --type EVENT_TYPE --target TARGET` for bridge `name`, which must succeed.
-pub fn add_rule(name: &str, event_type: &str, target: &str) {
+/// `add-rule --type EVENT_TYPE --target TARGET` for bridge `name`, which must succeed;
+/// the rule's name.
+pub fn add_rule(name: &str, event_type: &str, target: &str) -> String {
     let added = cli(&[
-        "--name", name, "add-rule", "--type", event_type, "--target", target,
+        "--name", name, "--output", "json", "add-rule", "--type", event_type, "--target", target,
     ]);
     assert!(added.status.success(), "{}", stderr(&added));
+    json(&added)["rule"].as_str().unwrap().to_owned()
 }
