@@ -8,10 +8,11 @@
 //! was 3 of the 10 ms from exec to the first Runtime API poll.
 //!
 //! rustls-native-certs reads only the file named by `SSL_CERT_FILE` when that is set
-//! (`load_native_certs`, its documentation), so the relay names
-//! the system bundle there before anything else runs. The trust is unchanged: the same
-//! roots, from the file the operating system keeps up to date.
+//! (`load_native_certs`, its documentation), so the relay names the system bundle there
+//! before anything else runs. The trust is unchanged: the same roots, from the file the
+//! operating system keeps up to date.
 
+use std::ffi::OsStr;
 use std::path::Path;
 
 /// The system bundle files, in the order tried: Amazon Linux 2023 (and Fedora, RHEL), then
@@ -22,11 +23,12 @@ pub const SYSTEM_BUNDLES: [&str; 2] = [
 ];
 
 /// The bundle to name in `SSL_CERT_FILE`, or `None` to leave rustls-native-certs to its
-/// own search: when either variable is already set (someone chose), or when no known
-/// bundle exists here (a wrong guess would leave the relay trusting nothing).
+/// own search: when `SSL_CERT_FILE` or `SSL_CERT_DIR` is already set (someone chose), or
+/// when no known bundle exists here (a wrong guess would leave the relay trusting
+/// nothing).
 pub fn bundle_to_name(
-    cert_file: Option<&str>,
-    cert_dir: Option<&str>,
+    cert_file: Option<&OsStr>,
+    cert_dir: Option<&OsStr>,
     exists: impl Fn(&Path) -> bool,
 ) -> Option<&'static str> {
     if cert_file.is_some() || cert_dir.is_some() {
@@ -42,9 +44,10 @@ pub fn bundle_to_name(
 /// Call it first thing in `main`, before any thread starts: changing the environment is
 /// only sound while no other thread can read it.
 pub fn name_system_bundle() {
+    // `var_os`: a path that is not UTF-8 is still a choice made.
     let chosen = bundle_to_name(
-        std::env::var("SSL_CERT_FILE").ok().as_deref(),
-        std::env::var("SSL_CERT_DIR").ok().as_deref(),
+        std::env::var_os("SSL_CERT_FILE").as_deref(),
+        std::env::var_os("SSL_CERT_DIR").as_deref(),
         Path::is_file,
     );
     if let Some(bundle) = chosen {
@@ -73,8 +76,9 @@ mod tests {
 
     #[test]
     fn a_choice_already_made_or_no_bundle_leaves_the_search_alone() {
-        assert_eq!(bundle_to_name(Some("/my/roots.pem"), None, |_| true), None);
-        assert_eq!(bundle_to_name(None, Some("/my/certs"), |_| true), None);
+        let chosen = Some(OsStr::new("/my/roots"));
+        assert_eq!(bundle_to_name(chosen, None, |_| true), None);
+        assert_eq!(bundle_to_name(None, chosen, |_| true), None);
         assert_eq!(bundle_to_name(None, None, |_| false), None);
     }
 }
