@@ -23,6 +23,7 @@ import hmac
 import json
 import os
 import re
+import socket
 import statistics
 import subprocess
 import sys
@@ -129,8 +130,6 @@ def first_poll_after(server, started):
     meanwhile, and returns when its first request arrived, in ms after `started`. A server
     thread would add its own wake-up (and the GIL's) to the figure. The connection then
     goes to the server's own handling."""
-    import socket
-
     connection, address = server.socket.accept()
     connection.recv(1, socket.MSG_PEEK)
     arrived = time.perf_counter()
