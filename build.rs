@@ -14,10 +14,12 @@ fn main() {
     let root = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
     let relay = root.join("relay-function");
     let mut files = Vec::new();
-    for dir in ["src", "benches"] {
+    // The relay, and the crate of its own that it depends on by path.
+    for dir in ["src", "benches", "json-check/src"] {
         collect(&relay.join(dir), &mut files);
     }
     files.push(relay.join("Cargo.toml"));
+    files.push(relay.join("json-check/Cargo.toml"));
     files.push(root.join("Cargo.lock"));
     files.sort();
 

@@ -30,21 +30,10 @@ pub enum EventError {
     NotAnEvent(&'static str),
 }
 
+/// A string that is borrowed from the body when it has no escapes.
 #[derive(Deserialize)]
-struct Wire<'a> {
-    #[serde(borrow)]
-    id: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    object: Option<Cow<'a, str>>,
-    #[serde(rename = "type", borrow)]
-    event_type: Option<Cow<'a, str>>,
-    created: Option<Created<'a>>,
-    livemode: Option<bool>,
-    #[serde(borrow)]
-    api_version: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    account: Option<Cow<'a, str>>,
-}
+#[serde(transparent)]
+struct Text<'a>(#[serde(borrow)] Cow<'a, str>);
 
 #[derive(Deserialize)]
 #[serde(untagged)]
@@ -54,26 +43,91 @@ enum Created<'a> {
     Text(Cow<'a, str>),
 }
 
-impl<'a> StripeEvent<'a> {
-    /// Reads a verified body (verification has already checked that it is UTF-8).
-    pub fn parse(body: &'a str) -> Result<Self, EventError> {
-        if !body.trim_start().starts_with('{') {
+/// Where each routing field's value starts in the body (`json_check` finds them).
+#[derive(Default)]
+struct FieldValues<'a> {
+    id: Option<&'a str>,
+    object: Option<&'a str>,
+    event_type: Option<&'a str>,
+    created: Option<&'a str>,
+    livemode: Option<&'a str>,
+    api_version: Option<&'a str>,
+    account: Option<&'a str>,
+    /// A field named twice, or a key that is not a valid string: serde refuses both.
+    refused: bool,
+}
+
+impl<'a> FieldValues<'a> {
+    fn find(body: &'a str) -> Result<Self, EventError> {
+        let mut fields = Self::default();
+        json_check::top_level_members(body, &mut |member| {
+            let decoded;
+            let key = if member.raw_key.contains('\\') {
+                // Keys are decoded as serde_json decodes them, lone surrogates refused.
+                match serde_json::from_str::<String>(&format!("\"{}\"", member.raw_key)) {
+                    Ok(key) => {
+                        decoded = key;
+                        decoded.as_str()
+                    }
+                    Err(_) => {
+                        fields.refused = true;
+                        return;
+                    }
+                }
+            } else {
+                member.raw_key
+            };
+            let slot = match key {
+                "id" => &mut fields.id,
+                "object" => &mut fields.object,
+                "type" => &mut fields.event_type,
+                "created" => &mut fields.created,
+                "livemode" => &mut fields.livemode,
+                "api_version" => &mut fields.api_version,
+                "account" => &mut fields.account,
+                _ => return,
+            };
+            fields.refused |= slot.replace(member.value_and_rest).is_some();
+        })
+        .map_err(|_| EventError::NotJsonObject)?;
+        if fields.refused {
             return Err(EventError::NotJsonObject);
         }
-        let wire: Wire<'a> = serde_json::from_str(body).map_err(|_| EventError::NotJsonObject)?;
-        match wire.object.as_deref() {
+        Ok(fields)
+    }
+}
+
+/// Reads one field's value, as the type serde would have read it into.
+fn read<'a, T: Deserialize<'a>>(value: Option<&'a str>) -> Result<Option<T>, EventError> {
+    let Some(value) = value else { return Ok(None) };
+    let mut deserializer = serde_json::Deserializer::from_str(value);
+    Option::<T>::deserialize(&mut deserializer).map_err(|_| EventError::NotJsonObject)
+}
+
+impl<'a> StripeEvent<'a> {
+    /// Reads a verified body (verification has already checked that it is UTF-8). The
+    /// whole body must be one JSON object, whatever the size: `json_check` validates it
+    /// at several GB/s, and serde_json reads only the routing fields' values.
+    pub fn parse(body: &'a str) -> Result<Self, EventError> {
+        let fields = FieldValues::find(body)?;
+        let id = read::<Text>(fields.id)?.map(|t| t.0);
+        let object = read::<Text>(fields.object)?.map(|t| t.0);
+        let event_type = read::<Text>(fields.event_type)?.map(|t| t.0);
+        let created = read::<Created>(fields.created)?;
+        let livemode = read::<bool>(fields.livemode)?;
+        let api_version = read::<Text>(fields.api_version)?.map(|t| t.0);
+        let account = read::<Text>(fields.account)?.map(|t| t.0);
+        match object.as_deref() {
             Some("event" | "v2.core.event") => {}
             _ => return Err(EventError::NotAnEvent("`object` is not \"event\"")),
         }
-        let id = wire
-            .id
+        let id = id
             .filter(|id| id.starts_with("evt_"))
             .ok_or(EventError::NotAnEvent("`id` is not an evt_ id"))?;
-        let event_type = wire
-            .event_type
+        let event_type = event_type
             .filter(|t| !t.is_empty() && t.len() <= 128)
             .ok_or(EventError::NotAnEvent("`type` is missing"))?;
-        let created = match wire.created {
+        let created = match created {
             Some(Created::Seconds(secs)) if secs >= 0 => secs,
             Some(Created::Text(text)) => DateTime::from_str(&text, Format::DateTime)
                 .map_err(|_| EventError::NotAnEvent("`created` is not a time"))?
@@ -84,9 +138,9 @@ impl<'a> StripeEvent<'a> {
             id,
             event_type,
             created,
-            livemode: wire.livemode,
-            api_version: wire.api_version,
-            account: wire.account,
+            livemode,
+            api_version,
+            account,
         })
     }
 }
@@ -109,6 +163,71 @@ pub fn claimed_event_id(body: &[u8]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The reference: serde_json reading the whole body, as the relay did before.
+    mod with_serde {
+        use super::*;
+
+        #[derive(Deserialize)]
+        struct Wire<'a> {
+            #[serde(borrow)]
+            id: Option<Cow<'a, str>>,
+            #[serde(borrow)]
+            object: Option<Cow<'a, str>>,
+            #[serde(rename = "type", borrow)]
+            event_type: Option<Cow<'a, str>>,
+            created: Option<WireCreated<'a>>,
+            livemode: Option<bool>,
+            #[serde(borrow)]
+            api_version: Option<Cow<'a, str>>,
+            #[serde(borrow)]
+            account: Option<Cow<'a, str>>,
+        }
+
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum WireCreated<'a> {
+            Seconds(i64),
+            #[serde(borrow)]
+            Text(Cow<'a, str>),
+        }
+
+        /// How `parse` read events before `json_check`: serde_json over the whole body.
+        pub fn parse<'a>(body: &'a str) -> Result<StripeEvent<'a>, EventError> {
+            if !body.trim_start().starts_with('{') {
+                return Err(EventError::NotJsonObject);
+            }
+            let wire: Wire<'a> =
+                serde_json::from_str(body).map_err(|_| EventError::NotJsonObject)?;
+            match wire.object.as_deref() {
+                Some("event" | "v2.core.event") => {}
+                _ => return Err(EventError::NotAnEvent("`object` is not \"event\"")),
+            }
+            let id = wire
+                .id
+                .filter(|id| id.starts_with("evt_"))
+                .ok_or(EventError::NotAnEvent("`id` is not an evt_ id"))?;
+            let event_type = wire
+                .event_type
+                .filter(|t| !t.is_empty() && t.len() <= 128)
+                .ok_or(EventError::NotAnEvent("`type` is missing"))?;
+            let created = match wire.created {
+                Some(WireCreated::Seconds(secs)) if secs >= 0 => secs,
+                Some(WireCreated::Text(text)) => DateTime::from_str(&text, Format::DateTime)
+                    .map_err(|_| EventError::NotAnEvent("`created` is not a time"))?
+                    .secs(),
+                _ => return Err(EventError::NotAnEvent("`created` is missing")),
+            };
+            Ok(StripeEvent {
+                id,
+                event_type,
+                created,
+                livemode: wire.livemode,
+                api_version: wire.api_version,
+                account: wire.account,
+            })
+        }
+    }
 
     #[test]
     fn reads_a_snapshot_event() {
@@ -152,5 +271,108 @@ mod tests {
         );
         assert_eq!(claimed_event_id(br#"{"id":"evt_<script>"}"#), None);
         assert_eq!(claimed_event_id(b"not json"), None);
+    }
+
+    fn same_as_serde(body: &str) {
+        assert_eq!(
+            StripeEvent::parse(body),
+            with_serde::parse(body),
+            "{body:?}"
+        );
+    }
+
+    #[test]
+    fn reads_every_fixture_as_serde_json_did() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/events");
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let body = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+            assert!(StripeEvent::parse(&body).is_ok());
+            same_as_serde(&body);
+        }
+    }
+
+    #[test]
+    fn reads_awkward_events_as_serde_json_did() {
+        let event = |extra: &str| {
+            format!(
+                r#"{{"id":"evt_1","object":"event","type":"invoice.paid","created":1700000000{extra}}}"#
+            )
+        };
+        for extra in [
+            "",
+            r#","id":"evt_2""#,
+            r#","\u0069d":"evt_2""#,
+            r#","t\u0079pe":"x""#,
+            r#","other":1,"other":2"#,
+            r#","\ud800":1"#,
+            r#","\udc00x":1"#,
+            r#","nested":{"\ud800":"\udc00"}"#,
+            r#","account":"acct_\u0031""#,
+            r#","account":"acct_\ud800""#,
+            r#","account":null"#,
+            r#","account":1"#,
+            r#","livemode":true"#,
+            r#","livemode":null"#,
+            r#","livemode":"yes""#,
+            r#","api_version":["x"]"#,
+            r#","data":{"object":{"id":"in_1","lines":[1,2.5e3,null,true,"\"x\""]}}"#,
+            r#","created":1"#,
+            r#","created":"2024-09-17T06:20:52.246Z""#,
+            r#","created":1.5"#,
+            r#","created":-1"#,
+            r#","created":99999999999999999999"#,
+            r#","created":{"s":1}"#,
+            r#","created":null"#,
+            r#"} "#,
+            r#" "#,
+            r#","x":01"#,
+            r#","x":"a	b""#,
+        ] {
+            same_as_serde(&event(extra));
+        }
+        for body in [
+            "",
+            " ",
+            "[]",
+            "[\"evt_1\",\"event\",\"x\",1]",
+            "\u{a0}{}",
+            "{}",
+            "{\"id\":\"evt_1\"}",
+        ] {
+            same_as_serde(body);
+        }
+    }
+
+    #[test]
+    fn reads_mutated_events_as_serde_json_did() {
+        const BYTES: &[u8] = b"{}[]:,\" \\0123456789.-eEtrufalsnu\x01idtypecreated";
+        let original = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../tests/fixtures/events/invoice.paid.json"
+        ))
+        .unwrap();
+        let mut rng = fastrand::Rng::with_seed(14);
+        for _ in 0..20_000 {
+            let mut bytes = original.clone().into_bytes();
+            for _ in 0..rng.usize(1..3) {
+                // Mostly near the top-level fields, where the routing fields are.
+                let at = if rng.bool() {
+                    rng.usize(0..200)
+                } else {
+                    rng.usize(0..bytes.len())
+                };
+                let byte = BYTES[rng.usize(0..BYTES.len())];
+                match rng.u32(0..3) {
+                    0 => bytes[at] = byte,
+                    1 => bytes.insert(at, byte),
+                    _ => {
+                        bytes.remove(at);
+                    }
+                }
+            }
+            if let Ok(body) = String::from_utf8(bytes) {
+                same_as_serde(&body);
+            }
+        }
     }
 }

@@ -181,6 +181,8 @@ mod tests {
         for needed in [
             "relay-function/Cargo.toml",
             "relay-function/src/bin/bootstrap.rs",
+            "relay-function/json-check/Cargo.toml",
+            "relay-function/json-check/src/lib.rs",
             "Cargo.lock",
         ] {
             assert!(
