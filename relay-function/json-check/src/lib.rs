@@ -259,7 +259,8 @@ fn prefix_xor(mut bits: u64) -> u64 {
 /// What may follow the token just read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Expect {
-    /// A value (the start, or after `:`, or after `,` in an array).
+    /// A value: after `:`, or after `,` in an array. At the very start, where this is
+    /// also the state, only the top-level `{` (the walk checks the depth).
     Value,
     /// A value or `]` (just after `[`).
     ValueOrEnd,
