@@ -107,45 +107,18 @@ fn classify_avx2(block: &[u8; 64]) -> Classes {
     // simdjson's lookup tables: a byte is whitespace when the table entry at its low
     // nibble equals it, and an operator when the operator table's entry equals the byte
     // with bit 0x20 set (which maps `[` `]` onto `{` `}`). Bytes of 0x80 and up look up
-    // 0 and never match.
-    let whitespace_table = _mm256_setr_epi8(
-        b' ' as i8,
-        100,
-        100,
-        100,
-        17,
-        100,
-        113,
-        2,
-        100,
-        b'\t' as i8,
-        b'\n' as i8,
-        112,
-        100,
-        b'\r' as i8,
-        100,
-        100,
-        b' ' as i8,
-        100,
-        100,
-        100,
-        17,
-        100,
-        113,
-        2,
-        100,
-        b'\t' as i8,
-        b'\n' as i8,
-        112,
-        100,
-        b'\r' as i8,
-        100,
-        100,
-    );
-    let operator_table = _mm256_setr_epi8(
-        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, b':' as i8, b'{' as i8, b',' as i8, b'}' as i8, 0, 0, 0, 0,
-        0, 0, 0, 0, 0, 0, 0, 0, b':' as i8, b'{' as i8, b',' as i8, b'}' as i8, 0, 0,
-    );
+    // 0 and never match. `vpshufb` looks up within each 16-byte half of the register, so
+    // each table is loaded into both halves.
+    const WHITESPACE: [u8; 16] = [
+        b' ', 100, 100, 100, 17, 100, 113, 2, 100, b'\t', b'\n', 112, 100, b'\r', 100, 100,
+    ];
+    const OPERATOR: [u8; 16] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, b':', b'{', b',', b'}', 0, 0];
+    // SAFETY: each table has the 16 bytes read.
+    let table = |bytes: &[u8; 16]| unsafe {
+        _mm256_broadcastsi128_si256(_mm_loadu_si128(bytes.as_ptr().cast()))
+    };
+    let whitespace_table = table(&WHITESPACE);
+    let operator_table = table(&OPERATOR);
     let quote = _mm256_set1_epi8(b'"' as i8);
     let backslash = _mm256_set1_epi8(b'\\' as i8);
     let bit_0x20 = _mm256_set1_epi8(0x20);
