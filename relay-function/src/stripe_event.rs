@@ -43,6 +43,59 @@ enum Created<'a> {
     Text(Cow<'a, str>),
 }
 
+/// The routing fields as the body has them, before they are checked. `parse` fills it
+/// from `json_check`'s members; the tests also read it with serde_json over the whole
+/// body, as the relay did before, and compare.
+#[derive(Deserialize)]
+struct Wire<'a> {
+    #[serde(borrow)]
+    id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    object: Option<Cow<'a, str>>,
+    #[serde(rename = "type", borrow)]
+    event_type: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    created: Option<Created<'a>>,
+    livemode: Option<bool>,
+    #[serde(borrow)]
+    api_version: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    account: Option<Cow<'a, str>>,
+}
+
+impl<'a> Wire<'a> {
+    /// Whether the fields make a Stripe event.
+    fn into_event(self) -> Result<StripeEvent<'a>, EventError> {
+        match self.object.as_deref() {
+            Some("event" | "v2.core.event") => {}
+            _ => return Err(EventError::NotAnEvent("`object` is not \"event\"")),
+        }
+        let id = self
+            .id
+            .filter(|id| id.starts_with("evt_"))
+            .ok_or(EventError::NotAnEvent("`id` is not an evt_ id"))?;
+        let event_type = self
+            .event_type
+            .filter(|t| !t.is_empty() && t.len() <= 128)
+            .ok_or(EventError::NotAnEvent("`type` is missing"))?;
+        let created = match self.created {
+            Some(Created::Seconds(secs)) if secs >= 0 => secs,
+            Some(Created::Text(text)) => DateTime::from_str(&text, Format::DateTime)
+                .map_err(|_| EventError::NotAnEvent("`created` is not a time"))?
+                .secs(),
+            _ => return Err(EventError::NotAnEvent("`created` is missing")),
+        };
+        Ok(StripeEvent {
+            id,
+            event_type,
+            created,
+            livemode: self.livemode,
+            api_version: self.api_version,
+            account: self.account,
+        })
+    }
+}
+
 /// Where each routing field's value starts in the body (`json_check` finds them).
 #[derive(Default)]
 struct FieldValues<'a> {
@@ -107,41 +160,20 @@ fn read<'a, T: Deserialize<'a>>(value: Option<&'a str>) -> Result<Option<T>, Eve
 impl<'a> StripeEvent<'a> {
     /// Reads a verified body (verification has already checked that it is UTF-8). The
     /// whole body must be one JSON object, whatever the size: `json_check` validates it
-    /// at several GB/s, and serde_json reads only the routing fields' values.
+    /// at about 2.4 GB/s, and serde_json reads only the routing fields' values.
     pub fn parse(body: &'a str) -> Result<Self, EventError> {
         let fields = FieldValues::find(body)?;
-        let id = read::<Text>(fields.id)?.map(|t| t.0);
-        let object = read::<Text>(fields.object)?.map(|t| t.0);
-        let event_type = read::<Text>(fields.event_type)?.map(|t| t.0);
-        let created = read::<Created>(fields.created)?;
-        let livemode = read::<bool>(fields.livemode)?;
-        let api_version = read::<Text>(fields.api_version)?.map(|t| t.0);
-        let account = read::<Text>(fields.account)?.map(|t| t.0);
-        match object.as_deref() {
-            Some("event" | "v2.core.event") => {}
-            _ => return Err(EventError::NotAnEvent("`object` is not \"event\"")),
+        let text = |value| Ok::<_, EventError>(read::<Text>(value)?.map(|t| t.0));
+        Wire {
+            id: text(fields.id)?,
+            object: text(fields.object)?,
+            event_type: text(fields.event_type)?,
+            created: read(fields.created)?,
+            livemode: read(fields.livemode)?,
+            api_version: text(fields.api_version)?,
+            account: text(fields.account)?,
         }
-        let id = id
-            .filter(|id| id.starts_with("evt_"))
-            .ok_or(EventError::NotAnEvent("`id` is not an evt_ id"))?;
-        let event_type = event_type
-            .filter(|t| !t.is_empty() && t.len() <= 128)
-            .ok_or(EventError::NotAnEvent("`type` is missing"))?;
-        let created = match created {
-            Some(Created::Seconds(secs)) if secs >= 0 => secs,
-            Some(Created::Text(text)) => DateTime::from_str(&text, Format::DateTime)
-                .map_err(|_| EventError::NotAnEvent("`created` is not a time"))?
-                .secs(),
-            _ => return Err(EventError::NotAnEvent("`created` is missing")),
-        };
-        Ok(Self {
-            id,
-            event_type,
-            created,
-            livemode,
-            api_version,
-            account,
-        })
+        .into_event()
     }
 }
 
@@ -165,68 +197,13 @@ mod tests {
     use super::*;
 
     /// The reference: serde_json reading the whole body, as the relay did before.
-    mod with_serde {
-        use super::*;
-
-        #[derive(Deserialize)]
-        struct Wire<'a> {
-            #[serde(borrow)]
-            id: Option<Cow<'a, str>>,
-            #[serde(borrow)]
-            object: Option<Cow<'a, str>>,
-            #[serde(rename = "type", borrow)]
-            event_type: Option<Cow<'a, str>>,
-            created: Option<WireCreated<'a>>,
-            livemode: Option<bool>,
-            #[serde(borrow)]
-            api_version: Option<Cow<'a, str>>,
-            #[serde(borrow)]
-            account: Option<Cow<'a, str>>,
+    fn parse_with_serde(body: &str) -> Result<StripeEvent<'_>, EventError> {
+        if !body.trim_start().starts_with('{') {
+            return Err(EventError::NotJsonObject);
         }
-
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum WireCreated<'a> {
-            Seconds(i64),
-            #[serde(borrow)]
-            Text(Cow<'a, str>),
-        }
-
-        /// How `parse` read events before `json_check`: serde_json over the whole body.
-        pub fn parse<'a>(body: &'a str) -> Result<StripeEvent<'a>, EventError> {
-            if !body.trim_start().starts_with('{') {
-                return Err(EventError::NotJsonObject);
-            }
-            let wire: Wire<'a> =
-                serde_json::from_str(body).map_err(|_| EventError::NotJsonObject)?;
-            match wire.object.as_deref() {
-                Some("event" | "v2.core.event") => {}
-                _ => return Err(EventError::NotAnEvent("`object` is not \"event\"")),
-            }
-            let id = wire
-                .id
-                .filter(|id| id.starts_with("evt_"))
-                .ok_or(EventError::NotAnEvent("`id` is not an evt_ id"))?;
-            let event_type = wire
-                .event_type
-                .filter(|t| !t.is_empty() && t.len() <= 128)
-                .ok_or(EventError::NotAnEvent("`type` is missing"))?;
-            let created = match wire.created {
-                Some(WireCreated::Seconds(secs)) if secs >= 0 => secs,
-                Some(WireCreated::Text(text)) => DateTime::from_str(&text, Format::DateTime)
-                    .map_err(|_| EventError::NotAnEvent("`created` is not a time"))?
-                    .secs(),
-                _ => return Err(EventError::NotAnEvent("`created` is missing")),
-            };
-            Ok(StripeEvent {
-                id,
-                event_type,
-                created,
-                livemode: wire.livemode,
-                api_version: wire.api_version,
-                account: wire.account,
-            })
-        }
+        serde_json::from_str::<Wire>(body)
+            .map_err(|_| EventError::NotJsonObject)?
+            .into_event()
     }
 
     #[test]
@@ -274,11 +251,7 @@ mod tests {
     }
 
     fn same_as_serde(body: &str) {
-        assert_eq!(
-            StripeEvent::parse(body),
-            with_serde::parse(body),
-            "{body:?}"
-        );
+        assert_eq!(StripeEvent::parse(body), parse_with_serde(body), "{body:?}");
     }
 
     #[test]
