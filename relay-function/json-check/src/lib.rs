@@ -46,27 +46,22 @@ pub fn top_level_members<'a>(
     body: &'a str,
     member: &mut dyn FnMut(Member<'a>),
 ) -> Result<(), NotJsonObject> {
+    let mut blocks = Blocks::new(body, member);
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU has AVX2.
-        return unsafe { check_avx2(body, member) };
+        return unsafe { blocks.all_avx2() };
     }
-    #[cfg(target_arch = "aarch64")]
-    return check(body, member, classify_neon);
-    #[allow(unreachable_code)]
-    check(body, member, classify_bytes)
+    while blocks.remaining() > 0 {
+        blocks.check_next()?;
+    }
+    blocks.finish()
 }
 
-/// The whole check compiled for AVX2, so that the classifier inlines into its loop.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn check_avx2<'a>(body: &'a str, member: &mut dyn FnMut(Member<'a>)) -> Result<(), NotJsonObject> {
-    check(body, member, |block| classify_avx2(block))
-}
-
-/// One bit per byte of a 64-byte block, lowest bit first.
+/// One bit per byte of a 64-byte block, lowest bit first: what a classifier hands
+/// `Blocks::check_next_with`.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-struct Classes {
+pub struct Classes {
     quote: u64,
     backslash: u64,
     /// Space, tab, line feed, carriage return.
@@ -76,6 +71,15 @@ struct Classes {
     operator: u64,
     /// Bytes below 0x20.
     control: u64,
+}
+
+/// Classifies a block with what this target always has: NEON on arm64, a byte loop
+/// elsewhere.
+pub fn classify(block: &[u8; 64]) -> Classes {
+    #[cfg(target_arch = "aarch64")]
+    return classify_neon(block);
+    #[allow(unreachable_code)]
+    classify_bytes(block)
 }
 
 fn classify_bytes(block: &[u8; 64]) -> Classes {
@@ -98,10 +102,14 @@ fn classify_bytes(block: &[u8; 64]) -> Classes {
     classes
 }
 
+/// Classifies a block with AVX2.
+///
+/// # Safety
+/// The CPU must have AVX2 (a caller compiled for it may call this as a safe function).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 #[inline]
-fn classify_avx2(block: &[u8; 64]) -> Classes {
+pub fn classify_avx2(block: &[u8; 64]) -> Classes {
     use std::arch::x86_64::*;
 
     // simdjson's lookup tables: a byte is whitespace when the table entry at its low
@@ -292,27 +300,100 @@ impl Nesting {
     }
 }
 
-#[inline(always)]
-fn check<'a>(
+/// The check one 64-byte block at a time, for a caller that does other work on each
+/// block in the same loop: the relay hashes the body in the check's loop, where the
+/// SHA-256 rounds' latency leaves the CPU room for the check. `top_level_members` is
+/// `new`, `check_next` until no block remains, and `finish`.
+pub struct Blocks<'a, 'm> {
     body: &'a str,
-    member: &mut dyn FnMut(Member<'a>),
-    classify: impl Fn(&[u8; 64]) -> Classes,
-) -> Result<(), NotJsonObject> {
-    let bytes = body.as_bytes();
-    let mut carry = Carry::default();
-    let mut expect = Expect::Value;
-    let mut nesting = Nesting::default();
-    let mut key_start = 0;
-    let mut tail = [b' '; 64];
-    for (index, chunk) in bytes.chunks(64).enumerate() {
-        let block: &[u8; 64] = match chunk.try_into() {
-            Ok(block) => block,
-            Err(_) => {
-                // The last, short block, padded with whitespace, which changes nothing.
-                tail[..chunk.len()].copy_from_slice(chunk);
-                &tail
-            }
-        };
+    member: &'m mut dyn FnMut(Member<'a>),
+    /// The next block to check.
+    index: usize,
+    carry: Carry,
+    expect: Expect,
+    nesting: Nesting,
+    key_start: usize,
+    /// The last, short block, padded with whitespace, which changes nothing: copied once
+    /// here, so that the loop has no copy in it.
+    tail: [u8; 64],
+}
+
+impl<'a, 'm> Blocks<'a, 'm> {
+    /// A check of `body` that calls `member` for each top-level member, as
+    /// `top_level_members` does.
+    pub fn new(body: &'a str, member: &'m mut dyn FnMut(Member<'a>)) -> Self {
+        Self {
+            body,
+            member,
+            index: 0,
+            carry: Carry::default(),
+            expect: Expect::Value,
+            nesting: Nesting::default(),
+            key_start: 0,
+            tail: {
+                let rest = body.as_bytes().as_chunks::<64>().1;
+                let mut tail = [b' '; 64];
+                tail[..rest.len()].copy_from_slice(rest);
+                tail
+            },
+        }
+    }
+
+    /// How many blocks are left to check.
+    pub fn remaining(&self) -> usize {
+        self.body.len().div_ceil(64) - self.index
+    }
+
+    /// Checks the next block, with the classifier this target always has (NEON on
+    /// arm64, a byte loop elsewhere). Call only while `remaining` is above 0.
+    pub fn check_next(&mut self) -> Result<(), NotJsonObject> {
+        self.check_next_with(classify)
+    }
+
+    /// Every remaining block with AVX2, then `finish`.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn all_avx2(mut self) -> Result<(), NotJsonObject> {
+        while self.remaining() > 0 {
+            self.check_next_with(|block| classify_avx2(block))?;
+        }
+        self.finish()
+    }
+
+    /// Whether the body ended where one JSON object does.
+    pub fn finish(&self) -> Result<(), NotJsonObject> {
+        if self.expect == Expect::Done && self.carry.in_string == 0 {
+            Ok(())
+        } else {
+            Err(NotJsonObject)
+        }
+    }
+
+    /// Checks the next block, classified by `classify`. Call only while `remaining` is
+    /// above 0. Called from a function compiled for AVX2 as
+    /// `check_next_with(|block| classify_avx2(block))`, the whole step inlines there: the
+    /// closure takes the function's target features, and this is generic.
+    #[inline(always)]
+    pub fn check_next_with(
+        &mut self,
+        classify: impl Fn(&[u8; 64]) -> Classes,
+    ) -> Result<(), NotJsonObject> {
+        let Self {
+            body,
+            ref mut member,
+            index,
+            ref mut carry,
+            ref mut expect,
+            ref mut nesting,
+            ref mut key_start,
+            ref tail,
+        } = *self;
+        let bytes = body.as_bytes();
+        let block = bytes.as_chunks::<64>().0.get(index).unwrap_or(tail);
+        self.index += 1;
         let base = index * 64;
         let classes = classify(block);
 
@@ -342,7 +423,7 @@ fn check<'a>(
             let at = base + offset;
             tokens &= tokens - 1;
             let byte = block[offset % 64];
-            expect = match (expect, byte) {
+            *expect = match (*expect, byte) {
                 (Expect::Value | Expect::ValueOrEnd, b'{') => {
                     nesting.open(false);
                     Expect::KeyOrEnd
@@ -355,14 +436,14 @@ fn check<'a>(
                     nesting.after_value()
                 }
                 (Expect::Key | Expect::KeyOrEnd, b'"') => {
-                    key_start = at;
+                    *key_start = at;
                     Expect::Colon
                 }
                 (Expect::Colon, b':') => {
                     if nesting.depth == 1 {
                         let key_end = body[..at].trim_end_matches([' ', '\t', '\n', '\r']).len();
                         member(Member {
-                            raw_key: &body[key_start + 1..key_end - 1],
+                            raw_key: &body[*key_start + 1..key_end - 1],
                             value_and_rest: &body[at + 1..],
                         });
                     }
@@ -391,11 +472,7 @@ fn check<'a>(
             scalars &= scalars - 1;
             check_scalar(bytes, at)?;
         }
-    }
-    if expect == Expect::Done && carry.in_string == 0 {
         Ok(())
-    } else {
-        Err(NotJsonObject)
     }
 }
 
@@ -513,7 +590,11 @@ mod tests {
         let mut members = Vec::new();
         let mut push = |m| members.push(m);
         if portable {
-            check(body, &mut push, classify_bytes).ok()?;
+            let mut blocks = Blocks::new(body, &mut push);
+            while blocks.remaining() > 0 {
+                blocks.check_next_with(classify_bytes).ok()?;
+            }
+            blocks.finish().ok()?;
         } else {
             top_level_members(body, &mut push).ok()?;
         }
