@@ -30,5 +30,6 @@ pub mod secret_store;
 pub mod signature;
 pub mod signing_secrets;
 pub mod stripe_event;
+pub mod verified_event;
 #[cfg(feature = "aws")]
 pub mod webhook;

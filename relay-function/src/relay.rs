@@ -15,9 +15,10 @@ use crate::reason::Reason;
 use crate::relay_config::RelayConfig;
 use crate::relay_metrics;
 use crate::secret_store::{SecretError, SecretStore, SecretTiming};
-use crate::signature::{self, SignatureError, Verified, unix_now};
+use crate::signature::{SignatureError, Verified, unix_now};
 use crate::signing_secrets::SigningSecrets;
-use crate::stripe_event::{StripeEvent, claimed_event_id};
+use crate::stripe_event::{EventError, StripeEvent, claimed_event_id};
+use crate::verified_event;
 use crate::webhook::WebhookRequest;
 
 #[derive(Debug)]
@@ -113,11 +114,11 @@ impl Relay {
             Err(reason) => return Outcome::refused(*reason),
         };
         // Verified: from here on, the body is Stripe's.
-        let text = match self.verify(request.signature.as_deref(), body).await {
-            Ok(text) => text,
+        let (text, event) = match self.verify(request.signature.as_deref(), body).await {
+            Ok(verified) => verified,
             Err(refusal) => return refusal,
         };
-        let event = match StripeEvent::parse(text) {
+        let event = match event {
             Ok(event) => event,
             Err(e) => return Outcome::refused(Reason::InvalidEvent).with_detail(e),
         };
@@ -157,8 +158,13 @@ impl Relay {
     }
 
     /// Checks the signature against the secrets in hand and, if none matches, once more
-    /// against a fresh read of the secret: `set-secret` may just have changed it.
-    async fn verify<'b>(&self, header: Option<&str>, body: &'b [u8]) -> Result<&'b str, Outcome> {
+    /// against a fresh read of the secret: `set-secret` may just have changed it. Reads
+    /// the event in the same pass over the body.
+    async fn verify<'b>(
+        &self,
+        header: Option<&str>,
+        body: &'b [u8],
+    ) -> Result<(&'b str, Result<StripeEvent<'b>, EventError>), Outcome> {
         let secrets = self.secrets.current().await.map_err(secret_failure)?;
         let first = check(&secrets, header, body, self.tolerance);
         let result = match first {
@@ -175,7 +181,7 @@ impl Relay {
             other => other,
         };
         result
-            .map(|verified| verified.body)
+            .map(|(verified, event)| (verified.body, event))
             .map_err(|e| Outcome::refused(Reason::from(&e)).with_detail(e))
     }
 
@@ -219,9 +225,9 @@ fn check<'b>(
     header: Option<&str>,
     body: &'b [u8],
     tolerance: Duration,
-) -> Result<Verified<'b>, SignatureError> {
+) -> Result<(Verified<'b>, Result<StripeEvent<'b>, EventError>), SignatureError> {
     let now = unix_now();
-    signature::verify(header, body, &secrets.active_at(now), now, tolerance)
+    verified_event::verify_and_read(header, body, &secrets.active_at(now), now, tolerance)
 }
 
 /// Secrets Manager failing is `secret_unavailable`; a value that holds no usable secret

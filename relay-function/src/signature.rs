@@ -22,6 +22,7 @@
 use std::time::Duration;
 
 use hmac::{Hmac, KeyInit, Mac};
+use mac_and_check::{Member, NotJsonObject};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
@@ -140,7 +141,8 @@ pub fn compute_v1(secret: &SigningSecret, timestamp: i64, body: &[u8]) -> String
     String::from_utf8(hex.to_vec()).expect("hex is ASCII")
 }
 
-/// `compute_v1` without allocating: verification runs it for every request.
+/// `compute_v1`'s digits. Signing uses the `hmac` crate, and verification
+/// `mac_and_check`, so every test that signs and then verifies compares the two.
 fn v1_hex(secret: &SigningSecret, timestamp: i64, body: &[u8]) -> [u8; 64] {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes())
         .expect("HMAC takes a key of any length");
@@ -174,6 +176,40 @@ pub fn verify<'b>(
     now: i64,
     tolerance: Duration,
 ) -> Result<Verified<'b>, SignatureError> {
+    let macs = |keys: &[&[u8]], prefix: &[u8], text: &str| {
+        (mac_and_check::macs(keys, prefix, text.as_bytes()), ())
+    };
+    verify_with(header, body, secrets, now, tolerance, macs).map(|(verified, ())| verified)
+}
+
+/// `verify`, which also checks, in the same pass over the body, that it is one JSON
+/// object, calling `member` with each top-level member (`mac_and_check`). The check's
+/// answer comes only with a signature that verified: whatever a forged body holds, it is
+/// refused as forged.
+pub fn verify_json<'b>(
+    header: Option<&str>,
+    body: &'b [u8],
+    secrets: &[&SigningSecret],
+    now: i64,
+    tolerance: Duration,
+    member: &mut dyn FnMut(Member<'b>),
+) -> Result<(Verified<'b>, Result<(), NotJsonObject>), SignatureError> {
+    let macs = |keys: &[&[u8]], prefix: &[u8], text: &'b str| {
+        mac_and_check::macs_and_check(keys, prefix, text, member)
+    };
+    verify_with(header, body, secrets, now, tolerance, macs)
+}
+
+/// Both verifications, with `macs` computing the HMAC-SHA256 of `prefix ‖ body` under
+/// each key and whatever else it reads on the way.
+fn verify_with<'b, R>(
+    header: Option<&str>,
+    body: &'b [u8],
+    secrets: &[&SigningSecret],
+    now: i64,
+    tolerance: Duration,
+    macs: impl FnOnce(&[&[u8]], &[u8], &'b str) -> (Vec<[u8; 32]>, R),
+) -> Result<(Verified<'b>, R), SignatureError> {
     let header = header.ok_or(SignatureError::MissingHeader)?;
     if body.is_empty() {
         return Err(SignatureError::EmptyBody);
@@ -198,19 +234,32 @@ pub fn verify<'b>(
     {
         return Err(SignatureError::InvalidSecret { problem });
     }
-    let matched = secrets
+    let usable: Vec<usize> = (0..secrets.len())
+        .filter(|&i| secrets[i].problem().is_none())
+        .collect();
+    let keys: Vec<&[u8]> = usable
         .iter()
-        .enumerate()
-        .filter(|(_, secret)| secret.problem().is_none())
-        .find(|(_, secret)| {
-            let expected = v1_hex(secret, parsed.timestamp, body);
+        .map(|&i| secrets[i].expose().as_bytes())
+        .collect();
+    let mut prefix = itoa::Buffer::new()
+        .format(parsed.timestamp)
+        .as_bytes()
+        .to_vec();
+    prefix.push(b'.');
+    let (macs, read) = macs(&keys, &prefix, text);
+    let matched = usable
+        .iter()
+        .zip(&macs)
+        .find(|(_, mac)| {
+            let mut expected = [0u8; 64];
+            hex::encode_to_slice(mac, &mut expected).expect("32 bytes take 64 hex digits");
             // `|` and not `||`: every candidate is compared, so the time taken does not
             // say which one matched.
             parsed.v1.iter().fold(false, |found, candidate| {
                 found | bool::from(expected.ct_eq(candidate.as_bytes()))
             })
         })
-        .map(|(index, _)| index)
+        .map(|(&index, _)| index)
         .ok_or(SignatureError::NoMatchingSignature)?;
 
     let tolerance_secs = tolerance.as_secs().max(1);
@@ -227,10 +276,13 @@ pub fn verify<'b>(
             tolerance_secs,
         });
     }
-    Ok(Verified {
-        secret: matched,
-        body: text,
-    })
+    Ok((
+        Verified {
+            secret: matched,
+            body: text,
+        },
+        read,
+    ))
 }
 
 /// The current Unix time in seconds, the clock signatures are checked against.

@@ -5,6 +5,7 @@ use std::borrow::Cow;
 
 use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
+use json_check::{Member, NotJsonObject};
 use serde::Deserialize;
 
 /// The routing fields of a Stripe event. Both snapshot events (`"object":"event"`, with
@@ -96,9 +97,11 @@ impl<'a> Wire<'a> {
     }
 }
 
-/// Where each routing field's value starts in the body (`json_check` finds them).
+/// Where each routing field's value starts in the body, from the top-level members that
+/// the JSON check hands over: `json_check` alone in `StripeEvent::parse`, or
+/// `signature::verify_json` in the relay, in the same pass as the signature.
 #[derive(Default)]
-struct FieldValues<'a> {
+pub struct EventFields<'a> {
     id: Option<&'a str>,
     object: Option<&'a str>,
     event_type: Option<&'a str>,
@@ -110,43 +113,58 @@ struct FieldValues<'a> {
     refused: bool,
 }
 
-impl<'a> FieldValues<'a> {
-    fn find(body: &'a str) -> Result<Self, EventError> {
-        let mut fields = Self::default();
-        json_check::top_level_members(body, &mut |member| {
-            let decoded;
-            let key = if member.raw_key.contains('\\') {
-                // Keys are decoded as serde_json decodes them, lone surrogates refused.
-                match serde_json::from_str::<String>(&format!("\"{}\"", member.raw_key)) {
-                    Ok(key) => {
-                        decoded = key;
-                        decoded.as_str()
-                    }
-                    Err(_) => {
-                        fields.refused = true;
-                        return;
-                    }
+impl<'a> EventFields<'a> {
+    /// Takes note of one top-level member.
+    pub fn member(&mut self, member: Member<'a>) {
+        let decoded;
+        let key = if member.raw_key.contains('\\') {
+            // Keys are decoded as serde_json decodes them, lone surrogates refused.
+            match serde_json::from_str::<String>(&format!("\"{}\"", member.raw_key)) {
+                Ok(key) => {
+                    decoded = key;
+                    decoded.as_str()
                 }
-            } else {
-                member.raw_key
-            };
-            let slot = match key {
-                "id" => &mut fields.id,
-                "object" => &mut fields.object,
-                "type" => &mut fields.event_type,
-                "created" => &mut fields.created,
-                "livemode" => &mut fields.livemode,
-                "api_version" => &mut fields.api_version,
-                "account" => &mut fields.account,
-                _ => return,
-            };
-            fields.refused |= slot.replace(member.value_and_rest).is_some();
-        })
-        .map_err(|_| EventError::NotJsonObject)?;
-        if fields.refused {
+                Err(_) => {
+                    self.refused = true;
+                    return;
+                }
+            }
+        } else {
+            member.raw_key
+        };
+        let slot = match key {
+            "id" => &mut self.id,
+            "object" => &mut self.object,
+            "type" => &mut self.event_type,
+            "created" => &mut self.created,
+            "livemode" => &mut self.livemode,
+            "api_version" => &mut self.api_version,
+            "account" => &mut self.account,
+            _ => return,
+        };
+        self.refused |= slot.replace(member.value_and_rest).is_some();
+    }
+
+    /// The event, once the check that handed over the members has answered whether the
+    /// body is one JSON object.
+    pub fn into_event(
+        self,
+        checked: Result<(), NotJsonObject>,
+    ) -> Result<StripeEvent<'a>, EventError> {
+        if checked.is_err() || self.refused {
             return Err(EventError::NotJsonObject);
         }
-        Ok(fields)
+        let text = |value| Ok::<_, EventError>(read::<Text>(value)?.map(|t| t.0));
+        Wire {
+            id: text(self.id)?,
+            object: text(self.object)?,
+            event_type: text(self.event_type)?,
+            created: read(self.created)?,
+            livemode: read(self.livemode)?,
+            api_version: text(self.api_version)?,
+            account: text(self.account)?,
+        }
+        .into_event()
     }
 }
 
@@ -162,18 +180,9 @@ impl<'a> StripeEvent<'a> {
     /// whole body must be one JSON object, whatever the size: `json_check` validates it
     /// at about 2.4 GB/s, and serde_json reads only the routing fields' values.
     pub fn parse(body: &'a str) -> Result<Self, EventError> {
-        let fields = FieldValues::find(body)?;
-        let text = |value| Ok::<_, EventError>(read::<Text>(value)?.map(|t| t.0));
-        Wire {
-            id: text(fields.id)?,
-            object: text(fields.object)?,
-            event_type: text(fields.event_type)?,
-            created: read(fields.created)?,
-            livemode: read(fields.livemode)?,
-            api_version: text(fields.api_version)?,
-            account: text(fields.account)?,
-        }
-        .into_event()
+        let mut fields = EventFields::default();
+        let checked = json_check::top_level_members(body, &mut |member| fields.member(member));
+        fields.into_event(checked)
     }
 }
 

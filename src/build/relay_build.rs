@@ -183,6 +183,9 @@ mod tests {
             "relay-function/src/bin/bootstrap.rs",
             "relay-function/json-check/Cargo.toml",
             "relay-function/json-check/src/lib.rs",
+            "relay-function/mac-and-check/Cargo.toml",
+            "relay-function/mac-and-check/src/lib.rs",
+            "relay-function/mac-and-check/src/x86.rs",
             "Cargo.lock",
         ] {
             assert!(

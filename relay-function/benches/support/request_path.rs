@@ -1,14 +1,14 @@
 //! What the relay does with one request before it calls AWS, as the benches time it:
-//! verify the signature (which checks the body is UTF-8), read the event's routing
-//! fields (the body must be JSON), check the entry's size, and build the entry.
+//! verify the signature (which checks the body is UTF-8) and, in the same pass, that
+//! the body is JSON and where the event's routing fields are; read them, check the
+//! entry's size, and build the entry.
 
 use std::time::Duration;
 
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use relay_function::bus_entry;
-use relay_function::signature;
 use relay_function::signing_secrets::SigningSecret;
-use relay_function::stripe_event::StripeEvent;
+use relay_function::verified_event;
 
 pub fn verify_parse_build(
     header: &str,
@@ -16,7 +16,7 @@ pub fn verify_parse_build(
     secret: &SigningSecret,
     now: i64,
 ) -> PutEventsRequestEntry {
-    let verified = signature::verify(
+    let (verified, event) = verified_event::verify_and_read(
         Some(header),
         body.as_bytes(),
         &[secret],
@@ -24,7 +24,7 @@ pub fn verify_parse_build(
         Duration::from_secs(300),
     )
     .unwrap();
-    let event = StripeEvent::parse(verified.body).unwrap();
+    let event = event.unwrap();
     assert!(
         bus_entry::entry_size(&event.event_type, verified.body)
             <= bus_entry::DEFAULT_MAX_ENTRY_BYTES

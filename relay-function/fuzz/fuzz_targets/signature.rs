@@ -1,7 +1,8 @@
 //! The `Stripe-Signature` parser and the verifier, on arbitrary input: nothing panics, a
 //! header the fuzzer made up never verifies, Stripe's own header for the body verifies
 //! exactly when the relay takes such a body, and it stops verifying when the body or the
-//! timestamp changes. The JSON check agrees with serde_json on every UTF-8 body.
+//! timestamp changes. The JSON check agrees with serde_json on every UTF-8 body, and the
+//! relay's one pass (signature and JSON check together) with the two apart.
 //!
 //! Input: the header, a NUL byte, then the body.
 
@@ -13,6 +14,7 @@ use libfuzzer_sys::fuzz_target;
 use relay_function::signature::{self, SignatureHeader};
 use relay_function::signing_secrets::SigningSecret;
 use relay_function::stripe_event::{StripeEvent, claimed_event_id};
+use relay_function::verified_event;
 
 const NOW: i64 = 1_767_225_600;
 const TOLERANCE: Duration = Duration::from_secs(300);
@@ -48,6 +50,19 @@ fuzz_target!(|data: &[u8]| {
         !body.is_empty() && std::str::from_utf8(body).is_ok() && !body.starts_with(b"\xEF\xBB\xBF");
     let verified = signature::verify(Some(&genuine), body, &[&secret], NOW, TOLERANCE);
     assert_eq!(verified.is_ok(), takes, "{verified:?}");
+    // The relay's one pass, the HMAC and the JSON check in one loop, answers as the
+    // signature check and the event parse do apart.
+    match (
+        &verified,
+        verified_event::verify_and_read(Some(&genuine), body, &[&secret], NOW, TOLERANCE),
+    ) {
+        (Ok(apart), Ok((one_pass, event))) => {
+            assert_eq!(*apart, one_pass);
+            assert_eq!(event, StripeEvent::parse(apart.body));
+        }
+        (Err(apart), Err(one_pass)) => assert_eq!(*apart, one_pass),
+        (apart, one_pass) => panic!("apart: {apart:?}; in one pass: {one_pass:?}"),
+    }
     // Its UTF-8 check (simdutf8) agrees with the standard library's, and hands on the
     // very bytes it checked.
     if let Ok(verified) = verified {
