@@ -16,8 +16,8 @@
 //!   through sha2's `compress256`, but for the body's whole blocks on the one-pass path.
 //! - Those blocks' SHA-256 rounds (`x86`), with the SHA extensions, as sha2's own x86
 //!   backend does them. They must inline into the check's loop: through `compress256`,
-//!   one call per block, the state goes through memory between blocks and the two
-//!   together are no faster than one after the other.
+//!   one call per block, the state goes through memory between blocks, and the one pass
+//!   gained only about two thirds as much.
 //!
 //! The tests compare every path with the `hmac` crate, and the relay's own tests sign
 //! with it (`signature::sign`) and verify with this.
