@@ -36,18 +36,20 @@ mod tests {
         SigningSecret::new("whsec_verifiedEventTest0000000000")
     }
 
+    /// `verify_and_read` of `body` with `header`, with the test's secret, now.
+    fn read<'b>(
+        header: &str,
+        body: &'b str,
+    ) -> Result<(Verified<'b>, Result<StripeEvent<'b>, EventError>), SignatureError> {
+        let tolerance = signature::DEFAULT_TOLERANCE;
+        verify_and_read(Some(header), body.as_bytes(), &[&secret()], NOW, tolerance)
+    }
+
     #[test]
     fn reads_the_event_of_a_signed_body_as_parse_does() {
         let body = include_str!("../../tests/fixtures/events/invoice.paid.json");
         let header = signature::sign(&secret(), NOW, body.as_bytes());
-        let (verified, event) = verify_and_read(
-            Some(&header),
-            body.as_bytes(),
-            &[&secret()],
-            NOW,
-            signature::DEFAULT_TOLERANCE,
-        )
-        .unwrap();
+        let (verified, event) = read(&header, body).unwrap();
         assert_eq!(verified.body, body);
         assert_eq!(event, StripeEvent::parse(body));
         assert!(event.is_ok());
@@ -57,26 +59,12 @@ mod tests {
     fn a_signed_body_that_is_not_json_is_an_event_error_and_a_forged_one_a_signature_error() {
         for body in ["{\"id\": \"evt_1\"", "not json", "{\"id\": 1} {}"] {
             let header = signature::sign(&secret(), NOW, body.as_bytes());
-            let (_, event) = verify_and_read(
-                Some(&header),
-                body.as_bytes(),
-                &[&secret()],
-                NOW,
-                signature::DEFAULT_TOLERANCE,
-            )
-            .unwrap();
+            let (_, event) = read(&header, body).unwrap();
             assert_eq!(event, Err(EventError::NotJsonObject), "{body}");
 
             let forged = format!("{body} ");
             assert_eq!(
-                verify_and_read(
-                    Some(&header),
-                    forged.as_bytes(),
-                    &[&secret()],
-                    NOW,
-                    signature::DEFAULT_TOLERANCE
-                )
-                .map(|_| ()),
+                read(&header, &forged).map(|_| ()),
                 Err(SignatureError::NoMatchingSignature),
                 "{body}"
             );
