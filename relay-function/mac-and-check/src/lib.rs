@@ -110,6 +110,12 @@ impl<'b> Split<'b> {
         compress256(&mut state, self.tail.blocks());
         state
     }
+
+    /// The MAC under `key`, every block through sha2.
+    fn mac(&self, key: &[u8]) -> [u8; 32] {
+        let key = Key::new(key);
+        key.mac(&self.hash(&key, compress256))
+    }
 }
 
 /// The last bytes of a message (under 64), then SHA-256's padding (FIPS 180-4, section
@@ -152,12 +158,7 @@ fn be_bytes(state: &[u32; 8]) -> [u8; 32] {
 /// The HMAC-SHA256 of `prefix ‖ body` under each key.
 pub fn macs(keys: &[&[u8]], prefix: &[u8], body: &[u8]) -> Vec<[u8; 32]> {
     let split = Split::new(prefix, body);
-    keys.iter()
-        .map(|key| {
-            let key = Key::new(key);
-            key.mac(&split.hash(&key, compress256))
-        })
-        .collect()
+    keys.iter().map(|key| split.mac(key)).collect()
 }
 
 /// `macs`, and whether `body` is one JSON object, as `json_check::top_level_members`
@@ -171,41 +172,20 @@ pub fn macs_and_check<'a>(
     member: &mut dyn FnMut(Member<'a>),
 ) -> (Vec<[u8; 32]>, Result<(), NotJsonObject>) {
     #[cfg(target_arch = "x86_64")]
-    if let Some(one_pass) = x86::OnePass::detect() {
-        return macs_and_check_with(keys, prefix, body, member, one_pass);
+    if let (Some(one_pass), Some((first, others))) = (x86::OnePass::detect(), keys.split_first()) {
+        let split = Split::new(prefix, body.as_bytes());
+        let first = Key::new(first);
+        let mut checked = Ok(());
+        let inner = split.hash(&first, |state, blocks| {
+            let check = json_check::Blocks::new(body, member);
+            checked = one_pass.hash_and_check(state, blocks, check);
+        });
+        let mut macs = vec![first.mac(&inner)];
+        macs.extend(others.iter().map(|key| split.mac(key)));
+        return (macs, checked);
     }
     let checked = json_check::top_level_members(body, member);
     (macs(keys, prefix, body.as_bytes()), checked)
-}
-
-#[cfg(target_arch = "x86_64")]
-fn macs_and_check_with<'a>(
-    keys: &[&[u8]],
-    prefix: &[u8],
-    body: &'a str,
-    member: &mut dyn FnMut(Member<'a>),
-    one_pass: x86::OnePass,
-) -> (Vec<[u8; 32]>, Result<(), NotJsonObject>) {
-    let split = Split::new(prefix, body.as_bytes());
-    let mut check = Some(json_check::Blocks::new(body, member));
-    let mut checked = Ok(());
-    let mut macs = Vec::with_capacity(keys.len());
-    for key in keys {
-        let key = Key::new(key);
-        let inner = split.hash(&key, |state, blocks| {
-            if let Some(check) = check.take() {
-                checked = one_pass.hash_and_check(state, blocks, check);
-            } else {
-                compress256(state, blocks);
-            }
-        });
-        macs.push(key.mac(&inner));
-    }
-    if let Some(check) = check {
-        // No key: the check alone.
-        checked = one_pass.hash_and_check(&mut IV.clone(), &[], check);
-    }
-    (macs, checked)
 }
 
 #[cfg(test)]
