@@ -18,6 +18,7 @@ use std::fmt;
 
 use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
+use mac_and_check::Key;
 use serde::{Deserialize, Serialize};
 
 /// What a new bridge's secret holds until `set-secret` runs.
@@ -31,18 +32,24 @@ pub const MIN_SECRET_CHARS: usize = 16;
 
 /// One Stripe webhook signing secret. It never shows itself in `Debug` or logs; only
 /// [`SigningSecret::masked`] is for people to see.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct SigningSecret(String);
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
+pub struct SigningSecret {
+    value: String,
+    /// The HMAC key it makes, set up once here instead of for every request verified.
+    key: Key,
+}
 
 impl SigningSecret {
     pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
+        let value = value.into();
+        let key = Key::new(value.as_bytes());
+        Self { value, key }
     }
 
     /// The full secret, for computing signatures and for storing it. Nothing else.
     pub fn expose(&self) -> &str {
-        &self.0
+        &self.value
     }
 
     /// What makes this no Stripe webhook signing secret, if anything: Stripe's start
@@ -51,7 +58,7 @@ impl SigningSecret {
     /// `changeme` would be a key anyone could guess. (Stricter than the libraries, which take any non-empty
     /// string; white space and other characters are left for the signature to judge.)
     pub fn problem(&self) -> Option<&'static str> {
-        let value = self.0.trim();
+        let value = self.value.trim();
         if value.is_empty() {
             Some("it is blank")
         } else if !value.starts_with("whsec_") {
@@ -65,18 +72,45 @@ impl SigningSecret {
 
     /// `whsec_…a1b2`: enough to tell secrets apart, never enough to use one.
     pub fn masked(&self) -> String {
-        let prefix = if self.0.starts_with("whsec_") {
+        let prefix = if self.value.starts_with("whsec_") {
             "whsec_"
         } else {
             ""
         };
-        let chars: Vec<char> = self.0.chars().collect();
+        let chars: Vec<char> = self.value.chars().collect();
         let tail: String = if chars.len() >= 12 {
             chars[chars.len() - 4..].iter().collect()
         } else {
             String::new()
         };
         format!("{prefix}…{tail}")
+    }
+}
+
+/// The secret's HMAC key, for `mac_and_check`.
+impl AsRef<Key> for SigningSecret {
+    fn as_ref(&self) -> &Key {
+        &self.key
+    }
+}
+
+impl PartialEq for SigningSecret {
+    fn eq(&self, other: &Self) -> bool {
+        self.value == other.value
+    }
+}
+
+impl Eq for SigningSecret {}
+
+impl From<String> for SigningSecret {
+    fn from(value: String) -> Self {
+        Self::new(value)
+    }
+}
+
+impl From<SigningSecret> for String {
+    fn from(secret: SigningSecret) -> Self {
+        secret.value
     }
 }
 

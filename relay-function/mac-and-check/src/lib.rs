@@ -34,14 +34,16 @@ const IV: [u32; 8] = [
     0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
 ];
 
-/// An HMAC-SHA256 key, its two padded blocks hashed once (RFC 2104).
-struct Key {
+/// An HMAC-SHA256 key, its two padded blocks hashed once (RFC 2104): where every MAC
+/// under it starts. It is as secret as the key, and so has no `Debug`.
+#[derive(Clone)]
+pub struct Key {
     inner: [u32; 8],
     outer: [u32; 8],
 }
 
 impl Key {
-    fn new(key: &[u8]) -> Self {
+    pub fn new(key: &[u8]) -> Self {
         let mut block = [0u8; 64];
         if key.len() > 64 {
             block[..32].copy_from_slice(&Sha256::digest(key));
@@ -68,53 +70,68 @@ impl Key {
     }
 }
 
-/// The inner hash's input, `prefix ‖ body`, cut into 64-byte blocks: those that hold a
-/// byte of the prefix, copied; then the body's whole blocks, borrowed; then the rest,
-/// padded.
-struct Split<'b> {
-    /// The prefix and the body bytes that complete its last block: whole blocks.
-    head: Vec<u8>,
-    body_blocks: &'b [[u8; 64]],
+impl AsRef<Key> for Key {
+    fn as_ref(&self) -> &Key {
+        self
+    }
+}
+
+/// The inner hash's input, `prefix ‖ body`, cut into 64-byte blocks: the prefix's whole
+/// blocks and the body's, borrowed; the block where the prefix ends and the body begins,
+/// copied; and the rest, padded.
+struct Split<'m> {
+    prefix_blocks: &'m [[u8; 64]],
+    /// The prefix's last bytes and the body's first, when the prefix does not end on a
+    /// block's edge and the body is long enough to complete its block.
+    bridge: Option<[u8; 64]>,
+    body_blocks: &'m [[u8; 64]],
     tail: Padded,
 }
 
-impl<'b> Split<'b> {
-    fn new(prefix: &[u8], body: &'b [u8]) -> Self {
-        // The body bytes that complete the prefix's last block.
-        let completing = ((64 - prefix.len() % 64) % 64).min(body.len());
-        let mut head = prefix.to_vec();
-        head.extend_from_slice(&body[..completing]);
-        let whole = head.len() / 64 * 64;
-        let (body_blocks, body_rest) = if whole == head.len() {
-            body[completing..].as_chunks::<64>()
-        } else {
-            // The body ended inside the prefix's last block.
-            (&[][..], &[][..])
-        };
+impl<'m> Split<'m> {
+    fn new(prefix: &'m [u8], body: &'m [u8]) -> Self {
+        let (prefix_blocks, prefix_rest) = prefix.as_chunks::<64>();
         // Key block, prefix and body: the length SHA-256 pads with.
         let length = 64 + prefix.len() + body.len();
-        let tail = Padded::new(&head[whole..], body_rest, length);
-        head.truncate(whole);
+        // The body bytes that complete the prefix's last block.
+        let completing = (64 - prefix_rest.len()) % 64;
+        let Some((first, rest)) = body.split_at_checked(completing) else {
+            // The body ends inside the prefix's last block.
+            return Self {
+                prefix_blocks,
+                bridge: None,
+                body_blocks: &[],
+                tail: Padded::new(prefix_rest, body, length),
+            };
+        };
+        let bridge = (completing > 0).then(|| {
+            let mut block = [0u8; 64];
+            block[..prefix_rest.len()].copy_from_slice(prefix_rest);
+            block[prefix_rest.len()..].copy_from_slice(first);
+            block
+        });
+        let (body_blocks, body_rest) = rest.as_chunks::<64>();
         Self {
-            head,
+            prefix_blocks,
+            bridge,
             body_blocks,
-            tail,
+            tail: Padded::new(body_rest, &[], length),
         }
     }
 
     /// The inner hash's last state, with the body's whole blocks hashed by `body_blocks`.
     fn hash(&self, key: &Key, body_blocks: impl FnOnce(&mut [u32; 8], &[[u8; 64]])) -> [u32; 8] {
         let mut state = key.inner;
-        compress256(&mut state, self.head.as_chunks::<64>().0);
+        compress256(&mut state, self.prefix_blocks);
+        compress256(&mut state, self.bridge.as_slice());
         body_blocks(&mut state, self.body_blocks);
         compress256(&mut state, self.tail.blocks());
         state
     }
 
     /// The MAC under `key`, every block through sha2.
-    fn mac(&self, key: &[u8]) -> [u8; 32] {
-        let key = Key::new(key);
-        key.mac(&self.hash(&key, compress256))
+    fn mac(&self, key: &Key) -> [u8; 32] {
+        key.mac(&self.hash(key, compress256))
     }
 }
 
@@ -156,17 +173,17 @@ fn be_bytes(state: &[u32; 8]) -> [u8; 32] {
 }
 
 /// The HMAC-SHA256 of `prefix ‖ body` under each key.
-pub fn macs(keys: &[&[u8]], prefix: &[u8], body: &[u8]) -> Vec<[u8; 32]> {
+pub fn macs<K: AsRef<Key>>(keys: &[K], prefix: &[u8], body: &[u8]) -> Vec<[u8; 32]> {
     let split = Split::new(prefix, body);
-    keys.iter().map(|key| split.mac(key)).collect()
+    keys.iter().map(|key| split.mac(key.as_ref())).collect()
 }
 
 /// `macs`, and whether `body` is one JSON object, as `json_check::top_level_members`
 /// answers, calling `member` for each top-level member. One pass over the body for the
 /// first key, where the CPU has what it takes (x86_64 with SHA and AVX2); the check and
 /// then the hash elsewhere, with the same answers.
-pub fn macs_and_check<'a>(
-    keys: &[&[u8]],
+pub fn macs_and_check<'a, K: AsRef<Key>>(
+    keys: &[K],
     prefix: &[u8],
     body: &'a str,
     member: &mut dyn FnMut(Member<'a>),
@@ -174,14 +191,14 @@ pub fn macs_and_check<'a>(
     #[cfg(target_arch = "x86_64")]
     if let (Some(one_pass), Some((first, others))) = (x86::OnePass::detect(), keys.split_first()) {
         let split = Split::new(prefix, body.as_bytes());
-        let first = Key::new(first);
+        let first = first.as_ref();
         let mut checked = Ok(());
-        let inner = split.hash(&first, |state, blocks| {
+        let inner = split.hash(first, |state, blocks| {
             let check = json_check::Blocks::new(body, member);
             checked = one_pass.hash_and_check(state, blocks, check);
         });
         let mut macs = vec![first.mac(&inner)];
-        macs.extend(others.iter().map(|key| split.mac(key)));
+        macs.extend(others.iter().map(|key| split.mac(key.as_ref())));
         return (macs, checked);
     }
     let checked = json_check::top_level_members(body, member);
@@ -214,7 +231,7 @@ mod tests {
                 let prefix = random_bytes(prefix_len);
                 for body_len in (0..200).chain([255, 256, 257, 1000, 4096, 10_000]) {
                     let body = random_bytes(body_len);
-                    let got = macs(&[&key, b"second key"], &prefix, &body);
+                    let got = macs(&[Key::new(&key), Key::new(b"second key")], &prefix, &body);
                     assert_eq!(
                         got,
                         [
@@ -245,10 +262,12 @@ mod tests {
         }
         for prefix in [&b""[..], b"1767225600.", &random_bytes(70)] {
             for body in &bodies {
-                let keys: [&[u8]; 3] = [b"whsec_one", b"whsec_two", &[7; 80]];
-                for keys in [&keys[..0], &keys[..1], &keys[..]] {
+                let raw: [&[u8]; 3] = [b"whsec_one", b"whsec_two", &[7; 80]];
+                let hmac_keys = raw.map(Key::new);
+                for (keys, hmac_keys) in [0, 1, 3].map(|n| (&raw[..n], &hmac_keys[..n])) {
                     let mut seen = Vec::new();
-                    let (got, checked) = macs_and_check(keys, prefix, body, &mut |m| seen.push(m));
+                    let (got, checked) =
+                        macs_and_check(hmac_keys, prefix, body, &mut |m| seen.push(m));
                     let mut expected_seen = Vec::new();
                     let expected_check =
                         json_check::top_level_members(body, &mut |m| expected_seen.push(m));
