@@ -261,33 +261,38 @@ enum Expect {
 #[derive(Default)]
 struct Nesting {
     depth: usize,
-    /// Bit `d % 64` of `words[d / 64]` says whether the container at depth `d + 1` is
-    /// an array. Stripe's events nest a few levels; the vector grows only past 64.
-    words: Vec<u64>,
-    top_is_array: bool,
+    /// The innermost 64, the innermost in bit 0: opening one shifts it in, closing one
+    /// shifts it out. Stripe's events nest a few levels, so this is all there is and
+    /// nothing is allocated.
+    window: u64,
+    /// The kinds of those shifted out of the window, outermost first.
+    outer: Vec<bool>,
 }
 
 impl Nesting {
+    fn top_is_array(&self) -> bool {
+        self.depth > 0 && self.window & 1 == 1
+    }
+
     fn open(&mut self, array: bool) {
-        let (word, bit) = (self.depth / 64, self.depth % 64);
-        if word == self.words.len() {
-            self.words.push(0);
+        if self.depth >= 64 {
+            self.outer.push(self.window >> 63 == 1);
         }
-        self.words[word] = (self.words[word] & !(1 << bit)) | (u64::from(array) << bit);
+        self.window = (self.window << 1) | u64::from(array);
         self.depth += 1;
-        self.top_is_array = array;
     }
 
     /// Closes the innermost container if it is the given kind.
     fn close(&mut self, array: bool) -> Result<(), NotJsonObject> {
-        if self.depth == 0 || self.top_is_array != array {
+        if self.depth == 0 || self.top_is_array() != array {
             return Err(NotJsonObject);
         }
+        self.window >>= 1;
         self.depth -= 1;
-        self.top_is_array = self.depth > 0 && {
-            let below = self.depth - 1;
-            self.words[below / 64] >> (below % 64) & 1 == 1
-        };
+        if self.depth >= 64 {
+            let shifted_out = self.outer.pop().expect("one for each level past 64");
+            self.window |= u64::from(shifted_out) << 63;
+        }
         Ok(())
     }
 
@@ -449,7 +454,7 @@ impl<'a, 'm> Blocks<'a, 'm> {
                     }
                     Expect::Value
                 }
-                (Expect::CommaOrEnd, b',') if nesting.top_is_array => Expect::Value,
+                (Expect::CommaOrEnd, b',') if nesting.top_is_array() => Expect::Value,
                 (Expect::CommaOrEnd, b',') => Expect::Key,
                 (Expect::CommaOrEnd | Expect::ValueOrEnd, b']')
                 | (Expect::CommaOrEnd | Expect::KeyOrEnd, b'}') => {
