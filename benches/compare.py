@@ -1,12 +1,14 @@
 """The side-by-side table of benches/compare.sh, from one run on this machine.
 
-    compare.py DIR ZIP CLI EMULATOR_PYTHON
+    compare.py floor DIR
+    compare.py table DIR ZIP CLI EMULATOR_PYTHON
 
-DIR holds the payloads and the two verifiers' JSON lines (relay.jsonl, node.jsonl), ZIP
-is the relay's Lambda zip, CLI the release `stripe-bridge`, EMULATOR_PYTHON the Python
-with moto (for the no-op deploy). Measured here:
+`floor` prints, as JSON lines, the HMAC-SHA256 floor for each payload in DIR, timed with
+`openssl speed -bytes N -hmac sha256`. compare.sh runs it in rounds, in turn with the two
+verifiers, which write relay.jsonl and node.jsonl to DIR; `table` compares each side's
+best round. ZIP is the relay's Lambda zip, CLI the release `stripe-bridge`,
+EMULATOR_PYTHON the Python with moto (for the no-op deploy). Measured by `table`:
 
-- the HMAC-SHA256 floor for each payload size, with `openssl speed -bytes N -hmac sha256`;
 - cold start, from exec to the first Runtime API poll, of the relay's `bootstrap` and of
   a Node.js 20 handler that loads `stripe` and `@aws-sdk/client-eventbridge`
   (benches/node/handler.mjs), each behind the same Runtime API on 127.0.0.1;
@@ -39,8 +41,19 @@ COLD_STARTS = 10
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def lines(path):
-    return {row["size"]: row for row in map(json.loads, Path(path).read_text().splitlines())}
+def best(path, key):
+    """Each size's row with the least `key` among the rounds' JSON lines in `path`."""
+    rows = {}
+    for row in map(json.loads, Path(path).read_text().splitlines()):
+        if row["size"] not in rows or row[key] < rows[row["size"]][key]:
+            rows[row["size"]] = row
+    return rows
+
+
+def print_floors(directory):
+    for payload in sorted(Path(directory).glob("payload-*.json")):
+        size = payload.stem.removeprefix("payload-")
+        print(json.dumps({"size": size, "floor_ns": hmac_floor_ns(payload.stat().st_size)}))
 
 
 def hmac_floor_ns(size):
@@ -188,9 +201,13 @@ def lambda_env(secret):
 
 
 def main():
-    directory, zip_path, cli_binary, emulator_python = sys.argv[1:5]
+    if sys.argv[1] == "floor":
+        print_floors(sys.argv[2])
+        return
+    directory, zip_path, cli_binary, emulator_python = sys.argv[2:6]
     directory = Path(directory)
-    relay, node = lines(directory / "relay.jsonl"), lines(directory / "node.jsonl")
+    relay, node = best(directory / "relay.jsonl", "relay_ns"), best(directory / "node.jsonl", "node_ns")
+    floors = best(directory / "floor.jsonl", "floor_ns")
     secret = (directory / "secret").read_text().strip()
     rows, missed = [], []
 
@@ -201,7 +218,7 @@ def main():
 
     for size in ["3KB", "300KB", "1MB"]:
         ours_ns, theirs_ns = relay[size]["relay_ns"], node[size]["node_ns"]
-        floor = hmac_floor_ns(relay[size]["bytes"])
+        floor = floors[size]["floor_ns"]
         ratio = ours_ns / floor
         target = {"3KB": 1.5, "300KB": 1.5}.get(size)
         row(f"verify + parse + build, {size}",
