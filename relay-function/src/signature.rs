@@ -98,9 +98,10 @@ impl<'a> SignatureHeader<'a> {
         let mut v1 = Vec::new();
         let mut has_v0 = false;
         for item in header.split(',') {
-            let mut parts = item.split('=');
-            let key = parts.next().unwrap_or_default();
-            let value = parts.next();
+            let (key, value) = match item.split_once('=') {
+                Some((key, rest)) => (key, Some(rest.split_once('=').map_or(rest, |(v, _)| v))),
+                None => (item, None),
+            };
             match (key, value) {
                 ("t", None) => return Err(SignatureError::MalformedTimestamp),
                 ("t", Some(_)) if timestamp.is_some() => {
