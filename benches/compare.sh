@@ -18,10 +18,10 @@ trap 'rm -rf "$dir"' EXIT
 cargo build --locked --quiet --release --bin stripe-bridge
 cli="$CARGO_TARGET_DIR/release/stripe-bridge"
 "$cli" --quiet package --out "$dir/relay.zip"
-# The three timings, the relay's, stripe-node's and openssl's HMAC floor, in rounds that
+# The three timings, the relay's, stripe-node's and openssl's HMAC floor, in five rounds that
 # take turns, so that a slow spell of this shared machine slows every side alike; the
 # table compares each side's best round.
-for _ in $(seq "${COMPARE_ROUNDS:-3}"); do
+for _ in $(seq "${COMPARE_ROUNDS:-5}"); do
   # Built with the Lambda's own profile, so the figures are those of the code in the zip.
   COMPARE_DIR="$dir" cargo bench --locked --quiet -p relay-function --profile lambda --bench compare >> "$dir/relay.jsonl"
   node benches/node/construct-event.mjs "$dir" >> "$dir/node.jsonl"

@@ -13,7 +13,7 @@
 
 use std::hint::black_box;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use relay_function::signature::{self, unix_now};
 use relay_function::signing_secrets::SigningSecret;
@@ -21,33 +21,9 @@ use relay_function::signing_secrets::SigningSecret;
 mod support;
 use support::payloads::{invoice_paid, large_invoice};
 use support::request_path::verify_parse_build;
+use support::timing::ns_per_call;
 
 const SECRET: &str = "whsec_benchSecret00000000000000000000000";
-
-fn ns_per_call(mut call: impl FnMut()) -> f64 {
-    let mut batch = 1u32;
-    loop {
-        let started = Instant::now();
-        for _ in 0..batch {
-            call();
-        }
-        if started.elapsed() > Duration::from_millis(20) {
-            break;
-        }
-        batch *= 2;
-    }
-    let mut samples: Vec<f64> = (0..21)
-        .map(|_| {
-            let started = Instant::now();
-            for _ in 0..batch {
-                call();
-            }
-            started.elapsed().as_nanos() as f64 / f64::from(batch)
-        })
-        .collect();
-    samples.sort_by(f64::total_cmp);
-    samples[10]
-}
 
 fn main() {
     let dir = PathBuf::from(
@@ -66,14 +42,18 @@ fn main() {
         let header = signature::sign(&secret, now, body.as_bytes());
         std::fs::write(dir.join(format!("payload-{size}.json")), &body).unwrap();
         std::fs::write(dir.join(format!("payload-{size}.header")), &header).unwrap();
-        let relay_ns = ns_per_call(|| {
-            black_box(verify_parse_build(
-                black_box(&header),
-                black_box(&body),
-                &secret,
-                now,
-            ));
-        });
+        let relay_ns = ns_per_call(
+            || {
+                black_box(verify_parse_build(
+                    black_box(&header),
+                    black_box(&body),
+                    &secret,
+                    now,
+                ));
+            },
+            Duration::from_millis(20),
+            21,
+        )[10];
         println!(
             "{}",
             serde_json::json!({ "size": size, "bytes": body.len(), "relay_ns": relay_ns })
