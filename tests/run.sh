@@ -38,8 +38,13 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/stripe-bridge/target}"
 # The fuzz target is built by `cargo fuzz` (tests/evidence.sh), not by cargo test.
 # Tests marked #[ignore] build the relay's Lambda artifact with fat LTO (minutes on two
 # cores): CI runs them, a developer's run skips them unless asked (-- --include-ignored).
+# The emulators record each AWS action the CLI calls (tests/emulator/call_log.py); after
+# the suite, one test checks the deploy policy against all of them.
+export STRIPE_BRIDGE_CALL_LOG="${STRIPE_BRIDGE_CALL_LOG:-$(mktemp -t stripe-bridge-calls.XXXXXX)}"
+: > "$STRIPE_BRIDGE_CALL_LOG"
+after_the_suite=deploy_permissions::every_call_of_the_suite_is_allowed_and_every_statement_is_needed
 if [ "${CI:-}" = true ]; then
-  cargo test --locked --workspace --exclude relay-function-fuzz "$@" -- --include-ignored
+  cargo test --locked --workspace --exclude relay-function-fuzz "$@" -- --include-ignored --skip "$after_the_suite"
   # The relay's JSON check has a NEON classifier that only arm64 runs, and its HMAC there
   # takes the path without the x86 one pass: their tests (against serde_json and the
   # hmac crate), built with the cargo-zigbuild that the arm64 artifact test installed
@@ -57,4 +62,8 @@ for line in sys.stdin:
   done
 else
   cargo test --locked --workspace --exclude relay-function-fuzz "$@"
+fi
+# Only over a whole run: a filtered one records only part of what the CLI calls.
+if [ "$#" -eq 0 ]; then
+  cargo test --locked --test it "$after_the_suite" -- --ignored --exact
 fi

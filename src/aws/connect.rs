@@ -57,6 +57,8 @@ pub struct AwsContext {
     pub sdk: SdkConfig,
     pub region: String,
     pub account_id: String,
+    /// Who the credentials are, as STS says (for a role session, its `assumed-role` ARN).
+    pub caller_arn: String,
 }
 
 /// Loads the configuration and asks STS who we are: this proves the credentials work and
@@ -83,15 +85,20 @@ pub async fn connect(settings: &AwsSettings) -> Result<AwsContext> {
     let account_id = identity
         .account
         .context("STS did not say which account these credentials belong to")?;
+    let caller_arn = identity.arn.unwrap_or_default();
     Ok(AwsContext {
         sdk,
         region,
         account_id,
+        caller_arn,
     })
 }
 
 async fn load(settings: &AwsSettings) -> Result<SdkConfig> {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    // The CLI names itself in every request's user agent (`app/stripe-bridge`), so that a
+    // test can tell its calls from the test harness's (tests/emulator/call_log.py).
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .app_name(aws_config::AppName::new("stripe-bridge").expect("a valid app name"));
     if let Some(profile) = &settings.profile {
         check_profile(profile).await?;
         loader = loader.profile_name(profile);

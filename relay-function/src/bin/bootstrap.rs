@@ -21,7 +21,10 @@ fn main() -> Result<(), Error> {
 async fn serve() -> Result<(), Error> {
     lambda::init_logging();
     let config = RelayConfig::from_env()?;
-    let sdk = aws_config::load_defaults(BehaviorVersion::latest()).await;
+    let sdk = aws_config::defaults(BehaviorVersion::latest())
+        .app_name(aws_config::AppName::new("stripe-bridge-relay").expect("a valid app name"))
+        .load()
+        .await;
     let metrics = lambda::init_metrics(&config.bridge_name);
     let relay = Arc::new(Relay::from_sdk_config(&sdk, config));
     lambda_runtime::run(service_fn(
