@@ -312,6 +312,10 @@ pub struct DeployArgs {
     /// Also alarm when no event is relayed for this long (whole hours, 1h to 7d).
     #[arg(long, value_parser = parse_quiet_period)]
     pub alert_if_quiet: Option<std::time::Duration>,
+    /// Let this IAM user or role put `source: Stripe` events on the bridge's bus too, as
+    /// `stripe-bridge dev` run as it does (repeatable; none by default: only the relay).
+    #[arg(long = "allow-publisher", value_name = "ARN", value_parser = crate::aws::publishers::parse)]
+    pub allow_publishers: Vec<String>,
     /// Show the changes and ask before making them.
     #[arg(long)]
     pub confirm: bool,

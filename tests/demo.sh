@@ -50,7 +50,10 @@ export AWS_ENDPOINT_URL="http://127.0.0.1:$port" AWS_REGION=us-east-1 AWS_DEFAUL
 aws_py() { "$python" -c "import boto3, json, sys; sqs = boto3.client('sqs'); $1" "${@:2}"; }
 
 step "Deploying the bridge (builds the relay the first time: a few minutes)"
-sb deploy
+# Only the relay may put Stripe events on the bridge's bus; the demo runs the relay
+# locally (`dev`) as its own identity, so the deploy lets that identity publish too.
+me="$("$python" -c 'import boto3; print(boto3.client("sts").get_caller_identity()["Arn"])')"
+sb deploy --allow-publisher "$me"
 
 # Events from here on are in the archive's window.
 since="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
@@ -69,7 +72,10 @@ step "Running the relay locally, as stripe listen --forward-to would reach it"
 dev_out="$(mktemp -t stripe-bridge-demo-dev.XXXXXX)"
 "$bin" dev --port 0 >"$dev_out" 2>/dev/null &
 dev_pid=$!
-until grep -q '^Listening on ' "$dev_out"; do sleep 0.1; done
+until grep -q '^Listening on ' "$dev_out"; do
+  kill -0 "$dev_pid" 2>/dev/null || { echo "stripe-bridge dev did not start" >&2; exit 1; }
+  sleep 0.1
+done
 url="$(sed -n 's/^Listening on //p' "$dev_out")"
 echo "the relay is listening on $url"
 
@@ -122,8 +128,15 @@ sqs.send_message(QueueUrl=sys.argv[1], MessageBody=open(sys.argv[2]).read(), Mes
     "ERROR_CODE": attribute("NO_PERMISSIONS"), "ERROR_MESSAGE": attribute("Access denied by the target'"'"'s policy")})
 ' "$dlq_url" "${dev_out}.event" "$rule_arn" "$queue_arn"
 sb dead-letters
-echo "Once the target is fixed, redeliver: a replay to that rule only, then the message is deleted."
-sb dead-letters --redeliver
+echo "Its event reached the bus seconds ago: on AWS it may not be archived for some minutes,"
+echo "so a redelivery now keeps the letter and says when to try again."
+if sb dead-letters --redeliver; then
+  echo "a seconds-old letter was redelivered before the archive could hold its event" >&2
+  exit 1
+fi
+echo "The emulator archives at once; told so (STRIPE_BRIDGE_ARCHIVE_DELAY_SECONDS=0), the redelivery"
+echo "replays to that rule only, then deletes the message."
+STRIPE_BRIDGE_ARCHIVE_DELAY_SECONDS=0 sb dead-letters --redeliver
 aws_py "$drain"'
 assert len(out) >= 1, out
 ' "$queue_url"

@@ -20,7 +20,7 @@ use serde::Serialize;
 use super::ExitStatus;
 use crate::aws::rules::Rules;
 use crate::aws::stack::{self, Prepared, ResourceChange, StackRequest, StackState};
-use crate::aws::{artifacts, concurrency, connect};
+use crate::aws::{artifacts, concurrency, connect, publishers};
 use crate::build::package::{self, Artifact};
 use crate::build::{relay_build, template};
 use crate::cli::{BusChoice, DeployArgs};
@@ -111,6 +111,12 @@ async fn deploy(
     printer: Printer,
     started: Instant,
 ) -> Result<ExitStatus> {
+    if args.bus == BusChoice::Default && !args.allow_publishers.is_empty() {
+        return Err(hinted(
+            "--allow-publisher has nothing to allow on the default bus: its policy is the account's, and the bridge leaves it alone",
+            "deploy without --bus default to give the bridge a bus of its own, or leave out --allow-publisher",
+        ));
+    }
     if args.bus == BusChoice::Default {
         printer.warning(
             "with --bus default, events go on the account's default bus, whose policy the bridge \
@@ -334,6 +340,10 @@ fn parameters(
             args.unverified_alarm_threshold.to_string(),
         ),
         (
+            publishers::PARAMETER,
+            publishers::parameter_value(&args.allow_publishers),
+        ),
+        (
             "QuietAlarmSeconds",
             args.alert_if_quiet
                 .map_or(0, |quiet| quiet.as_secs())
@@ -540,6 +550,7 @@ mod tests {
             retention_days: 90,
             unverified_alarm_threshold: 100,
             alert_if_quiet: None,
+            allow_publishers: Vec::new(),
             max_concurrency: None,
             claim_check_over: 245_760,
             confirm: false,

@@ -19,7 +19,8 @@ use serde::Serialize;
 use tokio::net::TcpListener;
 
 use super::ExitStatus;
-use crate::aws::{connect, event_bus, stack};
+use crate::aws::stack::StackState;
+use crate::aws::{connect, event_bus, publishers, stack};
 use crate::cli::DevArgs;
 use crate::hint::hinted;
 use crate::local::dev_server::{self, Report};
@@ -96,6 +97,11 @@ pub async fn run(
             "create it, pass --bus default, or leave out --bus to use the deployed bridge's",
         ));
     }
+    if args.bus.is_none()
+        && let Some(state) = &deployed
+    {
+        may_publish(state, name, &ctx.caller_arn)?;
+    }
     let secret_arn = output("SigningSecretArn");
     if given.is_empty() && secret_arn.is_none() {
         bail!(
@@ -158,6 +164,27 @@ pub async fn run(
         .context("the local relay stopped")?;
     printer.status("Stopped.");
     Ok(ExitStatus::Success)
+}
+
+/// Refuses at start, rather than answering 5xx for every event, a caller whom the
+/// bridge's bus policy would refuse each `source: Stripe` event (`aws::publishers`).
+fn may_publish(state: &StackState, name: &str, caller_arn: &str) -> Result<()> {
+    if state.parameter("EventBus") != Some("custom") {
+        return Ok(());
+    }
+    let caller = publishers::principal_arn(caller_arn);
+    let allowed = publishers::from_parameter(state.parameter(publishers::PARAMETER).unwrap_or(""));
+    if allowed.contains(&caller) {
+        return Ok(());
+    }
+    Err(hinted(
+        format!(
+            "{caller} may not put Stripe events on bridge {name}'s bus: its policy allows only the relay and the publishers given with --allow-publisher"
+        ),
+        format!(
+            "allow yourself with `stripe-bridge --name {name} deploy --allow-publisher {caller}`, or relay to another bus with `stripe-bridge --name {name} dev --bus default`"
+        ),
+    ))
 }
 
 /// One line per request: time, status, event type, event id, and what happened.

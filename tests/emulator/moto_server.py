@@ -8,7 +8,7 @@ EventBridge's TestEventPattern (event_patterns.py), and replays that honour thei
 window and rules as AWS documents them (replays.py), Lambda's GetAccountSettings
 (lambda_settings.py), CloudWatch's answers in the CBOR the SDKs ask for
 (cbor_responses.py), and IAM enforcement as AWS authorises S3's HeadBucket and Lambda
-(iam_enforcement.py).
+(iam_enforcement.py), EventBridge's bus policies on PutEvents and replays (bus_policies.py); and it records the actions the CLI calls (call_log.py).
 It stops when its standard input closes, so a test process that dies, however it
 dies, takes its emulator with it. The moto version is pinned where it is installed
 (tests/run.sh); this launcher is written against moto 5.2.5.
@@ -30,6 +30,8 @@ def main():
     # Registers the CloudFormation resource types moto lacks; must precede the server.
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import cfn_models  # noqa: F401
+    import bus_policies  # noqa: F401
+    import call_log  # noqa: F401
     import cbor_responses  # noqa: F401
     import event_patterns  # noqa: F401
     import iam_enforcement  # noqa: F401

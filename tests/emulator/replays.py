@@ -8,6 +8,9 @@ those rules; each replayed event carries `replay-name`, and rules still match it
 their patterns (the archive's own rule does not match: it requires that `replay-name`
 be absent). Here the replay runs to its end before StartReplay answers, and
 DescribeReplay then reports it COMPLETED, with EventLastReplayedTime at its end.
+
+The destination bus's policy is evaluated for each replayed event as EventBridge's own
+service principal (bus_policies.py says why): an event it refuses is not delivered.
 """
 
 import datetime
@@ -15,6 +18,8 @@ import datetime
 from moto.core.utils import unix_time
 from moto.events.models import Replay, ReplayState, events_backends
 from moto.moto_api._internal import mock_random as random
+
+from bus_policies import replay_refused
 
 
 def _seconds(value):
@@ -38,6 +43,8 @@ def replay_events(self, archive):
     start, end = _seconds(self.event_start_time), _seconds(self.event_end_time)
     for event in archive.events:
         if not start <= _seconds(event["time"]) < end:
+            continue
+        if replay_refused(self.account_id, self.region, bus, event):
             continue
         replayed = dict(event, **{"id": str(random.uuid4()), "replay-name": self.name})
         replayed.pop("ingestion-time", None)

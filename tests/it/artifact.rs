@@ -15,8 +15,8 @@ use base64::Engine;
 use serde_json::Value;
 
 use crate::package::{EM_AARCH64, bootstrap_of, elf_machine, package};
-use crate::support::aws::{drain, queue, sdk_config, unique};
-use crate::support::cli::{add_rule, cli, cli_with_input, deploy, json as json_of, stderr};
+use crate::support::aws::{drain, queue, role_credentials, sdk_config, unique};
+use crate::support::cli::{add_rule, cli, cli_with_input, json as json_of, stderr};
 use crate::support::emulator;
 use crate::support::fault_proxy::{Fault, FaultProxy, Plan};
 use crate::support::runtime_api::RuntimeApi;
@@ -41,16 +41,26 @@ pub fn packaged_bootstrap(arch: &str) -> (PathBuf, PathBuf) {
 }
 
 /// The function's environment as the stack set it, read back from Lambda.
+/// The environment Lambda gives the bridge's function: the stack's variables, and the
+/// temporary credentials of the function's role (assumed in the emulator, as Lambda
+/// assumes it), so the relay runs as its role and the bus policy judges it so.
 async fn function_environment(bridge: &str) -> HashMap<String, String> {
-    aws_sdk_lambda::Client::new(&sdk_config().await)
+    let sdk = sdk_config().await;
+    let function = aws_sdk_lambda::Client::new(&sdk)
         .get_function_configuration()
         .function_name(format!("{bridge}-relay"))
         .send()
         .await
-        .unwrap()
+        .unwrap();
+    let (key, secret, token) = role_credentials(&sdk, function.role().unwrap()).await;
+    let mut environment = function
         .environment
         .and_then(|e| e.variables)
-        .expect("the stack gives the relay its environment")
+        .expect("the stack gives the relay its environment");
+    environment.insert("AWS_ACCESS_KEY_ID".into(), key);
+    environment.insert("AWS_SECRET_ACCESS_KEY".into(), secret);
+    environment.insert("AWS_SESSION_TOKEN".into(), token);
+    environment
 }
 
 /// Starts `bootstrap` (through `runner`, e.g. qemu and its arguments, if given) as Lambda would: the
@@ -86,8 +96,6 @@ pub fn start_bootstrap(
             "2026/12/02/[$LATEST]0123456789abcdef",
         )
         .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env("AWS_ENDPOINT_URL", aws_endpoint)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -144,7 +152,16 @@ pub fn status_of(answer: &crate::support::runtime_api::Answer) -> (i64, String) 
 async fn the_packaged_bootstrap_relays_behind_a_runtime_api_with_the_stacks_environment() {
     let (zip, bootstrap) = packaged_bootstrap("x86_64");
     let name = unique("artifact");
-    json_of(&deploy(&name, &zip));
+    // No publisher but the relay: the relay runs as its role.
+    json_of(&cli(&[
+        "--name",
+        &name,
+        "--output",
+        "json",
+        "deploy",
+        "--artifact",
+        zip.to_str().unwrap(),
+    ]));
     let sdk = sdk_config().await;
     let (queue_url, queue_arn) =
         queue(&aws_sdk_sqs::Client::new(&sdk), &format!("{name}-billing")).await;

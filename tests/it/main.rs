@@ -2,9 +2,11 @@
 //! against Stripe's official library.
 
 mod artifact;
+mod bus_policy;
 mod cli_help;
 mod dead_letters;
 mod deploy;
+mod deploy_permissions;
 mod deployer_policy;
 mod faults;
 mod interrupted_deploy;

@@ -77,6 +77,8 @@ fn a_deploy_with_nothing_to_do_does_not_claim_it_deployed() {
         "deploy",
         "--artifact",
         zip.to_str().unwrap(),
+        "--allow-publisher",
+        crate::support::aws::TEST_CALLER,
     ]);
     assert!(again.status.success(), "{}", stderr(&again));
     let text = String::from_utf8_lossy(&again.stdout);

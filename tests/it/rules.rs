@@ -9,7 +9,8 @@ use relay_function::relay::Relay;
 use relay_function::relay_config::RelayConfig;
 
 use crate::support::aws::{
-    role_exists, role_for, role_name, rule_arn, rule_targets, sdk_config, state_machine, unique,
+    relay_sdk_of, role_exists, role_for, role_name, rule_arn, rule_targets, sdk_config,
+    state_machine, unique,
 };
 use crate::support::cli::{cli, cli_json, deployed_bridge, stderr};
 use crate::support::stripe::{self, invocation, signed_request};
@@ -73,7 +74,7 @@ async fn send_body(outputs: &serde_json::Value, body: &str) {
         outputs["EventBusName"].as_str().unwrap(),
         outputs["SigningSecretArn"].as_str().unwrap(),
     );
-    let relay = Relay::from_sdk_config(&sdk_config().await, config);
+    let relay = Relay::from_sdk_config(&relay_sdk_of(outputs).await, config);
     let answer = lambda::handle(
         &relay,
         invocation(signed_request(SECRET, body), Duration::from_secs(10)),

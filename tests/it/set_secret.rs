@@ -7,7 +7,7 @@ use relay_function::lambda;
 use relay_function::relay::Relay;
 use relay_function::relay_config::RelayConfig;
 
-use crate::support::aws::{sdk_config, unique};
+use crate::support::aws::{relay_sdk_of, unique};
 use crate::support::cli::{artifact, cli, cli_json, cli_with_input, deploy, json, stderr};
 use crate::support::stripe::{self, invocation, signed_request};
 
@@ -28,7 +28,7 @@ async fn answer(outputs: &serde_json::Value, secret: &str) -> i64 {
         outputs["EventBusName"].as_str().unwrap(),
         outputs["SigningSecretArn"].as_str().unwrap(),
     );
-    let relay = Relay::from_sdk_config(&sdk_config().await, config);
+    let relay = Relay::from_sdk_config(&relay_sdk_of(outputs).await, config);
     let body = stripe::event("evt_setSecret", "invoice.paid");
     lambda::handle(
         &relay,

@@ -26,17 +26,27 @@ pub struct StackState {
     pub id: String,
     pub status: StackStatus,
     pub outputs: Vec<(String, String)>,
+    /// The parameters the stack was last deployed with.
+    pub parameters: Vec<(String, String)>,
     pub owner: Option<String>,
     /// When the stack was last created or updated, in Unix seconds.
     pub updated: Option<i64>,
 }
 
+fn lookup<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+}
+
 impl StackState {
     pub fn output(&self, key: &str) -> Option<&str> {
-        self.outputs
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+        lookup(&self.outputs, key)
+    }
+
+    pub fn parameter(&self, key: &str) -> Option<&str> {
+        lookup(&self.parameters, key)
     }
 
     /// Whether CloudFormation is working on the stack, so that it will settle by itself.
@@ -81,6 +91,12 @@ fn state(stack: Stack) -> Option<StackState> {
             .unwrap_or_default()
             .into_iter()
             .filter_map(|o| Some((o.output_key?, o.output_value?)))
+            .collect(),
+        parameters: stack
+            .parameters
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|p| Some((p.parameter_key?, p.parameter_value.unwrap_or_default())))
             .collect(),
         owner: stack
             .tags
@@ -209,6 +225,7 @@ mod tests {
             id: ARN.into(),
             status: StackStatus::CreateComplete,
             outputs: vec![],
+            parameters: vec![],
             owner: None,
             updated: None,
         };

@@ -404,3 +404,55 @@ pub async fn stack_status(name: &str) -> String {
         .as_str()
         .to_owned()
 }
+
+/// What the tests' default credentials (`testing`) stand for in the emulator: an IAM
+/// user named `moto` (tests/emulator/bus_policies.py).
+pub const TEST_CALLER: &str = "arn:aws:iam::123456789012:user/moto";
+
+/// The configuration of the deployed bridge `name`'s relay role, assumed in the
+/// emulator as Lambda assumes it for the function: what the relay runs as.
+pub async fn as_relay_role(sdk: &SdkConfig, name: &str) -> SdkConfig {
+    let role = relay_function(sdk, name)
+        .await
+        .expect("the bridge's relay function")
+        .configuration
+        .unwrap()
+        .role
+        .unwrap();
+    as_role(sdk, &role).await
+}
+
+/// The configuration of a session of `role`, assumed with STS.
+pub async fn as_role(sdk: &SdkConfig, role: &str) -> SdkConfig {
+    let (key, secret, token) = role_credentials(sdk, role).await;
+    sdk.to_builder()
+        .credentials_provider(aws_types::sdk_config::SharedCredentialsProvider::new(
+            aws_sdk_sqs::config::Credentials::new(key, secret, Some(token), None, "assumed role"),
+        ))
+        .build()
+}
+
+/// A session of `role`, assumed with STS: its access key, secret key and session token.
+pub async fn role_credentials(sdk: &SdkConfig, role: &str) -> (String, String, String) {
+    let credentials = aws_sdk_sts::Client::new(sdk)
+        .assume_role()
+        .role_arn(role)
+        .role_session_name("stripe-bridge-test")
+        .send()
+        .await
+        .expect("assume the role")
+        .credentials
+        .unwrap();
+    (
+        credentials.access_key_id().to_owned(),
+        credentials.secret_access_key().to_owned(),
+        credentials.session_token().to_owned(),
+    )
+}
+
+/// `as_relay_role` for the bridge whose stack outputs these are.
+pub async fn relay_sdk_of(outputs: &serde_json::Value) -> SdkConfig {
+    let function = outputs["RelayFunctionName"].as_str().unwrap();
+    let name = function.strip_suffix("-relay").unwrap();
+    as_relay_role(&sdk_config().await, name).await
+}

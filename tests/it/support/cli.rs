@@ -101,6 +101,8 @@ fn aim_at(command: &mut Command, endpoint: &str) {
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env("AWS_EC2_METADATA_DISABLED", "true")
+        // The emulator archives an event as it reaches the bus: no archive delay.
+        .env("STRIPE_BRIDGE_ARCHIVE_DELAY_SECONDS", "0")
         .env("AWS_CONFIG_FILE", "/nonexistent/stripe-bridge-test")
         .env(
             "AWS_SHARED_CREDENTIALS_FILE",
@@ -157,6 +159,8 @@ pub fn artifact(marker: &str) -> (std::path::PathBuf, Vec<u8>) {
     (path, zip)
 }
 
+/// `deploy --artifact ARTIFACT`, letting the tests' own identity publish as the relay
+/// does (`--allow-publisher`), as a developer who runs `dev` on the bridge would.
 pub fn deploy(name: &str, artifact: &std::path::Path) -> Output {
     cli(&[
         "--name",
@@ -166,6 +170,8 @@ pub fn deploy(name: &str, artifact: &std::path::Path) -> Output {
         "deploy",
         "--artifact",
         artifact.to_str().unwrap(),
+        "--allow-publisher",
+        super::aws::TEST_CALLER,
     ])
 }
 
