@@ -104,13 +104,18 @@ pub fn reference_entry(
     )
 }
 
+/// The entry's `Time` is when the relay put the event on the bus, not Stripe's `created`
+/// (which stays in the detail). The archive and StartReplay select on "the time in the
+/// event" ("Replaying archived events", EventBridge User Guide), so a replay window then
+/// means "what arrived then", which is what repairing an outage needs, and no event
+/// predates its archive: Stripe retries an event for up to three days after `created`.
 fn entry(bus: &str, event: &StripeEvent<'_>, detail: String) -> PutEventsRequestEntry {
     PutEventsRequestEntry::builder()
         .event_bus_name(bus)
         .source(SOURCE)
         .detail_type(event.event_type.as_ref())
         .detail(detail)
-        .time(DateTime::from_secs(event.created))
+        .time(DateTime::from(std::time::SystemTime::now()))
         .build()
 }
 
@@ -121,13 +126,19 @@ mod tests {
     const BODY: &str = r#"{"id":"evt_9","object":"event","type":"invoice.paid","created":1700000000,"livemode":true,"data":{"object":{"id":"in_1"}}}"#;
 
     #[test]
-    fn the_entry_carries_the_body_untouched() {
+    fn the_entry_carries_the_body_untouched_at_the_time_it_arrived() {
         let event = StripeEvent::parse(BODY).unwrap();
+        let before = crate::signature::unix_now();
         let entry = event_entry("stripe-bridge", &event, BODY);
         assert_eq!(entry.source(), Some("Stripe"));
         assert_eq!(entry.detail_type(), Some("invoice.paid"));
         assert_eq!(entry.detail(), Some(BODY));
-        assert_eq!(entry.time().map(|t| t.secs()), Some(1_700_000_000));
+        // Not Stripe's `created` (2023), which stays in the detail.
+        let time = entry.time().unwrap().secs();
+        assert!(
+            (before..=crate::signature::unix_now()).contains(&time),
+            "{time}"
+        );
         assert_eq!(entry.event_bus_name(), Some("stripe-bridge"));
     }
 
