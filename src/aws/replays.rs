@@ -15,6 +15,57 @@ use serde::Serialize;
 
 use crate::hint::hinted;
 
+/// How long after an event reaches the bus it may take to be in the archive. AWS:
+/// events may reach an archive with a delay, and a replay should start about 10 minutes
+/// after the events it is to send ("Replaying archived events in Amazon EventBridge",
+/// EventBridge User Guide). The CLI never waits this out: it judges by it.
+pub const ARCHIVE_DELAY: Duration = Duration::from_secs(10 * 60);
+
+/// The environment variable that sets another archive delay, in seconds: for an
+/// emulator, which archives sooner (the tests set it).
+pub const ARCHIVE_DELAY_VARIABLE: &str = "STRIPE_BRIDGE_ARCHIVE_DELAY_SECONDS";
+
+/// `ARCHIVE_DELAY`, or the seconds `ARCHIVE_DELAY_VARIABLE` gives.
+pub fn archive_delay() -> Duration {
+    std::env::var(ARCHIVE_DELAY_VARIABLE)
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .map_or(ARCHIVE_DELAY, Duration::from_secs)
+}
+
+/// Why the archive cannot hold an event of this time yet, or never did: one that
+/// reached the bus before the archive was made, or so recently that it may not be
+/// archived yet (before `settled`, now less the archive delay). None when a replay of
+/// its time provably covers it.
+pub fn not_replayable(time: SystemTime, archive: &Archive, settled: SystemTime) -> Option<String> {
+    let at = |t: SystemTime| humantime::format_rfc3339_seconds(t).to_string();
+    // An event's time has whole seconds: one of the archive's own second is not older.
+    let seconds = |t: SystemTime| {
+        t.duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs()
+    };
+    if seconds(time) < seconds(archive.created) {
+        Some(format!(
+            "its event reached the bus at {}, before the archive was made ({}): the archive never held it",
+            at(time),
+            at(archive.created)
+        ))
+    } else if time > settled {
+        let ready = time
+            + (SystemTime::now()
+                .duration_since(settled)
+                .unwrap_or_default());
+        Some(format!(
+            "its event reached the bus at {}, and EventBridge may not have archived it yet; redeliver it after {}",
+            at(time),
+            at(ready)
+        ))
+    } else {
+        None
+    }
+}
+
 /// What the archive holds.
 #[derive(Debug, Clone, Serialize)]
 pub struct Archive {
@@ -335,6 +386,29 @@ mod tests {
             size_bytes: 0,
             retention_days: 90,
         }
+    }
+
+    #[test]
+    fn only_an_event_the_archive_has_had_time_to_hold_is_replayable() {
+        let created = SystemTime::UNIX_EPOCH + Duration::from_secs(1_767_225_600);
+        let archive = archive(created);
+        let settled = created + Duration::from_secs(3600);
+        let before = not_replayable(created - Duration::from_secs(1), &archive, settled);
+        assert!(
+            before
+                .as_deref()
+                .is_some_and(|w| w.contains("before the archive was made")),
+            "{before:?}"
+        );
+        let young = not_replayable(settled + Duration::from_secs(1), &archive, settled);
+        assert!(
+            young
+                .as_deref()
+                .is_some_and(|w| w.contains("may not have archived it yet; redeliver it after")),
+            "{young:?}"
+        );
+        assert_eq!(not_replayable(created, &archive, settled), None);
+        assert_eq!(not_replayable(settled, &archive, settled), None);
     }
 
     #[test]

@@ -8,7 +8,9 @@
 //! deliver again events of that window that were delivered the first time: consumers
 //! de-duplicate on `detail.id`, as they must for Stripe's own retries. The messages are
 //! held out of sight while their replay runs, deleted once it has COMPLETED, and given
-//! back to the queue if it did not: nothing is deleted that was not delivered again.
+//! back to the queue if it did not: nothing is deleted that was not delivered again. A
+//! letter whose event the archive cannot hold (it reached the bus before the archive
+//! was made, or less than the archive delay ago) is not replayed, and stays, with why.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -21,7 +23,7 @@ use super::ExitStatus;
 use super::replay::{bridge_archive, replay_to};
 use crate::aws::bridge::Bridge;
 use crate::aws::dead_letters::{DeadLetter, DeadLetters};
-use crate::aws::replays::{Archive, Window};
+use crate::aws::replays::{self, Archive, Window};
 use crate::aws::rules::{Lookup, Rules, naming};
 use crate::cli::DeadLettersArgs;
 use crate::settings::GlobalSettings;
@@ -163,13 +165,19 @@ async fn redeliver(
     };
     let mut keep = Vec::new();
     let mut by_rule: BTreeMap<String, Vec<(SystemTime, DeadLetter)>> = BTreeMap::new();
+    // A letter is deleted only once a replay provably covered it: its event's time in
+    // the window of a replay that COMPLETED, and old enough to be in the archive.
+    let settled = SystemTime::now() - replays::archive_delay();
     for letter in letters {
         match (letter.rule.clone(), letter.event_time()) {
             (Some(rule), Some(time))
                 if letter.rule_arn.as_deref()
                     == Some(naming::rule_arn(bus.arn, &rule).as_str()) =>
             {
-                by_rule.entry(rule).or_default().push((time, letter));
+                match replays::not_replayable(time, archive, settled) {
+                    Some(why) => keep.push((letter, why)),
+                    None => by_rule.entry(rule).or_default().push((time, letter)),
+                }
             }
             (Some(_), Some(_)) => {
                 keep.push((letter, "its rule is not on the bridge's bus".to_owned()));

@@ -215,7 +215,7 @@ async fn an_aws_error_part_way_through_redelivery_hides_no_letter() {
         "id": "7bf73129-1428-4cd3-a780-95db273d1602",
         "detail-type": "invoice.paid",
         "source": "Stripe",
-        "time": "2026-12-02T10:00:00Z",
+        "time": humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
         "detail": {"id": "evt_deadLetterFault", "object": "event", "type": "invoice.paid"},
     });
     let arn = rule_arn(&sdk, &name, &rule).await;
@@ -269,6 +269,92 @@ async fn an_aws_error_part_way_through_redelivery_hides_no_letter() {
     assert_eq!(
         listed["dead_letters"].as_array().unwrap().len(),
         1,
+        "{listed}"
+    );
+    let removed = cli(&["--name", &name, "remove", "--yes"]);
+    assert!(removed.status.success(), "{}", stderr(&removed));
+}
+
+/// A letter is deleted only once a replay provably covered it: one whose event reached
+/// the bus seconds ago (EventBridge may not have archived it yet) and one whose event
+/// predates the archive (it never held it) are not replayed, and stay, with why.
+#[tokio::test]
+async fn letters_the_archive_cannot_hold_yet_or_never_held_survive_redelivery() {
+    let name = unique("dlq-young");
+    let (sdk, (_, consumer_arn)) = bridge_and_queue(&name, SECRET, "consumer").await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let dlq_url = cli_json(&name, &["status"])["dead_letters"]["queue_url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let rule = add_rule(&name, "invoice.paid", &consumer_arn);
+    let arn = rule_arn(&sdk, &name, &rule).await;
+    let letter = |id: &str, time: String| {
+        json!({
+            "version": "0",
+            "id": "7bf73129-1428-4cd3-a780-95db273d1603",
+            "detail-type": "invoice.paid",
+            "source": "Stripe",
+            "time": time,
+            "detail": {"id": id, "object": "event", "type": "invoice.paid"},
+        })
+    };
+    let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    dead_letter(
+        &sqs,
+        &dlq_url,
+        &letter("evt_secondsOld", now),
+        &arn,
+        &consumer_arn,
+    )
+    .await;
+    let before = "2026-01-01T00:00:00Z".to_owned();
+    dead_letter(
+        &sqs,
+        &dlq_url,
+        &letter("evt_beforeTheArchive", before),
+        &arn,
+        &consumer_arn,
+    )
+    .await;
+
+    // AWS's own archive delay, not the emulator's.
+    let redelivery = cli_with_env(
+        &[
+            "--name",
+            &name,
+            "--output",
+            "json",
+            "dead-letters",
+            "--redeliver",
+        ],
+        &[("STRIPE_BRIDGE_ARCHIVE_DELAY_SECONDS", "")],
+    );
+    assert_eq!(redelivery.status.code(), Some(1), "{}", stderr(&redelivery));
+    let report: Value = serde_json::from_slice(&redelivery.stdout).unwrap();
+    assert_eq!(report["redelivered"], 0, "{report}");
+    assert_eq!(report["replays"], json!([]), "{report}");
+    let why = |id: &str| {
+        report["kept"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["event_id"] == id)
+            .map(|k| k["why"].as_str().unwrap().to_owned())
+            .unwrap_or_else(|| panic!("{id} was not kept: {report}"))
+    };
+    assert!(
+        why("evt_secondsOld").contains("may not have archived it yet; redeliver it after"),
+        "{report}"
+    );
+    assert!(
+        why("evt_beforeTheArchive").contains("the archive never held it"),
+        "{report}"
+    );
+    let listed = cli_json(&name, &["dead-letters"]);
+    assert_eq!(
+        listed["dead_letters"].as_array().unwrap().len(),
+        2,
         "{listed}"
     );
     let removed = cli(&["--name", &name, "remove", "--yes"]);
