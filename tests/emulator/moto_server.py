@@ -4,11 +4,14 @@
     moto_server.py PORT
 
 It adds CloudFormation support for the resource types moto lacks (cfn_models.py),
-EventBridge's TestEventPattern (event_patterns.py), and replays that honour their time
+EventBridge's TestEventPattern (event_patterns.py), replays that honour their time
 window and rules as AWS documents them (replays.py), Lambda's GetAccountSettings
 (lambda_settings.py), CloudWatch's answers in the CBOR the SDKs ask for
-(cbor_responses.py), and IAM enforcement as AWS authorises S3's HeadBucket and Lambda
-(iam_enforcement.py), EventBridge's bus policies on PutEvents and replays (bus_policies.py); and it records the actions the CLI calls (call_log.py).
+(cbor_responses.py), IAM enforcement as AWS authorises S3's HeadBucket and Lambda
+(iam_enforcement.py), EventBridge's bus policies on PutEvents and replays
+(bus_policies.py), deliveries to queues that their policies allow, and dead letters for
+the rest (queue_deliveries.py), and AWS's propagation delays, compressed (delays.py);
+and it records the actions the CLI calls (call_log.py).
 It stops when its standard input closes, so a test process that dies, however it
 dies, takes its emulator with it. The moto version is pinned where it is installed
 (tests/run.sh); this launcher is written against moto 5.2.5.
@@ -35,7 +38,9 @@ def main():
     import cbor_responses  # noqa: F401
     import event_patterns  # noqa: F401
     import iam_enforcement  # noqa: F401
+    import delays  # noqa: F401
     import lambda_settings  # noqa: F401
+    import queue_deliveries  # noqa: F401
     import replays  # noqa: F401
     from moto.server import main as moto_main
 

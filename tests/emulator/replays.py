@@ -10,7 +10,8 @@ be absent). Here the replay runs to its end before StartReplay answers, and
 DescribeReplay then reports it COMPLETED, with EventLastReplayedTime at its end.
 
 The destination bus's policy is evaluated for each replayed event as EventBridge's own
-service principal (bus_policies.py says why): an event it refuses is not delivered.
+service principal (bus_policies.py says why): an event it refuses is not delivered. An
+event the archive delay has not yet let into the archive is not replayed (delays.py).
 """
 
 import datetime
@@ -20,6 +21,7 @@ from moto.events.models import Replay, ReplayState, events_backends
 from moto.moto_api._internal import mock_random as random
 
 from bus_policies import replay_refused
+from delays import archived
 
 
 def _seconds(value):
@@ -44,10 +46,11 @@ def replay_events(self, archive):
     for event in archive.events:
         if not start <= _seconds(event["time"]) < end:
             continue
-        if replay_refused(self.account_id, self.region, bus, event):
+        if replay_refused(self.account_id, self.region, bus, event) or not archived(event):
             continue
         replayed = dict(event, **{"id": str(random.uuid4()), "replay-name": self.name})
         replayed.pop("ingestion-time", None)
+        replayed.pop("stripe-bridge-archived-at", None)
         for rule in bus.rules.values():
             if wanted is None or rule.arn in wanted:
                 # moto's transformer rebuilds the envelope without `replay-name`: use it

@@ -19,6 +19,7 @@ mod newcomer_audit;
 mod no_secrets;
 mod notice_flood;
 mod package;
+mod propagation;
 mod relay_delivery;
 mod relay_failures;
 mod relay_logs;

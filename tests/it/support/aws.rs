@@ -78,7 +78,42 @@ pub async fn rule_to(
         .send()
         .await
         .unwrap();
+    if target.starts_with("arn:aws:sqs:") {
+        let queue_name = target.rsplit(':').next().unwrap();
+        let url = aws_sdk_sqs::Client::new(sdk)
+            .get_queue_url()
+            .queue_name(queue_name)
+            .send()
+            .await
+            .unwrap()
+            .queue_url
+            .unwrap();
+        allow_eventbridge(sdk, &url, target, &arn).await;
+    }
+    emulator::settle();
     arn
+}
+
+/// Lets EventBridge send rule `rule_arn`'s events to the queue, as its resource policy
+/// must ("Permissions for Amazon SQS", EventBridge User Guide).
+pub async fn allow_eventbridge(sdk: &SdkConfig, queue_url: &str, queue_arn: &str, rule_arn: &str) {
+    let policy = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Service": "events.amazonaws.com"},
+            "Action": "sqs:SendMessage",
+            "Resource": queue_arn,
+            "Condition": {"ArnEquals": {"aws:SourceArn": rule_arn}}
+        }]
+    });
+    aws_sdk_sqs::Client::new(sdk)
+        .set_queue_attributes()
+        .queue_url(queue_url)
+        .attributes(QueueAttributeName::Policy, policy.to_string())
+        .send()
+        .await
+        .expect("set the queue's policy");
 }
 
 /// A role that `service` (e.g. `lambda.amazonaws.com`) may assume; its ARN.
@@ -203,14 +238,16 @@ impl Bridge {
             .await
             .expect("create bus");
         let (events_queue, events_queue_arn) = queue(&sqs, &format!("{name}-events")).await;
-        events
+        let rule_arn = events
             .put_rule()
             .event_bus_name(&name)
             .name("all-stripe")
             .event_pattern(r#"{"source":["Stripe"]}"#)
             .send()
             .await
-            .expect("put rule");
+            .expect("put rule")
+            .rule_arn
+            .unwrap();
         events
             .put_targets()
             .event_bus_name(&name)
@@ -218,13 +255,14 @@ impl Bridge {
             .targets(
                 aws_sdk_eventbridge::types::Target::builder()
                     .id("queue")
-                    .arn(events_queue_arn)
+                    .arn(&events_queue_arn)
                     .build()
                     .unwrap(),
             )
             .send()
             .await
             .expect("put targets");
+        allow_eventbridge(&sdk, &events_queue, &events_queue_arn, &rule_arn).await;
 
         let topic_arn = sns
             .create_topic()
@@ -262,6 +300,8 @@ impl Bridge {
             .await
             .expect("create bucket");
 
+        // The rule and the queue's policy take effect, as they would on AWS in a minute.
+        emulator::settle();
         let mut config = RelayConfig::new(&name, &secret_arn);
         config.bridge_name = name.clone();
         config.failure_topic_arn = Some(topic_arn);

@@ -75,3 +75,41 @@ pub fn start_with(env: &[(&str, &str)]) -> Emulator {
         _child: child,
     }
 }
+
+/// Waits, polling with a deadline, until every change made on the emulator at
+/// `endpoint` has taken effect: its compressed propagation delays
+/// (tests/emulator/delays.py), as a person would wait out AWS's before sending.
+pub fn settle_at(endpoint: &str) {
+    let address = endpoint.trim_start_matches("http://");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let answer = (|| -> std::io::Result<String> {
+            use std::io::{Read, Write};
+            let mut stream = TcpStream::connect(address)?;
+            write!(
+                stream,
+                "GET /moto-api/stripe-bridge/settled HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+            )?;
+            let mut text = String::new();
+            stream.read_to_string(&mut text)?;
+            Ok(text)
+        })()
+        .expect("ask the emulator whether it has settled");
+        let body = answer.split("\r\n\r\n").nth(1).unwrap_or_default();
+        let settled: serde_json::Value =
+            serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {answer}"));
+        if settled["pending"] == 0 {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the emulator did not settle: {settled}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// `settle_at` the shared emulator.
+pub fn settle() {
+    settle_at(endpoint());
+}
