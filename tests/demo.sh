@@ -46,6 +46,18 @@ echo "moto is listening on http://127.0.0.1:$port"
 export AWS_ENDPOINT_URL="http://127.0.0.1:$port" AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 \
   AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_EC2_METADATA_DISABLED=true \
   AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
+# Waits, polling with a deadline, until the emulator's compressed propagation delays
+# (a new rule, a queue's new policy, the archive) have passed, as a person would wait
+# out AWS's.
+settle() {
+  "$python" - "$port" <<'PY'
+import json, sys, time, urllib.request
+deadline = time.time() + 30
+while json.load(urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/moto-api/stripe-bridge/settled"))["pending"]:
+    assert time.time() < deadline, "the emulator did not settle"
+    time.sleep(0.05)
+PY
+}
 # What a consumer of the bus would be: a queue, read here with boto3 (moto brings it).
 aws_py() { "$python" -c "import boto3, json, sys; sqs = boto3.client('sqs'); $1" "${@:2}"; }
 
@@ -67,6 +79,9 @@ step "Routing invoice events to a queue"
 queue_url="$(aws_py 'print(sqs.create_queue(QueueName="billing-invoices")["QueueUrl"])')"
 queue_arn="$(aws_py 'print(sqs.get_queue_attributes(QueueUrl=sys.argv[1], AttributeNames=["QueueArn"])["Attributes"]["QueueArn"])' "$queue_url")"
 sb add-rule --type 'invoice.*' --target "$queue_arn"
+echo "On AWS a new rule, and the permission its target was just given, take up to a minute to"
+echo "apply; the emulator's take a second. Waiting for it:"
+settle
 
 step "Running the relay locally, as stripe listen --forward-to would reach it"
 dev_out="$(mktemp -t stripe-bridge-demo-dev.XXXXXX)"
@@ -112,6 +127,8 @@ assert sorted(e["detail-type"] for e in out) == ["invoice.paid", "invoice.paymen
 
 
 step "The archive kept every event: replay them to the invoice rule only"
+# Events reach the archive a little after the bus (on AWS, minutes): wait for the emulator's.
+settle
 sb replay --from "$since" --rule stripe-bridge-invoice-all
 aws_py "$drain"'
 assert sorted(e["detail-type"] for e in out) == ["invoice.paid", "invoice.payment_failed"], out
@@ -134,9 +151,10 @@ if sb dead-letters --redeliver; then
   echo "a seconds-old letter was redelivered before the archive could hold its event" >&2
   exit 1
 fi
-echo "The emulator archives at once; told so (STRIPE_BRIDGE_ARCHIVE_DELAY_SECONDS=0), the redelivery"
-echo "replays to that rule only, then deletes the message."
-STRIPE_BRIDGE_ARCHIVE_DELAY_SECONDS=0 sb dead-letters --redeliver
+echo "The emulator's delays are a second, not AWS's minutes. Once it has settled, and told so"
+echo "(STRIPE_BRIDGE_AWS_DELAY_SECONDS=1), the redelivery replays to that rule only, then deletes the message."
+settle
+STRIPE_BRIDGE_AWS_DELAY_SECONDS=1 sb dead-letters --redeliver
 aws_py "$drain"'
 assert len(out) >= 1, out
 ' "$queue_url"

@@ -17,11 +17,19 @@ use crate::aws::rules::{RuleSpec, Rules};
 /// Marks a probe's queue (its rule is one of the bridge's, by the owner tag).
 const PROBE_TAG: &str = "stripe-bridge:probe";
 
+/// The source of the probe's own warm-up events. No rule of the bridge takes it (each
+/// matches `source: Stripe`, and so does the archive), and the bus policy reserves only
+/// `Stripe`, so the deploying identity may put it.
+const WARM_UP_SOURCE: &str = "stripe-bridge.probe";
+
 pub struct DeliveryProbe {
     sqs: aws_sdk_sqs::Client,
+    events: aws_sdk_eventbridge::Client,
     rules: Rules,
     pub rule: String,
     pub queue_url: String,
+    /// The id of the probe's warm-up events, which its rule also takes.
+    warm_up_id: String,
 }
 
 /// The probe's names: the bridge's name, `-probe-`, and a random part.
@@ -54,7 +62,9 @@ impl DeliveryProbe {
             .context("SQS did not return the probe queue's URL")?;
         let probe = Self {
             sqs,
+            events: aws_sdk_eventbridge::Client::new(sdk),
             rules: Rules::new(sdk, bus, bridge),
+            warm_up_id: format!("{name}-warm-up"),
             rule: name,
             queue_url,
         };
@@ -63,7 +73,11 @@ impl DeliveryProbe {
             let spec = RuleSpec {
                 claim_check_reader: None,
                 name: probe.rule.clone(),
-                pattern: json!({ "source": [relay_function::bus_entry::SOURCE], "detail": { "id": [event_id] } }),
+                // The sample (from the relay) or the probe's own warm-up events.
+                pattern: json!({
+                    "source": [relay_function::bus_entry::SOURCE, WARM_UP_SOURCE],
+                    "detail": { "id": [event_id, probe.warm_up_id] }
+                }),
                 target: Target::parse(&arn, region)?,
                 dead_letter_queue: None,
                 grant_dead_letter_queue: false,
@@ -93,6 +107,43 @@ impl DeliveryProbe {
             .context("SQS did not return the probe queue's ARN")
     }
 
+    /// Whether the probe's rule and its queue's permission have taken effect, which on
+    /// AWS can take up to a minute (`aws::propagation`): puts a warm-up event of the
+    /// probe's own every few seconds until one arrives, for at most `within`. Without
+    /// this, a sample sent at once could find the rule not yet matching and be reported
+    /// undelivered when it was not.
+    pub async fn ready(&self, within: Duration) -> Result<bool> {
+        let started = Instant::now();
+        while started.elapsed() < within {
+            let put = self
+                .events
+                .put_events()
+                .entries(
+                    aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
+                        .event_bus_name(&self.rules.bus)
+                        .source(WARM_UP_SOURCE)
+                        .detail_type("stripe-bridge delivery probe")
+                        .detail(json!({ "id": self.warm_up_id }).to_string())
+                        .build(),
+                )
+                .send()
+                .await
+                .context("cannot put the probe's warm-up event on the bus")?;
+            if let Some(refused) = put.entries().iter().find_map(|e| e.error_message()) {
+                anyhow::bail!("EventBridge refused the probe's warm-up event: {refused}");
+            }
+            let left = within.saturating_sub(started.elapsed());
+            if self
+                .next(&self.warm_up_id, left.min(Duration::from_secs(3)))
+                .await?
+                .is_some()
+            {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
     /// Waits until the event `event_id` arrives, for at most `timeout`; returns the
     /// event as EventBridge delivered it, and how long it took.
     pub async fn wait(
@@ -100,6 +151,16 @@ impl DeliveryProbe {
         event_id: &str,
         timeout: Duration,
     ) -> Result<Option<(Value, Duration)>> {
+        let started = Instant::now();
+        Ok(self
+            .next(event_id, timeout)
+            .await?
+            .map(|event| (event, started.elapsed())))
+    }
+
+    /// The event `event_id` as delivered to the probe's queue, if it arrives within
+    /// `timeout`; anything else there (the sample or earlier warm-ups) is passed over.
+    async fn next(&self, event_id: &str, timeout: Duration) -> Result<Option<Value>> {
         let started = Instant::now();
         while started.elapsed() < timeout {
             let left = timeout.saturating_sub(started.elapsed());
@@ -118,7 +179,7 @@ impl DeliveryProbe {
                     continue;
                 };
                 if event["detail"]["id"] == event_id {
-                    return Ok(Some((event, started.elapsed())));
+                    return Ok(Some(event));
                 }
             }
         }

@@ -12,6 +12,7 @@ pub mod delivery_probe;
 pub mod errors;
 pub mod event_bus;
 pub mod monitoring;
+pub mod propagation;
 pub mod publishers;
 pub mod replays;
 pub mod rules;

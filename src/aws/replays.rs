@@ -15,27 +15,9 @@ use serde::Serialize;
 
 use crate::hint::hinted;
 
-/// How long after an event reaches the bus it may take to be in the archive. AWS:
-/// events may reach an archive with a delay, and a replay should start about 10 minutes
-/// after the events it is to send ("Replaying archived events in Amazon EventBridge",
-/// EventBridge User Guide). The CLI never waits this out: it judges by it.
-pub const ARCHIVE_DELAY: Duration = Duration::from_secs(10 * 60);
-
-/// The environment variable that sets another archive delay, in seconds: for an
-/// emulator, which archives sooner (the tests set it).
-pub const ARCHIVE_DELAY_VARIABLE: &str = "STRIPE_BRIDGE_ARCHIVE_DELAY_SECONDS";
-
-/// `ARCHIVE_DELAY`, or the seconds `ARCHIVE_DELAY_VARIABLE` gives.
-pub fn archive_delay() -> Duration {
-    std::env::var(ARCHIVE_DELAY_VARIABLE)
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .map_or(ARCHIVE_DELAY, Duration::from_secs)
-}
-
 /// Why the archive cannot hold an event of this time yet, or never did: one that
 /// reached the bus before the archive was made, or so recently that it may not be
-/// archived yet (before `settled`, now less the archive delay). None when a replay of
+/// archived yet (before `settled`, now less `propagation::archive()`). None when a replay of
 /// its time provably covers it.
 pub fn not_replayable(time: SystemTime, archive: &Archive, settled: SystemTime) -> Option<String> {
     let at = |t: SystemTime| humantime::format_rfc3339_seconds(t).to_string();

@@ -23,6 +23,7 @@ use super::ExitStatus;
 use super::replay::{bridge_archive, replay_to};
 use crate::aws::bridge::Bridge;
 use crate::aws::dead_letters::{DeadLetter, DeadLetters};
+use crate::aws::propagation;
 use crate::aws::replays::{self, Archive, Window};
 use crate::aws::rules::{Lookup, Rules, naming};
 use crate::cli::DeadLettersArgs;
@@ -167,7 +168,7 @@ async fn redeliver(
     let mut by_rule: BTreeMap<String, Vec<(SystemTime, DeadLetter)>> = BTreeMap::new();
     // A letter is deleted only once a replay provably covered it: its event's time in
     // the window of a replay that COMPLETED, and old enough to be in the archive.
-    let settled = SystemTime::now() - replays::archive_delay();
+    let settled = SystemTime::now() - propagation::archive();
     for letter in letters {
         match (letter.rule.clone(), letter.event_time()) {
             (Some(rule), Some(time))

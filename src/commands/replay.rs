@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use super::ExitStatus;
 use crate::aws::bridge::Bridge;
+use crate::aws::propagation;
 use crate::aws::replays::{self, Archive, Replay, Replays, Window};
 use crate::aws::rules::{Lookup, Rules, naming};
 use crate::cli::ReplayArgs;
@@ -131,6 +132,17 @@ pub async fn run(
         ));
     }
     let archive = bridge_archive(&bridge).await?;
+    let settled = now - propagation::archive();
+    if window.to > settled {
+        printer.warning(format!(
+            "the window reaches past {}: events that reached the bus since may not be in the archive yet (AWS archives them with a delay of minutes), and are not replayed",
+            humantime::format_rfc3339_seconds(settled)
+        ));
+        printer.hint(format!(
+            "to be sure of those, replay them again after {}",
+            humantime::format_rfc3339_seconds(window.to + propagation::archive())
+        ));
+    }
     let replayed = replay_to(&bridge, &archive, window, &names, !args.no_wait, printer).await?;
     let ended_well = args.no_wait || replayed.replay.state == "COMPLETED";
     printer.result(&replayed);

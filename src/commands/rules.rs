@@ -11,10 +11,11 @@ use serde_json::Value;
 use super::ExitStatus;
 use super::replay::{Replayed, bridge_archive, replay_to};
 use crate::aws::bridge::Bridge;
+use crate::aws::propagation;
 use crate::aws::replays::{Archive, Window};
 use crate::aws::rules::target::{Target, TargetKind};
 use crate::aws::rules::target_keys::KeyNeed;
-use crate::aws::rules::{Applied, ClaimCheckReader, RuleInfo, RuleSpec, Rules};
+use crate::aws::rules::{Applied, ClaimCheckReader, RuleInfo, RuleSpec, Rules, naming};
 use crate::cli::{AddRuleArgs, RemoveRuleArgs};
 use crate::hint::hinted;
 use crate::settings::GlobalSettings;
@@ -32,6 +33,9 @@ pub struct RuleApplied {
     /// The replay `--backfill` ran to the rule.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub backfill: Option<Replayed>,
+    /// A backfill not started yet, and how to start it once the rule has taken effect.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backfill_later: Option<BackfillLater>,
     #[serde(skip)]
     applied: Applied,
 }
@@ -57,10 +61,33 @@ impl fmt::Display for RuleApplied {
                 "Rule {rule} already routes {pattern} to {target}; nothing changed."
             ),
         }?;
-        match &self.backfill {
-            Some(replayed) => write!(f, "\nBackfill: {replayed}"),
-            None => Ok(()),
+        match (&self.backfill, &self.backfill_later) {
+            (Some(replayed), _) => write!(f, "\nBackfill: {replayed}"),
+            (None, Some(later)) => write!(f, "\n{later}"),
+            (None, None) => Ok(()),
         }
+    }
+}
+
+/// A backfill that would run before the rule it replays to has taken effect.
+#[derive(Debug, Serialize)]
+pub struct BackfillLater {
+    /// When the rule and its target's permission have surely taken effect.
+    pub after: String,
+    /// The command that runs the backfill then.
+    pub command: String,
+}
+
+impl fmt::Display for BackfillLater {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Backfill not started: a new or changed rule, and its target's new permission, take up to a \
+             minute to apply on AWS, and events reach the archive minutes after the bus; a replay now \
+             could miss events or send them to the dead-letter queue.\n\
+             After {} run: {}",
+            self.after, self.command
+        )
     }
 }
 
@@ -210,7 +237,15 @@ pub async fn add(
             return Err(error);
         }
     }
+    // A rule made or changed just now may not take events yet, nor its target's new
+    // permission let them in (`aws::propagation`): its backfill waits, and is not waited
+    // for here.
+    let mut backfill_later = None;
     let backfill = match backfill {
+        Some((_, window)) if applied != Applied::Unchanged => {
+            backfill_later = Some(backfill_later_for(&settings.bridge, &spec.name, window));
+            None
+        }
         Some((archive, window)) => Some(
             replay_to(
                 &bridge,
@@ -234,6 +269,7 @@ pub async fn add(
         target: spec.target.arn,
         changed: applied != Applied::Unchanged,
         backfill,
+        backfill_later,
         applied,
     });
     Ok(if completed {
@@ -293,6 +329,22 @@ fn pretty(value: &Value) -> String {
     serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string())
 }
 
+/// The `replay` that runs a deferred backfill of `window` to `rule`, and when. Its window
+/// reaches on to when the rule has surely taken effect, so that no event that arrived
+/// meanwhile is missed; and it runs once those events are surely in the archive.
+fn backfill_later_for(bridge: &str, rule: &str, window: Window) -> BackfillLater {
+    let at = |t: SystemTime| humantime::format_rfc3339_seconds(t).to_string();
+    let in_effect = window.to + propagation::rules_and_policies();
+    BackfillLater {
+        after: at(in_effect + propagation::archive()),
+        command: format!(
+            "stripe-bridge --name {bridge} replay --from {} --to {} --rule {rule}",
+            at(window.from),
+            at(in_effect)
+        ),
+    }
+}
+
 /// The window `--backfill LENGTH` replays: the last LENGTH, from the archive's start at
 /// the earliest (a new consumer asking for 30 days gets what there is, and is told).
 fn backfill_window(archive: &Archive, length: Duration, printer: Printer) -> Result<Window> {
@@ -314,21 +366,19 @@ fn backfill_window(archive: &Archive, length: Duration, printer: Printer) -> Res
 }
 
 /// The bridge's dead-letter queue lets only the bridge's rules send to it: every rule
-/// of its own bus, and on the default bus the rules named `BRIDGE-…` (the stack's
-/// `DeadLetterQueuePolicy`). A rule named otherwise there would lose its dead letters.
+/// of its own bus, and on the default bus the rules named `BRIDGE.…` (the stack's
+/// `DeadLetterQueuePolicy`, `naming::rule_prefix`). A rule named otherwise there would
+/// lose its dead letters.
 fn check_dead_letter_policy_covers(bridge: &Bridge, bus: &str, rule: &str) -> Result<()> {
-    if bus != "default" || rule.starts_with(&format!("{}-", bridge.name)) {
+    let prefix = naming::rule_prefix(&bridge.name, bus);
+    if bus != "default" || rule.starts_with(&prefix) {
         return Ok(());
     }
     Err(hinted(
         format!(
-            "on the default bus, the bridge's dead-letter queue takes events only from rules named {}-…, not {rule}",
-            bridge.name
+            "on the default bus, the bridge's dead-letter queue takes events only from rules named {prefix}…, not {rule}"
         ),
-        format!(
-            "name the rule {}-{rule}, or pass --dlq with a queue of your own",
-            bridge.name
-        ),
+        format!("name the rule {prefix}{rule}, or pass --dlq with a queue of your own"),
     ))
 }
 

@@ -15,8 +15,10 @@ use serde_json::Value;
 use super::ExitStatus;
 use crate::aws::bridge::Bridge;
 use crate::aws::delivery_probe::DeliveryProbe;
+use crate::aws::propagation;
 use crate::aws::rules::Rules;
 use crate::cli::TestArgs;
+use crate::hint::hinted;
 use crate::local::webhook_client::{self, Answer};
 use crate::settings::{GlobalSettings, OutputFormat};
 use crate::stripe::sample_event::sample_event;
@@ -158,6 +160,26 @@ pub async fn run(
         signed_with.join(", ")
     ));
     let exchange = async {
+        if let Some(probe) = &probe {
+            // On AWS, up to a minute; a few seconds' more for the warm-ups to travel.
+            let within = propagation::rules_and_policies() + Duration::from_secs(10);
+            printer.status(format!(
+                "Waiting for the temporary rule to take effect (AWS takes up to {})…",
+                humantime::format_duration(propagation::RULES_AND_POLICIES)
+            ));
+            if !probe.ready(within).await? {
+                return Err(hinted(
+                    format!(
+                        "the temporary rule did not start taking events within {}, so nothing was sent",
+                        humantime::format_duration(within)
+                    ),
+                    format!(
+                        "EventBridge may still be applying it: run `stripe-bridge --name {} test --expect-delivery` again in a minute",
+                        settings.bridge
+                    ),
+                ));
+            }
+        }
         let answer = webhook_client::post(&url, &signature, sample.body.clone(), timeout)
             .await
             .map_err(|error| unanswered(error, &url))?;

@@ -406,6 +406,41 @@ class EventBusPolicy(CloudFormationModel):
             pass
 
 
+def _metric_data_queries(metrics):
+    """An alarm's `Metrics` (metric math), as moto's PutMetricAlarm takes them."""
+    if not metrics:
+        return None
+    from moto.cloudwatch.models import Dimension, Metric, MetricDataQuery, MetricStat
+
+    queries = []
+    for m in metrics:
+        stat = m.get("MetricStat")
+        metric_stat = None
+        if stat:
+            metric = stat["Metric"]
+            metric_stat = MetricStat(
+                metric=Metric(
+                    metric_name=metric["MetricName"],
+                    namespace=metric.get("Namespace"),
+                    dimensions=[Dimension(name=d["Name"], value=d["Value"]) for d in metric.get("Dimensions", [])],
+                ),
+                period=stat.get("Period"),
+                stat=stat.get("Stat"),
+                unit=stat.get("Unit"),
+            )
+        queries.append(
+            MetricDataQuery(
+                query_id=m["Id"],
+                label=m.get("Label"),
+                period=m.get("Period"),
+                return_data=m.get("ReturnData"),
+                expression=m.get("Expression"),
+                metric_stat=metric_stat,
+            )
+        )
+    return queries
+
+
 class Alarm(CloudFormationModel):
     """A metric alarm, as CloudWatch's PutMetricAlarm makes it. Its physical id is its
     name, as with CloudFormation's own handler."""
@@ -453,6 +488,7 @@ class Alarm(CloudFormationModel):
             alarm_actions=p.get("AlarmActions", []),
             ok_actions=p.get("OKActions", []),
             treat_missing_data=p.get("TreatMissingData"),
+            metric_data_queries=_metric_data_queries(p.get("Metrics")),
         )
         return cls(name, alarm.alarm_arn)
 

@@ -7,7 +7,7 @@ use aws_config::SdkConfig;
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 
 use crate::support::aws::{TEST_CALLER, as_relay_role, as_role, drain, queue, sdk_config, unique};
-use crate::support::cli::{add_rule, artifact, cli, cli_json, cli_with_input, json, stderr};
+use crate::support::cli::{self, add_rule, artifact, cli, cli_json, cli_with_input, json, stderr};
 use crate::support::dev_server::DevServer;
 
 const SECRET: &str = "whsec_busPolicySecret0123456789abcdefABCD";
@@ -30,26 +30,16 @@ async fn put(sdk: &SdkConfig, bus: &str, source: &str) -> Option<String> {
     answer.entries()[0].error_code().map(str::to_owned)
 }
 
-fn deploy_with(name: &str, extra: &[&str]) -> serde_json::Value {
+fn deployed(name: &str, extra: &[&str]) -> serde_json::Value {
     let (zip, _) = artifact("policy");
-    let mut args = vec![
-        "--name",
-        name,
-        "--output",
-        "json",
-        "deploy",
-        "--artifact",
-        zip.to_str().unwrap(),
-    ];
-    args.extend_from_slice(extra);
-    json(&cli(&args))["outputs"].clone()
+    json(&cli::deploy_with(name, &zip, extra))["outputs"].clone()
 }
 
 #[tokio::test]
 async fn only_the_relay_role_puts_stripe_events_on_the_bridges_bus() {
     let sdk = sdk_config().await;
     let name = unique("stripe-policy");
-    let outputs = deploy_with(&name, &[]);
+    let outputs = deployed(&name, &[]);
     let bus = outputs["EventBusName"].as_str().unwrap();
 
     let relay = as_relay_role(&sdk, &name).await;
@@ -74,7 +64,7 @@ async fn only_the_relay_role_puts_stripe_events_on_the_bridges_bus() {
 async fn eventbridges_own_replays_are_not_refused() {
     let sdk = sdk_config().await;
     let name = unique("stripe-policy");
-    let outputs = deploy_with(&name, &[]);
+    let outputs = deployed(&name, &[]);
     let bus = outputs["EventBusName"].as_str().unwrap().to_owned();
     let since = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
     let relay = as_relay_role(&sdk, &name).await;
@@ -97,7 +87,7 @@ async fn eventbridges_own_replays_are_not_refused() {
 async fn dev_refuses_at_start_unless_its_caller_is_an_allowed_publisher() {
     let sdk = sdk_config().await;
     let name = unique("stripe-policy");
-    deploy_with(&name, &[]);
+    deployed(&name, &[]);
     let set = cli_with_input(&["--name", &name, "set-secret", "-"], &[], SECRET);
     assert!(set.status.success(), "{}", stderr(&set));
 
@@ -117,7 +107,7 @@ async fn dev_refuses_at_start_unless_its_caller_is_an_allowed_publisher() {
     // its own: the emulator does not apply a change of parameters alone to a stack's
     // resources, which AWS does.)
     let name = unique("stripe-policy");
-    let bus = deploy_with(&name, &["--allow-publisher", TEST_CALLER])["EventBusName"]
+    let bus = deployed(&name, &["--allow-publisher", TEST_CALLER])["EventBusName"]
         .as_str()
         .unwrap()
         .to_owned();

@@ -164,9 +164,45 @@ async fn a_failed_delivery_is_listed_redelivered_to_its_rule_only_and_then_delet
     assert_eq!(left[0]["rule"], "someone-elses-rule");
 
     // A new consumer starts from the past: the archive's window, to its rule only.
+    // The rule is new: on AWS it and its target's permission take up to a minute to
+    // apply, so add-rule does not replay at once; it says when, and with what command.
     let (late_url, late_arn) = queue(&sqs, &format!("{name}-late")).await;
-    let (_, said) = add(&late_arn, &["--backfill", "2h"]);
-    assert!(said.contains("backfilling from then"), "{said}");
+    let added = cli(&[
+        "--name",
+        &name,
+        "--output",
+        "json",
+        "add-rule",
+        "--type",
+        "invoice.paid",
+        "--target",
+        &late_arn,
+        "--backfill",
+        "2h",
+    ]);
+    assert!(
+        stderr(&added).contains("backfilling from then"),
+        "{}",
+        stderr(&added)
+    );
+    let later = json(&added)["backfill_later"].clone();
+    let command = later["command"].as_str().unwrap();
+    assert!(
+        command.starts_with(&format!("stripe-bridge --name {name} replay --from ")),
+        "{later}"
+    );
+    assert!(
+        drain(&sdk, &late_url).await.is_empty(),
+        "replayed before the rule took effect"
+    );
+    // As told: after the time it names, the command it printed.
+    let after = humantime::parse_rfc3339(later["after"].as_str().unwrap()).unwrap();
+    while std::time::SystemTime::now() < after {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let mut replay = vec!["--output", "json"];
+    replay.extend(command.split(' ').skip(1));
+    assert_eq!(json(&cli(&replay))["state"], "COMPLETED");
     let late_rule = cli_json(&name, &["list-rules"])["rules"]
         .as_array()
         .unwrap()
@@ -200,16 +236,23 @@ async fn a_failed_delivery_is_listed_redelivered_to_its_rule_only_and_then_delet
     assert!(removed.status.success(), "{}", stderr(&removed));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_aws_error_part_way_through_redelivery_hides_no_letter() {
-    let name = unique("dlq-fault");
-    let (sdk, (_, consumer_arn)) = bridge_and_queue(&name, SECRET, "consumer").await;
-    let sqs = aws_sdk_sqs::Client::new(&sdk);
-    let dlq_url = cli_json(&name, &["status"])["dead_letters"]["queue_url"]
+/// A deployed bridge with a consumer's queue and a rule to it: the SQS client, the
+/// dead-letter queue's URL, the consumer's ARN and the rule's ARN.
+async fn bridge_with_a_rule(name: &str) -> (aws_sdk_sqs::Client, String, String, String) {
+    let (sdk, (_, consumer_arn)) = bridge_and_queue(name, SECRET, "consumer").await;
+    let dlq_url = cli_json(name, &["status"])["dead_letters"]["queue_url"]
         .as_str()
         .unwrap()
         .to_owned();
-    let rule = add_rule(&name, "invoice.paid", &consumer_arn);
+    let rule = add_rule(name, "invoice.paid", &consumer_arn);
+    let arn = rule_arn(&sdk, name, &rule).await;
+    (aws_sdk_sqs::Client::new(&sdk), dlq_url, consumer_arn, arn)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_aws_error_part_way_through_redelivery_hides_no_letter() {
+    let name = unique("dlq-fault");
+    let (sqs, dlq_url, consumer_arn, arn) = bridge_with_a_rule(&name).await;
     let envelope = json!({
         "version": "0",
         "id": "7bf73129-1428-4cd3-a780-95db273d1602",
@@ -218,7 +261,6 @@ async fn an_aws_error_part_way_through_redelivery_hides_no_letter() {
         "time": humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
         "detail": {"id": "evt_deadLetterFault", "object": "event", "type": "invoice.paid"},
     });
-    let arn = rule_arn(&sdk, &name, &rule).await;
     dead_letter(&sqs, &dlq_url, &envelope, &arn, &consumer_arn).await;
 
     // The letters are held out of sight, then EventBridge fails (500s, past the SDK's
@@ -281,14 +323,7 @@ async fn an_aws_error_part_way_through_redelivery_hides_no_letter() {
 #[tokio::test]
 async fn letters_the_archive_cannot_hold_yet_or_never_held_survive_redelivery() {
     let name = unique("dlq-young");
-    let (sdk, (_, consumer_arn)) = bridge_and_queue(&name, SECRET, "consumer").await;
-    let sqs = aws_sdk_sqs::Client::new(&sdk);
-    let dlq_url = cli_json(&name, &["status"])["dead_letters"]["queue_url"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let rule = add_rule(&name, "invoice.paid", &consumer_arn);
-    let arn = rule_arn(&sdk, &name, &rule).await;
+    let (sqs, dlq_url, consumer_arn, arn) = bridge_with_a_rule(&name).await;
     let letter = |id: &str, time: String| {
         json!({
             "version": "0",
@@ -328,7 +363,7 @@ async fn letters_the_archive_cannot_hold_yet_or_never_held_survive_redelivery() 
             "dead-letters",
             "--redeliver",
         ],
-        &[("STRIPE_BRIDGE_ARCHIVE_DELAY_SECONDS", "")],
+        &[("STRIPE_BRIDGE_AWS_DELAY_SECONDS", "")],
     );
     assert_eq!(redelivery.status.code(), Some(1), "{}", stderr(&redelivery));
     let report: Value = serde_json::from_slice(&redelivery.stdout).unwrap();

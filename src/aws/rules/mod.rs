@@ -478,7 +478,8 @@ impl Rules {
         accounts: &[String],
         target: &Target,
     ) -> Result<String> {
-        let base = for_accounts(default_rule_name(&self.bridge, filters), accounts);
+        let prefix = naming::rule_prefix(&self.bridge, &self.bus);
+        let base = for_accounts(default_rule_name(&prefix, filters), accounts);
         Ok(match self.lookup(&base).await? {
             Lookup::Ours(info) if info.targets != [target.arn.clone()] => {
                 rule_name_for_target(&base, target.name())

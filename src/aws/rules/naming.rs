@@ -8,9 +8,23 @@ use crate::stripe::event_types::TypeFilter;
 /// The id of a rule's one target.
 pub const TARGET_ID: &str = "stripe-bridge-target";
 
+/// What every name of the bridge's rules on `bus` starts with. On its own bus, the
+/// bridge's name and `-`. On the default bus, which bridges share, the bridge's name and
+/// `.`: bridge names cannot hold a `.`, so the dead-letter queue's policy there
+/// (`rule/NAME.*`) admits no other bridge's rules, as `rule/NAME-*` admitted bridge
+/// `NAME-x`'s.
+pub fn rule_prefix(bridge: &str, bus: &str) -> String {
+    if bus == "default" {
+        format!("{bridge}.")
+    } else {
+        format!("{bridge}-")
+    }
+}
+
 /// A readable default rule name from the bridge and the types, within EventBridge's 64
-/// characters: `stripe-live-invoice-paid`, `stripe-live-invoice-all`, `stripe-live-all`.
-pub fn default_rule_name(bridge: &str, filters: &[TypeFilter]) -> String {
+/// characters: `stripe-live-invoice-paid`, `stripe-live-invoice-all`, `stripe-live-all`
+/// (on the default bus, `stripe-live.invoice-paid`: `rule_prefix`).
+pub fn default_rule_name(prefix: &str, filters: &[TypeFilter]) -> String {
     let labels: Vec<String> = filters
         .iter()
         .map(|f| match f {
@@ -19,7 +33,7 @@ pub fn default_rule_name(bridge: &str, filters: &[TypeFilter]) -> String {
             TypeFilter::Exact(t) => t.replace(['.', '_'], "-"),
         })
         .collect();
-    fit(format!("{bridge}-{}", labels.join("-")))
+    fit(format!("{prefix}{}", labels.join("-")))
 }
 
 /// A default name narrowed to connected accounts: `…-for-acct_1Nv0…` for one, the count
@@ -130,14 +144,14 @@ mod tests {
     #[test]
     fn default_names_are_readable_and_fit() {
         assert_eq!(
-            default_rule_name("live", &[TypeFilter::Exact("invoice.paid".into())]),
+            default_rule_name("live-", &[TypeFilter::Exact("invoice.paid".into())]),
             "live-invoice-paid"
         );
         assert_eq!(
-            default_rule_name("live", &[TypeFilter::Prefix("invoice.".into())]),
+            default_rule_name("live-", &[TypeFilter::Prefix("invoice.".into())]),
             "live-invoice-all"
         );
-        assert_eq!(default_rule_name("live", &[TypeFilter::All]), "live-all");
+        assert_eq!(default_rule_name("live-", &[TypeFilter::All]), "live-all");
         assert_eq!(
             for_accounts("live-all".into(), &["acct_1".into()]),
             "live-all-for-acct_1"
@@ -156,9 +170,9 @@ mod tests {
         .iter()
         .map(|t| TypeFilter::Exact((*t).into()))
         .collect();
-        let long = default_rule_name("stripe-bridge", &many);
+        let long = default_rule_name("stripe-bridge-", &many);
         assert_eq!(long.len(), 64);
-        assert_ne!(long, default_rule_name("stripe-bridge", &many[..2]));
+        assert_ne!(long, default_rule_name("stripe-bridge-", &many[..2]));
     }
 
     #[test]

@@ -37,7 +37,26 @@ pub fn cli_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
 }
 
 /// The CLI with `input` on its standard input (which is not a terminal).
+///
+/// As a person waits out AWS's propagation delays, the tests wait out the emulator's
+/// (tests/emulator/delays.py): before a replay or a redelivery, until what reached the
+/// bus is in the archive; after `add-rule`, until the rule and its target's permission
+/// have taken effect.
 pub fn cli_with_input(args: &[&str], env: &[(&str, &str)], input: &str) -> Output {
+    let replays = args
+        .iter()
+        .any(|a| matches!(*a, "replay" | "--redeliver" | "--backfill"));
+    if replays {
+        emulator::settle();
+    }
+    let output = run_with_input(command_with_env(args, env), input);
+    if args.contains(&"add-rule") {
+        emulator::settle();
+    }
+    output
+}
+
+fn command_with_env(args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut command = binary(args);
     for (key, value) in env {
         if value.is_empty() {
@@ -46,7 +65,7 @@ pub fn cli_with_input(args: &[&str], env: &[(&str, &str)], input: &str) -> Outpu
             command.env(key, value);
         }
     }
-    run_with_input(command, input)
+    command
 }
 
 /// The CLI on a terminal (a pseudo-terminal from util-linux's `script`), answering its
@@ -101,8 +120,9 @@ fn aim_at(command: &mut Command, endpoint: &str) {
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env("AWS_EC2_METADATA_DISABLED", "true")
-        // The emulator archives an event as it reaches the bus: no archive delay.
-        .env("STRIPE_BRIDGE_ARCHIVE_DELAY_SECONDS", "0")
+        // The emulator's propagation delays are a second (tests/emulator/delays.py), not
+        // AWS's minutes: the CLI judges by that.
+        .env("STRIPE_BRIDGE_AWS_DELAY_SECONDS", "1")
         .env("AWS_CONFIG_FILE", "/nonexistent/stripe-bridge-test")
         .env(
             "AWS_SHARED_CREDENTIALS_FILE",
@@ -162,7 +182,16 @@ pub fn artifact(marker: &str) -> (std::path::PathBuf, Vec<u8>) {
 /// `deploy --artifact ARTIFACT`, letting the tests' own identity publish as the relay
 /// does (`--allow-publisher`), as a developer who runs `dev` on the bridge would.
 pub fn deploy(name: &str, artifact: &std::path::Path) -> Output {
-    cli(&[
+    deploy_with(
+        name,
+        artifact,
+        &["--allow-publisher", super::aws::TEST_CALLER],
+    )
+}
+
+/// `deploy --artifact ARTIFACT EXTRA…`.
+pub fn deploy_with(name: &str, artifact: &std::path::Path, extra: &[&str]) -> Output {
+    let mut args = vec![
         "--name",
         name,
         "--output",
@@ -170,9 +199,9 @@ pub fn deploy(name: &str, artifact: &std::path::Path) -> Output {
         "deploy",
         "--artifact",
         artifact.to_str().unwrap(),
-        "--allow-publisher",
-        super::aws::TEST_CALLER,
-    ])
+    ];
+    args.extend_from_slice(extra);
+    cli(&args)
 }
 
 /// A bridge deployed through the binary with its signing secret set; its stack outputs.
