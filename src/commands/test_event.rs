@@ -153,12 +153,12 @@ pub async fn run(
         }
         _ => None,
     };
-    printer.status(format!(
+    let sending = format!(
         "Sending {} {} to {url} (signed with {})…",
         sample.event_type,
         sample.id,
         signed_with.join(", ")
-    ));
+    );
     let exchange = async {
         if let Some(probe) = &probe {
             // On AWS, up to a minute; a few seconds' more for the warm-ups to travel.
@@ -180,6 +180,7 @@ pub async fn run(
                 ));
             }
         }
+        printer.status(&sending);
         let answer = webhook_client::post(&url, &signature, sample.body.clone(), timeout)
             .await
             .map_err(|error| unanswered(error, &url))?;

@@ -2,6 +2,7 @@
 """Lists what the AWS emulator holds, in every service stripe-bridge touches, as JSON:
 
     inventory.py ENDPOINT
+    inventory.py aws          (real AWS, with the credentials and region of the environment)
 
 {"service kind": ["name or ARN", ...], ...}, plus the resource policies of queues,
 topics and functions (a permission stripe-bridge granted is a thing it made, too).
@@ -17,9 +18,13 @@ from botocore.exceptions import ClientError
 
 def main():
     endpoint = sys.argv[1]
-    session = boto3.session.Session(
-        aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
-    )
+    if endpoint == "aws":
+        endpoint = None
+        session = boto3.session.Session()
+    else:
+        session = boto3.session.Session(
+            aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
+        )
 
     def client(service):
         return session.client(service, endpoint_url=endpoint)
