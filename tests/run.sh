@@ -45,21 +45,6 @@ export STRIPE_BRIDGE_CALL_LOG="${STRIPE_BRIDGE_CALL_LOG:-$(mktemp -t stripe-brid
 after_the_suite=deploy_permissions::every_call_of_the_suite_is_allowed_and_every_statement_is_needed
 if [ "${CI:-}" = true ]; then
   cargo test --locked --workspace --exclude relay-function-fuzz "$@" -- --include-ignored --skip "$after_the_suite"
-  # The relay's JSON check has a NEON classifier that only arm64 runs, and its HMAC there
-  # takes the path without the x86 one pass: their tests (against serde_json and the
-  # hmac crate), built with the cargo-zigbuild that the arm64 artifact test installed
-  # into stripe-bridge's cache, and run under qemu-user.
-  cross="${XDG_CACHE_HOME:-$HOME/.cache}/stripe-bridge/cross/bin"
-  arm64_tests="$(PATH="$cross:$PATH" cargo zigbuild --locked --tests -p json-check \
-    -p mac-and-check --target aarch64-unknown-linux-gnu --message-format json |
-    python3 -c 'import json, sys
-for line in sys.stdin:
-    m = json.loads(line)
-    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["profile"]["test"]:
-        print(m["executable"])')"
-  for tests in $arm64_tests; do
-    qemu-aarch64-static -L /usr/aarch64-linux-gnu "$tests"
-  done
 else
   cargo test --locked --workspace --exclude relay-function-fuzz "$@"
 fi

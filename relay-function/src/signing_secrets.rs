@@ -18,8 +18,10 @@ use std::fmt;
 
 use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
-use mac_and_check::Key;
+use hmac::{Hmac, KeyInit, Mac};
 use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+use zeroize::Zeroizing;
 
 /// What a new bridge's secret holds until `set-secret` runs.
 pub const PLACEHOLDER: &str = r#"{"version":1,"secrets":[]}"#;
@@ -31,20 +33,28 @@ const FORMAT_VERSION: u32 = 1;
 pub const MIN_SECRET_CHARS: usize = 16;
 
 /// One Stripe webhook signing secret. It never shows itself in `Debug` or logs; only
-/// [`SigningSecret::masked`] is for people to see.
+/// [`SigningSecret::masked`] is for people to see. The secret and the HMAC state keyed
+/// with it are wiped from memory when it is dropped (`zeroize`, and the `hmac` crate's
+/// own `zeroize` feature).
 #[derive(Clone, Serialize, Deserialize)]
 #[serde(from = "String", into = "String")]
 pub struct SigningSecret {
-    value: String,
-    /// The HMAC key it makes, set up once here instead of for every request verified.
-    key: Key,
+    value: Zeroizing<String>,
+    /// HMAC-SHA256 keyed with the secret, set up once here and cloned for each request
+    /// verified, instead of keyed anew every time.
+    keyed: Hmac<Sha256>,
 }
 
 impl SigningSecret {
     pub fn new(value: impl Into<String>) -> Self {
-        let value = value.into();
-        let key = Key::new(value.as_bytes());
-        Self { value, key }
+        let value = Zeroizing::new(value.into());
+        let keyed = keyed(value.as_bytes());
+        Self { value, keyed }
+    }
+
+    /// The HMAC-SHA256, keyed with this secret, of `parts` one after the other.
+    pub fn mac(&self, parts: &[&[u8]]) -> [u8; 32] {
+        mac(&self.keyed, parts)
     }
 
     /// The full secret, for computing signatures and for storing it. Nothing else.
@@ -87,16 +97,24 @@ impl SigningSecret {
     }
 }
 
-/// The secret's HMAC key, for `mac_and_check`.
-impl AsRef<Key> for SigningSecret {
-    fn as_ref(&self) -> &Key {
-        &self.key
+/// HMAC-SHA256 keyed with `key` (RFC 2104: a key longer than the 64-byte block is
+/// hashed first), ready to be cloned for each message.
+fn keyed(key: &[u8]) -> Hmac<Sha256> {
+    Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes a key of any length")
+}
+
+/// The MAC of `parts`, one after the other, from a clone of the keyed state.
+fn mac(keyed: &Hmac<Sha256>, parts: &[&[u8]]) -> [u8; 32] {
+    let mut mac = keyed.clone();
+    for part in parts {
+        mac.update(part);
     }
+    mac.finalize().into_bytes().into()
 }
 
 impl PartialEq for SigningSecret {
     fn eq(&self, other: &Self) -> bool {
-        self.value == other.value
+        *self.value == *other.value
     }
 }
 
@@ -110,7 +128,8 @@ impl From<String> for SigningSecret {
 
 impl From<SigningSecret> for String {
     fn from(secret: SigningSecret) -> Self {
-        secret.value
+        // Only to store it (serde's `into`): the copy is the caller's to keep.
+        secret.value.as_str().to_owned()
     }
 }
 
@@ -281,6 +300,78 @@ mod rfc3339_seconds {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// RFC 4231's HMAC-SHA256 test cases (all but 5, whose output is truncated): keys
+    /// shorter than, equal to and longer than SHA-256's 64-byte block (6 and 7's
+    /// 131-byte key is hashed first), each message split in two, through the keyed state
+    /// a secret holds and clones.
+    #[test]
+    fn rfc_4231_vectors() {
+        let hex = |h: &str| hex::decode(h).unwrap();
+        let cases: [(Vec<u8>, &[u8], &str); 6] = [
+            (
+                vec![0x0b; 20],
+                b"Hi There",
+                "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7",
+            ),
+            (
+                b"Jefe".to_vec(),
+                b"what do ya want for nothing?",
+                "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843",
+            ),
+            (
+                vec![0xaa; 20],
+                &[0xdd; 50],
+                "773ea91e36800e46854db8ebd09181a72959098b3ef8c122d9635514ced565fe",
+            ),
+            (
+                hex("0102030405060708090a0b0c0d0e0f10111213141516171819"),
+                &[0xcd; 50],
+                "82558a389a443c0ea4cc819899f2083a85f0faa3e578f8077a2e3ff46729665b",
+            ),
+            (
+                vec![0xaa; 131],
+                b"Test Using Larger Than Block-Size Key - Hash Key First",
+                "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54",
+            ),
+            (
+                vec![0xaa; 131],
+                b"This is a test using a larger than block-size key and a larger than block-size data. The key needs to be hashed before being used by the HMAC algorithm.",
+                "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2",
+            ),
+        ];
+        for (key, data, expected) in cases {
+            let state = keyed(&key);
+            let (a, b) = data.split_at(data.len() / 2);
+            assert_eq!(hex::encode(mac(&state, &[a, b])), expected, "{key:02x?}");
+            // The state is cloned, not used up: the same again.
+            assert_eq!(hex::encode(mac(&state, &[data])), expected);
+        }
+    }
+
+    /// Messages of every length from 0 to 200 bytes, around the 64-byte block's edges,
+    /// split at every third point, with secrets of 16, 32, 64, 70 and 126 characters
+    /// after `whsec_`: the keyed clone gives what a fresh HMAC does.
+    #[test]
+    fn every_length_and_split_gives_a_fresh_hmacs_answer() {
+        let message: Vec<u8> = (0..200u8).map(|i| i.wrapping_mul(37)).collect();
+        for length in [16, 32, 58, 64, 120] {
+            let secret = SigningSecret::new(format!("whsec_{}", "k".repeat(length)));
+            for end in 0..=message.len() {
+                let whole = &message[..end];
+                let fresh = {
+                    let mut fresh =
+                        Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes()).unwrap();
+                    fresh.update(whole);
+                    <[u8; 32]>::from(fresh.finalize().into_bytes())
+                };
+                for at in (0..=end).step_by(3) {
+                    let (a, b) = whole.split_at(at);
+                    assert_eq!(secret.mac(&[a, b]), fresh, "length {end}, split at {at}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn a_plain_secret_is_one_secret_that_never_expires() {

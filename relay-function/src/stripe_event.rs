@@ -5,7 +5,6 @@ use std::borrow::Cow;
 
 use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
-use json_check::{Member, NotJsonObject};
 use serde::Deserialize;
 
 /// The routing fields of a Stripe event. Both snapshot events (`"object":"event"`, with
@@ -31,11 +30,6 @@ pub enum EventError {
     NotAnEvent(&'static str),
 }
 
-/// A string that is borrowed from the body when it has no escapes.
-#[derive(Deserialize)]
-#[serde(transparent)]
-struct Text<'a>(#[serde(borrow)] Cow<'a, str>);
-
 #[derive(Deserialize)]
 #[serde(untagged)]
 enum Created<'a> {
@@ -44,9 +38,9 @@ enum Created<'a> {
     Text(Cow<'a, str>),
 }
 
-/// The routing fields as the body has them, before they are checked. `parse` fills it
-/// from `json_check`'s members; the tests also read it with serde_json over the whole
-/// body, as the relay did before, and compare.
+/// The routing fields as the body has them, before they are checked: serde_json reads
+/// the whole body into it, which also checks that the body is one JSON value and
+/// refuses a routing field named twice.
 #[derive(Deserialize)]
 struct Wire<'a> {
     #[serde(borrow)]
@@ -97,92 +91,21 @@ impl<'a> Wire<'a> {
     }
 }
 
-/// Where each routing field's value starts in the body, from the top-level members that
-/// the JSON check hands over: `json_check` alone in `StripeEvent::parse`, or
-/// `signature::verify_json` in the relay, in the same pass as the signature.
-#[derive(Default)]
-pub struct EventFields<'a> {
-    id: Option<&'a str>,
-    object: Option<&'a str>,
-    event_type: Option<&'a str>,
-    created: Option<&'a str>,
-    livemode: Option<&'a str>,
-    api_version: Option<&'a str>,
-    account: Option<&'a str>,
-    /// A field named twice, or a key that is not a valid string: serde refuses both.
-    refused: bool,
-}
-
-impl<'a> EventFields<'a> {
-    /// Takes note of one top-level member.
-    pub fn member(&mut self, member: Member<'a>) {
-        let decoded;
-        let key = if member.raw_key.contains('\\') {
-            // Keys are decoded as serde_json decodes them, lone surrogates refused.
-            match serde_json::from_str::<String>(&format!("\"{}\"", member.raw_key)) {
-                Ok(key) => {
-                    decoded = key;
-                    decoded.as_str()
-                }
-                Err(_) => {
-                    self.refused = true;
-                    return;
-                }
-            }
-        } else {
-            member.raw_key
-        };
-        let slot = match key {
-            "id" => &mut self.id,
-            "object" => &mut self.object,
-            "type" => &mut self.event_type,
-            "created" => &mut self.created,
-            "livemode" => &mut self.livemode,
-            "api_version" => &mut self.api_version,
-            "account" => &mut self.account,
-            _ => return,
-        };
-        self.refused |= slot.replace(member.value_and_rest).is_some();
-    }
-
-    /// The event, once the check that handed over the members has answered whether the
-    /// body is one JSON object.
-    pub fn into_event(
-        self,
-        checked: Result<(), NotJsonObject>,
-    ) -> Result<StripeEvent<'a>, EventError> {
-        if checked.is_err() || self.refused {
+impl<'a> StripeEvent<'a> {
+    /// Reads a body whose signature verified (verification has already checked that it
+    /// is UTF-8). The whole body must be one JSON object; serde_json reads it, keeping
+    /// only the routing fields, borrowed from the body where they have no escapes.
+    pub fn parse(body: &'a str) -> Result<Self, EventError> {
+        // serde would also read a struct from a JSON array, field by field in order.
+        if !body
+            .trim_start_matches([' ', '\t', '\n', '\r'])
+            .starts_with('{')
+        {
             return Err(EventError::NotJsonObject);
         }
-        let text = |value| Ok::<_, EventError>(read::<Text>(value)?.map(|t| t.0));
-        Wire {
-            id: text(self.id)?,
-            object: text(self.object)?,
-            event_type: text(self.event_type)?,
-            created: read(self.created)?,
-            livemode: read(self.livemode)?,
-            api_version: text(self.api_version)?,
-            account: text(self.account)?,
-        }
-        .into_event()
-    }
-}
-
-/// Reads one field's value, as the type serde would have read it into.
-fn read<'a, T: Deserialize<'a>>(value: Option<&'a str>) -> Result<Option<T>, EventError> {
-    let Some(value) = value else { return Ok(None) };
-    let mut deserializer = serde_json::Deserializer::from_str(value);
-    Option::<T>::deserialize(&mut deserializer).map_err(|_| EventError::NotJsonObject)
-}
-
-impl<'a> StripeEvent<'a> {
-    /// Reads a verified body (verification has already checked that it is UTF-8). The
-    /// whole body must be one JSON object, whatever the size: `json_check` validates it
-    /// at about 2.4 GB/s, and serde_json reads only the routing fields' values.
-    pub fn parse(body: &'a str) -> Result<Self, EventError> {
-        let mut fields = EventFields::default();
-        let checked = json_check::top_level_members(body, &mut |member| fields.member(member));
-        fields.into_event(checked)
+        serde_json::from_str::<Wire>(body)
+            .map_err(|_| EventError::NotJsonObject)?
+            .into_event()
     }
 }
 
@@ -203,16 +126,49 @@ pub fn claimed_event_id(body: &[u8]) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::Value;
+
     use super::*;
 
-    /// The reference: serde_json reading the whole body, as the relay did before.
-    fn parse_with_serde(body: &str) -> Result<StripeEvent<'_>, EventError> {
-        if !body.trim_start().starts_with('{') {
-            return Err(EventError::NotJsonObject);
+    /// An independent reading: the body's top-level members read one by one (serde_json's
+    /// map access, each routing field's value as a `serde_json::Value`, the rest skipped
+    /// as serde skips them), then the routing fields picked out by hand, with the checks
+    /// `Wire` makes. Ok(id, type, created), or whether the body is no JSON object at all.
+    /// A routing field named twice is checked apart (`a_routing_field_named_twice_is_refused`).
+    fn by_hand(body: &str) -> Result<(String, String, i64), bool> {
+        let (object, _) = top_level(body).ok_or(true)?;
+        let object = &object;
+        let text = |key: &str| match object.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(true),
+        };
+        let (id, kind, event_type) = (text("id")?, text("object")?, text("type")?);
+        text("api_version")?;
+        text("account")?;
+        match object.get("livemode") {
+            None | Some(Value::Null | Value::Bool(_)) => {}
+            Some(_) => return Err(true),
         }
-        serde_json::from_str::<Wire>(body)
-            .map_err(|_| EventError::NotJsonObject)?
-            .into_event()
+        let created = match object.get("created") {
+            None | Some(Value::Null) => None,
+            Some(Value::Number(n)) => Some(n.as_i64().ok_or(true)?),
+            Some(Value::String(t)) => Some(
+                DateTime::from_str(t, Format::DateTime)
+                    .map_err(|_| false)?
+                    .secs(),
+            ),
+            Some(_) => return Err(true),
+        };
+        if !matches!(kind.as_deref(), Some("event" | "v2.core.event")) {
+            return Err(false);
+        }
+        let id = id.filter(|id| id.starts_with("evt_")).ok_or(false)?;
+        let event_type = event_type
+            .filter(|t| !t.is_empty() && t.len() <= 128)
+            .ok_or(false)?;
+        let created = created.filter(|c| *c >= 0).ok_or(false)?;
+        Ok((id, event_type, created))
     }
 
     #[test]
@@ -260,11 +216,14 @@ mod tests {
     }
 
     fn same_as_serde(body: &str) {
-        assert_eq!(StripeEvent::parse(body), parse_with_serde(body), "{body:?}");
+        let parsed = StripeEvent::parse(body)
+            .map(|e| (e.id.into_owned(), e.event_type.into_owned(), e.created))
+            .map_err(|e| e == EventError::NotJsonObject);
+        assert_eq!(parsed, by_hand(body), "{body:?}");
     }
 
     #[test]
-    fn reads_every_fixture_as_serde_json_did() {
+    fn reads_every_fixture_as_serde_json_does() {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/events");
         for entry in std::fs::read_dir(dir).unwrap() {
             let body = std::fs::read_to_string(entry.unwrap().path()).unwrap();
@@ -274,7 +233,7 @@ mod tests {
     }
 
     #[test]
-    fn reads_awkward_events_as_serde_json_did() {
+    fn reads_awkward_events_as_serde_json_does() {
         let event = |extra: &str| {
             format!(
                 r#"{{"id":"evt_1","object":"event","type":"invoice.paid","created":1700000000{extra}}}"#
@@ -282,9 +241,6 @@ mod tests {
         };
         for extra in [
             "",
-            r#","id":"evt_2""#,
-            r#","\u0069d":"evt_2""#,
-            r#","t\u0079pe":"x""#,
             r#","other":1,"other":2"#,
             r#","\ud800":1"#,
             r#","\udc00x":1"#,
@@ -298,19 +254,30 @@ mod tests {
             r#","livemode":"yes""#,
             r#","api_version":["x"]"#,
             r#","data":{"object":{"id":"in_1","lines":[1,2.5e3,null,true,"\"x\""]}}"#,
-            r#","created":1"#,
-            r#","created":"2024-09-17T06:20:52.246Z""#,
-            r#","created":1.5"#,
-            r#","created":-1"#,
-            r#","created":99999999999999999999"#,
-            r#","created":{"s":1}"#,
-            r#","created":null"#,
             r#"} "#,
             r#" "#,
             r#","x":01"#,
             r#","x":"a	b""#,
+            // Backslash runs of every length, escaping or not the quote after them.
+            r#","x":"\\""#,
+            r#","x":"\\\""#,
+            r#","x":"\\\\""#,
+            r#","x":"\\\\\"y""#,
         ] {
             same_as_serde(&event(extra));
+        }
+        for created in [
+            r#"1"#,
+            r#""2024-09-17T06:20:52.246Z""#,
+            r#"1.5"#,
+            r#"-1"#,
+            r#"99999999999999999999"#,
+            r#"{"s":1}"#,
+            r#"null"#,
+        ] {
+            same_as_serde(&format!(
+                r#"{{"id":"evt_1","object":"event","type":"x","created":{created}}}"#
+            ));
         }
         for body in [
             "",
@@ -326,7 +293,49 @@ mod tests {
     }
 
     #[test]
-    fn reads_mutated_events_as_serde_json_did() {
+    fn a_routing_field_named_twice_is_refused() {
+        for extra in [
+            r#","id":"evt_2""#,
+            r#","\u0069d":"evt_2""#,
+            r#","t\u0079pe":"x""#,
+            r#","created":1"#,
+            r#","livemode":true,"livemode":false"#,
+            r#","account":"acct_1","account":"acct_2""#,
+        ] {
+            let body = format!(
+                r#"{{"id":"evt_1","object":"event","type":"invoice.paid","created":1700000000,"livemode":true{extra}}}"#
+            );
+            assert_eq!(
+                StripeEvent::parse(&body),
+                Err(EventError::NotJsonObject),
+                "{body}"
+            );
+        }
+    }
+
+    #[test]
+    fn deep_nesting_is_read_as_far_as_serde_json_reads_it() {
+        for depth in [1, 63, 64, 65, 100, 126, 127, 128, 200, 260] {
+            // Alternating kinds, as the deepest real payloads nest objects and arrays.
+            let (mut open, mut close) = (String::new(), String::new());
+            for level in 0..depth {
+                if level % 2 == 0 {
+                    open.push_str("{\"a\":");
+                    close.insert(0, '}');
+                } else {
+                    open.push('[');
+                    close.insert(0, ']');
+                }
+            }
+            let body = format!(
+                r#"{{"id":"evt_1","object":"event","type":"x","created":1,"deep":{open}1{close}}}"#
+            );
+            same_as_serde(&body);
+        }
+    }
+
+    #[test]
+    fn reads_mutated_events_as_serde_json_does() {
         const BYTES: &[u8] = b"{}[]:,\" \\0123456789.-eEtrufalsnu\x01idtypecreated";
         let original = std::fs::read_to_string(concat!(
             env!("CARGO_MANIFEST_DIR"),
@@ -352,9 +361,60 @@ mod tests {
                     }
                 }
             }
-            if let Ok(body) = String::from_utf8(bytes) {
+            // A mutation that names a routing field twice is checked apart.
+            if let Ok(body) = String::from_utf8(bytes)
+                && !names_a_routing_field_twice(&body)
+            {
                 same_as_serde(&body);
             }
         }
+    }
+
+    const ROUTING: [&str; 7] = [
+        "id",
+        "object",
+        "type",
+        "created",
+        "livemode",
+        "api_version",
+        "account",
+    ];
+
+    /// The body's top-level routing fields and whether one is named twice, or None when
+    /// the body is not one JSON object.
+    fn top_level(body: &str) -> Option<(serde_json::Map<String, Value>, bool)> {
+        use serde::de::{IgnoredAny, MapAccess, Visitor};
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = (serde_json::Map<String, Value>, bool);
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let (mut fields, mut twice) = (serde_json::Map::new(), false);
+                while let Some(key) = map.next_key::<String>()? {
+                    if ROUTING.contains(&key.as_str()) {
+                        twice |= fields.insert(key, map.next_value::<Value>()?).is_some();
+                    } else {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+                Ok((fields, twice))
+            }
+        }
+        if !body
+            .trim_start_matches([' ', '\t', '\n', '\r'])
+            .starts_with('{')
+        {
+            return None;
+        }
+        let mut deserializer = serde_json::Deserializer::from_str(body);
+        let members = serde::Deserializer::deserialize_map(&mut deserializer, Members).ok()?;
+        deserializer.end().ok()?;
+        Some(members)
+    }
+
+    fn names_a_routing_field_twice(body: &str) -> bool {
+        top_level(body).is_some_and(|(_, twice)| twice)
     }
 }

@@ -1,13 +1,13 @@
-//! A webhook's signature verified and its event read, in one pass over the body: the
-//! HMAC and the check that the body is one JSON object share a loop
-//! (`signature::verify_json`, `mac_and_check`), and the routing fields come from the
-//! members the check hands over (`stripe_event::EventFields`).
+//! A webhook's signature verified, then its event read: verify first, with the `hmac`
+//! crate (`signature::verify`), and only a body that verified is parsed
+//! (`StripeEvent::parse`, serde_json). Whatever a forged body holds, it is never read as
+//! JSON: it costs its HMAC and no more.
 
 use std::time::Duration;
 
 use crate::signature::{self, SignatureError, Verified};
 use crate::signing_secrets::SigningSecret;
-use crate::stripe_event::{EventError, EventFields, StripeEvent};
+use crate::stripe_event::{EventError, StripeEvent};
 
 /// The verified body and its event, or why the body is not one. A signature that does
 /// not verify is the error, whatever the body holds.
@@ -18,12 +18,8 @@ pub fn verify_and_read<'b>(
     now: i64,
     tolerance: Duration,
 ) -> Result<(Verified<'b>, Result<StripeEvent<'b>, EventError>), SignatureError> {
-    let mut fields = EventFields::default();
-    let (verified, checked) =
-        signature::verify_json(header, body, secrets, now, tolerance, &mut |member| {
-            fields.member(member)
-        })?;
-    Ok((verified, fields.into_event(checked)))
+    let verified = signature::verify(header, body, secrets, now, tolerance)?;
+    Ok((verified, StripeEvent::parse(verified.body)))
 }
 
 #[cfg(test)]
@@ -67,6 +63,26 @@ mod tests {
                 read(&header, &forged).map(|_| ()),
                 Err(SignatureError::NoMatchingSignature),
                 "{body}"
+            );
+        }
+    }
+
+    /// A forged body is refused as forged before anything reads it: whatever its shape
+    /// (many escaped keys, deep nesting, not JSON at all), the answer is the signature's.
+    #[test]
+    fn a_forged_body_is_never_read() {
+        let header = signature::sign(&secret(), NOW, b"{}");
+        let escaped_keys = format!("{{{}\"\\n\":0}}", "\"\\n\":0,".repeat(50_000));
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        for body in [
+            escaped_keys.as_str(),
+            deep.as_str(),
+            "not json",
+            "{\"id\":\"evt_1\"}",
+        ] {
+            assert_eq!(
+                read(&header, body).map(|_| ()),
+                Err(SignatureError::NoMatchingSignature)
             );
         }
     }

@@ -181,11 +181,7 @@ mod tests {
         for needed in [
             "relay-function/Cargo.toml",
             "relay-function/src/bin/bootstrap.rs",
-            "relay-function/json-check/Cargo.toml",
-            "relay-function/json-check/src/lib.rs",
-            "relay-function/mac-and-check/Cargo.toml",
-            "relay-function/mac-and-check/src/lib.rs",
-            "relay-function/mac-and-check/src/x86.rs",
+            "relay-function/src/signature.rs",
             "Cargo.lock",
         ] {
             assert!(

@@ -60,6 +60,13 @@ async fn function_environment(bridge: &str) -> HashMap<String, String> {
     environment.insert("AWS_ACCESS_KEY_ID".into(), key);
     environment.insert("AWS_SECRET_ACCESS_KEY".into(), secret);
     environment.insert("AWS_SESSION_TOKEN".into(), token);
+    // The stack names provided.al2023's bundle; this machine keeps its own elsewhere.
+    if !std::path::Path::new(&environment["SSL_CERT_FILE"]).exists() {
+        environment.insert(
+            "SSL_CERT_FILE".into(),
+            "/etc/ssl/certs/ca-certificates.crt".into(),
+        );
+    }
     environment
 }
 

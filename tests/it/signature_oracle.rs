@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use relay_function::signature;
 use relay_function::signing_secrets::SigningSecret;
+use relay_function::{signature, verified_event};
 
 use crate::support::stripe::signature_fixtures;
 
@@ -42,17 +42,27 @@ fn the_verifier_agrees_with_stripes_library() {
         let payload = BASE64.decode(&case.payload_base64).unwrap();
         let secrets: Vec<SigningSecret> = case.secrets.iter().map(SigningSecret::new).collect();
         let refs: Vec<&SigningSecret> = secrets.iter().collect();
-        let verdict = signature::verify(
-            Some(&case.header),
-            &payload,
-            &refs,
-            case.now,
-            Duration::from_secs(case.tolerance),
-        );
+        let tolerance = Duration::from_secs(case.tolerance);
+        let verdict = signature::verify(Some(&case.header), &payload, &refs, case.now, tolerance);
         if verdict.is_ok() != case.expect {
             disagreements.push(format!(
                 "{}: expected {}, got {verdict:?}",
                 case.name, case.expect
+            ));
+        }
+        // The same verdict on the relay's own path, which reads the event only after.
+        let path = verified_event::verify_and_read(
+            Some(&case.header),
+            &payload,
+            &refs,
+            case.now,
+            tolerance,
+        )
+        .map(|(verified, _)| verified);
+        if path != verdict {
+            disagreements.push(format!(
+                "{}: verify said {verdict:?}, the relay's path {path:?}",
+                case.name
             ));
         }
     }

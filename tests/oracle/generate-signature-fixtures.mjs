@@ -84,6 +84,13 @@ const sig = (payload, secret = SECRET, ts = t) => hmacV1(secret, ts, payload);
 
 // Valid deliveries.
 add('library header, small event', small, libraryHeader(small, SECRET));
+// Secrets longer than SHA-256's 64-byte block are hashed into the key first (RFC 2104):
+// `stripe listen` signs with whsec_ and 64 hex digits, 70 bytes.
+const LISTEN_SECRET = `whsec_${'0123456789abcdef'.repeat(4)}`;
+const LONG_SECRET = `whsec_${'LongSecret'.repeat(12)}`;
+add('stripe listen secret (70 bytes)', invoicePaid, libraryHeader(invoicePaid, LISTEN_SECRET), { secrets: [LISTEN_SECRET] });
+add('secret of 126 bytes', small, libraryHeader(small, LONG_SECRET), { secrets: [LONG_SECRET] });
+add('secret of 70 bytes, signed with another', small, libraryHeader(small, LONG_SECRET), { secrets: [LISTEN_SECRET] });
 add('library header, realistic 3 KB invoice.paid', invoicePaid, libraryHeader(invoicePaid, SECRET));
 add('large body, 300 KB', bigEvent(300 * 1024), libraryHeader(bigEvent(300 * 1024), SECRET));
 add('large body, 1.1 MB', bigEvent(1100 * 1024), libraryHeader(bigEvent(1100 * 1024), SECRET));

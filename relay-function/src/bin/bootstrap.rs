@@ -1,17 +1,18 @@
 //! The Lambda entry point (`provided.al2023`): builds the relay once per cold start,
 //! then answers API Gateway invocations until the environment is retired.
 
+#![forbid(unsafe_code)]
+
 use std::sync::Arc;
 
 use aws_config::BehaviorVersion;
 use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
+use relay_function::lambda;
 use relay_function::relay::Relay;
 use relay_function::relay_config::RelayConfig;
-use relay_function::{ca_bundle, lambda};
 
 fn main() -> Result<(), Error> {
-    ca_bundle::name_system_bundle();
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?
