@@ -71,13 +71,12 @@ async fn a_failed_delivery_is_listed_redelivered_to_its_rule_only_and_then_delet
         args.extend_from_slice(extra);
         let added = cli(&args);
         assert!(added.status.success(), "{}", stderr(&added));
-        (
-            json(&added)["rule"].as_str().unwrap().to_owned(),
-            stderr(&added),
-        )
+        (json(&added), stderr(&added))
     };
-    let (rule, _) = add(&consumer_arn, &[]);
-    let (other_rule, warned) = add(&other_arn, &["--no-dlq"]);
+    let name_of = |added: &Value| added["rule"].as_str().unwrap().to_owned();
+    let rule = name_of(&add(&consumer_arn, &[]).0);
+    let (other, warned) = add(&other_arn, &["--no-dlq"]);
+    let other_rule = name_of(&other);
     assert!(warned.contains("warning: with --no-dlq"), "{warned}");
 
     // Every target gets the bridge's dead-letter queue and stated retries, unless told.
@@ -167,25 +166,9 @@ async fn a_failed_delivery_is_listed_redelivered_to_its_rule_only_and_then_delet
     // The rule is new: on AWS it and its target's permission take up to a minute to
     // apply, so add-rule does not replay at once; it says when, and with what command.
     let (late_url, late_arn) = queue(&sqs, &format!("{name}-late")).await;
-    let added = cli(&[
-        "--name",
-        &name,
-        "--output",
-        "json",
-        "add-rule",
-        "--type",
-        "invoice.paid",
-        "--target",
-        &late_arn,
-        "--backfill",
-        "2h",
-    ]);
-    assert!(
-        stderr(&added).contains("backfilling from then"),
-        "{}",
-        stderr(&added)
-    );
-    let later = json(&added)["backfill_later"].clone();
+    let (added, said) = add(&late_arn, &["--backfill", "2h"]);
+    assert!(said.contains("backfilling from then"), "{said}");
+    let later = added["backfill_later"].clone();
     let command = later["command"].as_str().unwrap();
     assert!(
         command.starts_with(&format!("stripe-bridge --name {name} replay --from ")),
