@@ -38,6 +38,18 @@ enum Created<'a> {
     Text(Cow<'a, str>),
 }
 
+/// The top-level members routing reads (`Wire`'s fields), for the tests and fuzzing that
+/// read a body by other means.
+pub const ROUTING_FIELDS: [&str; 7] = [
+    "id",
+    "object",
+    "type",
+    "created",
+    "livemode",
+    "api_version",
+    "account",
+];
+
 /// The routing fields as the body has them, before they are checked: serde_json reads
 /// the whole body into it, which also checks that the body is one JSON value and
 /// refuses a routing field named twice.
@@ -370,16 +382,6 @@ mod tests {
         }
     }
 
-    const ROUTING: [&str; 7] = [
-        "id",
-        "object",
-        "type",
-        "created",
-        "livemode",
-        "api_version",
-        "account",
-    ];
-
     /// The body's top-level routing fields and whether one is named twice, or None when
     /// the body is not one JSON object.
     fn top_level(body: &str) -> Option<(serde_json::Map<String, Value>, bool)> {
@@ -393,7 +395,7 @@ mod tests {
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
                 let (mut fields, mut twice) = (serde_json::Map::new(), false);
                 while let Some(key) = map.next_key::<String>()? {
-                    if ROUTING.contains(&key.as_str()) {
+                    if ROUTING_FIELDS.contains(&key.as_str()) {
                         twice |= fields.insert(key, map.next_value::<Value>()?).is_some();
                     } else {
                         map.next_value::<IgnoredAny>()?;

@@ -18,20 +18,12 @@ use libfuzzer_sys::arbitrary::{Result, Unstructured};
 use libfuzzer_sys::fuzz_target;
 use relay_function::signature;
 use relay_function::signing_secrets::SigningSecret;
+use relay_function::stripe_event::ROUTING_FIELDS as ROUTING;
 use relay_function::verified_event;
 use serde_json::Value;
 
 const NOW: i64 = 1_767_225_600;
 const TOLERANCE: Duration = Duration::from_secs(300);
-const ROUTING: [&str; 7] = [
-    "id",
-    "object",
-    "type",
-    "created",
-    "livemode",
-    "api_version",
-    "account",
-];
 
 /// A JSON string literal: plain, or with the escapes Stripe's bodies carry.
 fn string(u: &mut Unstructured) -> Result<String> {
