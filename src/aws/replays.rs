@@ -16,10 +16,15 @@ use serde::Serialize;
 use crate::hint::hinted;
 
 /// Why the archive cannot hold an event of this time yet, or never did: one that
-/// reached the bus before the archive was made, or so recently that it may not be
-/// archived yet (before `settled`, now less `propagation::archive()`). None when a replay of
-/// its time provably covers it.
-pub fn not_replayable(time: SystemTime, archive: &Archive, settled: SystemTime) -> Option<String> {
+/// reached the bus before the archive was made, or less than `delay` before `now`, so
+/// that it may not be archived yet (`propagation::archive()`). None when a replay of its
+/// time provably covers it.
+pub fn not_replayable(
+    time: SystemTime,
+    archive: &Archive,
+    now: SystemTime,
+    delay: Duration,
+) -> Option<String> {
     let at = |t: SystemTime| humantime::format_rfc3339_seconds(t).to_string();
     // An event's time has whole seconds: one of the archive's own second is not older.
     let seconds = |t: SystemTime| {
@@ -33,15 +38,11 @@ pub fn not_replayable(time: SystemTime, archive: &Archive, settled: SystemTime) 
             at(time),
             at(archive.created)
         ))
-    } else if time > settled {
-        let ready = time
-            + (SystemTime::now()
-                .duration_since(settled)
-                .unwrap_or_default());
+    } else if time + delay > now {
         Some(format!(
             "its event reached the bus at {}, and EventBridge may not have archived it yet; redeliver it after {}",
             at(time),
-            at(ready)
+            at(time + delay)
         ))
     } else {
         None
@@ -374,23 +375,26 @@ mod tests {
     fn only_an_event_the_archive_has_had_time_to_hold_is_replayable() {
         let created = SystemTime::UNIX_EPOCH + Duration::from_secs(1_767_225_600);
         let archive = archive(created);
+        let delay = Duration::from_secs(600);
         let settled = created + Duration::from_secs(3600);
-        let before = not_replayable(created - Duration::from_secs(1), &archive, settled);
+        let now = settled + delay;
+        let judge = |time: SystemTime| not_replayable(time, &archive, now, delay);
+        let before = judge(created - Duration::from_secs(1));
         assert!(
             before
                 .as_deref()
                 .is_some_and(|w| w.contains("before the archive was made")),
             "{before:?}"
         );
-        let young = not_replayable(settled + Duration::from_secs(1), &archive, settled);
+        let young = judge(settled + Duration::from_secs(1));
         assert!(
             young
                 .as_deref()
                 .is_some_and(|w| w.contains("may not have archived it yet; redeliver it after")),
             "{young:?}"
         );
-        assert_eq!(not_replayable(created, &archive, settled), None);
-        assert_eq!(not_replayable(settled, &archive, settled), None);
+        assert_eq!(judge(created), None);
+        assert_eq!(judge(settled), None);
     }
 
     #[test]

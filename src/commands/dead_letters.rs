@@ -168,14 +168,14 @@ async fn redeliver(
     let mut by_rule: BTreeMap<String, Vec<(SystemTime, DeadLetter)>> = BTreeMap::new();
     // A letter is deleted only once a replay provably covered it: its event's time in
     // the window of a replay that COMPLETED, and old enough to be in the archive.
-    let settled = SystemTime::now() - propagation::archive();
+    let (now, delay) = (SystemTime::now(), propagation::archive());
     for letter in letters {
         match (letter.rule.clone(), letter.event_time()) {
             (Some(rule), Some(time))
                 if letter.rule_arn.as_deref()
                     == Some(naming::rule_arn(bus.arn, &rule).as_str()) =>
             {
-                match replays::not_replayable(time, archive, settled) {
+                match replays::not_replayable(time, archive, now, delay) {
                     Some(why) => keep.push((letter, why)),
                     None => by_rule.entry(rule).or_default().push((time, letter)),
                 }
