@@ -290,14 +290,7 @@ async fn an_aws_error_part_way_through_redelivery_hides_no_letter() {
     assert!(!kept[0]["why"].as_str().unwrap().is_empty(), "{report}");
 
     // Given back at once: listed now, not two hours from now.
-    let listed = cli_json(&name, &["dead-letters"]);
-    assert_eq!(
-        listed["dead_letters"].as_array().unwrap().len(),
-        1,
-        "{listed}"
-    );
-    let removed = cli(&["--name", &name, "remove", "--yes"]);
-    assert!(removed.status.success(), "{}", stderr(&removed));
+    listed_then_removed(&name, 1);
 }
 
 /// A letter is deleted only once a replay provably covered it: one whose event reached
@@ -369,12 +362,17 @@ async fn letters_the_archive_cannot_hold_yet_or_never_held_survive_redelivery() 
         why("evt_beforeTheArchive").contains("the archive never held it"),
         "{report}"
     );
-    let listed = cli_json(&name, &["dead-letters"]);
+    listed_then_removed(&name, 2);
+}
+
+/// `dead-letters` lists exactly `letters` letters; then the bridge is removed.
+fn listed_then_removed(name: &str, letters: usize) {
+    let listed = cli_json(name, &["dead-letters"]);
     assert_eq!(
         listed["dead_letters"].as_array().unwrap().len(),
-        2,
+        letters,
         "{listed}"
     );
-    let removed = cli(&["--name", &name, "remove", "--yes"]);
+    let removed = cli(&["--name", name, "remove", "--yes"]);
     assert!(removed.status.success(), "{}", stderr(&removed));
 }
