@@ -200,13 +200,7 @@ until [ "$(archived)" -ge 1 ]; do
 done
 if [ "$mode" = --emulator ]; then
   # The emulator's archive delay (a second): poll until it has settled.
-  "$python" - "$AWS_ENDPOINT_URL" <<'PY'
-import json, sys, time, urllib.request
-deadline = time.time() + 30
-while json.load(urllib.request.urlopen(f"{sys.argv[1]}/moto-api/stripe-bridge/settled"))["pending"]:
-    assert time.time() < deadline, "the emulator did not settle"
-    time.sleep(0.05)
-PY
+  "$python" tests/emulator/settle.py "$AWS_ENDPOINT_URL"
 fi
 sb replay --from "$since" --rule "$rule"
 await_event '"replay-name" in event' 120

@@ -49,15 +49,7 @@ export AWS_ENDPOINT_URL="http://127.0.0.1:$port" AWS_REGION=us-east-1 AWS_DEFAUL
 # Waits, polling with a deadline, until the emulator's compressed propagation delays
 # (a new rule, a queue's new policy, the archive) have passed, as a person would wait
 # out AWS's.
-settle() {
-  "$python" - "$port" <<'PY'
-import json, sys, time, urllib.request
-deadline = time.time() + 30
-while json.load(urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/moto-api/stripe-bridge/settled"))["pending"]:
-    assert time.time() < deadline, "the emulator did not settle"
-    time.sleep(0.05)
-PY
-}
+settle() { "$python" tests/emulator/settle.py "http://127.0.0.1:$port"; }
 # What a consumer of the bus would be: a queue, read here with boto3 (moto brings it).
 aws_py() { "$python" -c "import boto3, json, sys; sqs = boto3.client('sqs'); $1" "${@:2}"; }
 
