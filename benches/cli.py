@@ -5,6 +5,7 @@
   at most 3 s). One deploy first makes the bridge; the timed ones find nothing to do.
 """
 
+import contextlib
 import os
 import socket
 import statistics
@@ -33,11 +34,12 @@ def timed(command, env, runs):
     return statistics.median(times), max(times)
 
 
-def measure(binary, python, launcher, runs, artifact=None):
-    """Medians and maxima, in ms, of `--help` and of a deploy that changes nothing
-    (with `artifact`, the zip is given and no relay build is checked)."""
+@contextlib.contextmanager
+def emulator(python, launcher):
+    """Runs the AWS emulator on a free port of 127.0.0.1 and yields the environment that
+    points the SDKs at it; stops it on leaving."""
     port = free_port()
-    emulator = subprocess.Popen(
+    process = subprocess.Popen(
         [python, launcher, str(port)], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
@@ -47,9 +49,9 @@ def measure(binary, python, launcher, runs, artifact=None):
                 socket.create_connection(("127.0.0.1", port), timeout=1).close()
                 break
             except OSError:
-                if time.monotonic() > deadline or emulator.poll() is not None:
+                if time.monotonic() > deadline or process.poll() is not None:
                     sys.exit("the emulator did not start")
-        env = dict(
+        yield dict(
             os.environ,
             AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}",
             AWS_REGION="us-east-1",
@@ -57,13 +59,19 @@ def measure(binary, python, launcher, runs, artifact=None):
             AWS_SECRET_ACCESS_KEY="testing",
             AWS_EC2_METADATA_DISABLED="true",
         )
+    finally:
+        process.stdin.close()
+        process.wait()
+
+
+def measure(binary, python, launcher, runs, artifact=None):
+    """Medians and maxima, in ms, of `--help` and of a deploy that changes nothing
+    (with `artifact`, the zip is given and no relay build is checked)."""
+    with emulator(python, launcher) as env:
         help_median, help_max = timed([binary, "--help"], env, runs * 5)
         deploy = [binary, "--name", "bench", "deploy"] + (["--artifact", artifact] if artifact else [])
         subprocess.run(deploy, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deploy_median, deploy_max = timed(deploy, env, runs)
-    finally:
-        emulator.stdin.close()
-        emulator.wait()
     return {"help_ms": help_median, "help_max_ms": help_max, "deploy_ms": deploy_median, "deploy_max_ms": deploy_max}
 
 
