@@ -276,30 +276,36 @@ pub struct CompletionsArgs {
     pub shell: clap_complete::Shell,
 }
 
+/// `deploy`'s settings. Each one a flag does not give keeps the value the bridge was
+/// deployed with (its default on a first deploy), so a plain `deploy` only upgrades.
 #[derive(Debug, Args)]
 pub struct DeployArgs {
-    /// The Lambda architecture (arm64 is Graviton).
-    #[arg(long, value_enum, default_value_t = Architecture::X86_64)]
-    pub arch: Architecture,
+    /// The Lambda architecture (arm64 is Graviton). Default: x86_64.
+    #[arg(long, value_enum)]
+    pub arch: Option<Architecture>,
     /// Deploy this prebuilt zip (from `stripe-bridge package`) instead of building.
     #[arg(long)]
     pub artifact: Option<std::path::PathBuf>,
-    /// `custom`: a bus of the bridge's own; `default`: the account's default bus.
-    #[arg(long, value_enum, default_value_t = BusChoice::Custom)]
-    pub bus: BusChoice,
+    /// `custom`: a bus of the bridge's own (the default); `default`: the account's
+    /// default bus.
+    #[arg(long, value_enum)]
+    pub bus: Option<BusChoice>,
     /// Subscribe this address to failure notices (AWS mails a confirmation link first).
     #[arg(long, value_parser = parse_email)]
     pub notify_email: Option<String>,
-    /// How old (or far ahead) a Stripe signature may be, in seconds.
-    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
-    pub tolerance: u64,
-    /// Days the archive keeps every event for `replay`; 0 keeps them forever.
-    #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(u32).range(0..=36_500))]
-    pub retention_days: u32,
+    /// Stop mailing failure notices to the address an earlier deploy subscribed.
+    #[arg(long, conflicts_with = "notify_email")]
+    pub no_notify_email: bool,
+    /// How old (or far ahead) a Stripe signature may be, in seconds. Default: 300.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub tolerance: Option<u64>,
+    /// Days the archive keeps every event for `replay`; 0 keeps them forever. Default: 90.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(0..=36_500))]
+    pub retention_days: Option<u32>,
     /// The burst alarm mails once when more requests than this without a valid Stripe
-    /// signature arrive in 5 minutes.
-    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
-    pub unverified_alarm_threshold: u32,
+    /// signature arrive in 5 minutes. Default: 100.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub unverified_alarm_threshold: Option<u32>,
     /// The most relay invocations at once (reserved concurrency); 0 for no cap. Default:
     /// 25, where the account can spare it while keeping 100 unreserved; else no cap.
     #[arg(long, value_parser = clap::value_parser!(i64).range(0..=10_000))]
@@ -307,21 +313,47 @@ pub struct DeployArgs {
     /// Events larger than this go on the bus as a claim check (in S3, with a reference on
     /// the bus). The default, 240KiB, fits every target kind: SNS and Step Functions take
     /// 256 KiB with EventBridge's envelope. At most 1MiB, the bus's own limit.
-    #[arg(long, value_name = "SIZE", default_value = "240KiB", value_parser = parse_claim_check_over)]
-    pub claim_check_over: u64,
-    /// Also alarm when no event is relayed for this long (whole hours, 1h to 7d).
-    #[arg(long, value_parser = parse_quiet_period)]
-    pub alert_if_quiet: Option<std::time::Duration>,
+    #[arg(long, value_name = "SIZE", value_parser = parse_claim_check_over)]
+    pub claim_check_over: Option<u64>,
+    /// Also alarm when no event is relayed for this long (whole hours, 1h to 7d); `off`
+    /// removes that alarm.
+    #[arg(long, value_name = "PERIOD", value_parser = parse_quiet_period)]
+    pub alert_if_quiet: Option<QuietAlarm>,
     /// Let this IAM user or role put `source: Stripe` events on the bridge's bus too, as
     /// `stripe-bridge dev` run as it does (repeatable; none by default: only the relay).
+    /// Replaces the publishers an earlier deploy allowed.
     #[arg(long = "allow-publisher", value_name = "ARN", value_parser = crate::aws::publishers::parse)]
     pub allow_publishers: Vec<String>,
+    /// Allow no publisher but the relay again.
+    #[arg(long, conflicts_with = "allow_publishers")]
+    pub no_allow_publisher: bool,
     /// Show the changes and ask before making them.
     #[arg(long)]
     pub confirm: bool,
-    /// Print the template instead of deploying; nothing is created.
+    /// Make changes that delete archived events or stop an alert (a shorter
+    /// --retention-days, --no-notify-email, --alert-if-quiet off) without asking.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Show what a deploy would change, and change nothing.
     #[arg(long)]
     pub dry_run: bool,
+}
+
+/// `--alert-if-quiet`: an alarm after this long without an event, or none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuietAlarm {
+    After(std::time::Duration),
+    Off,
+}
+
+impl QuietAlarm {
+    /// The stack's `QuietAlarmSeconds`: 0 for no alarm.
+    pub fn seconds(self) -> u64 {
+        match self {
+            Self::After(period) => period.as_secs(),
+            Self::Off => 0,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -473,16 +505,19 @@ fn parse_claim_check_over(text: &str) -> Result<u64, String> {
 /// A CloudWatch alarm period of an hour or more must be whole hours, and one period may
 /// last at most 7 days (PutMetricAlarm: "Period multiplied by EvaluationPeriods can't be
 /// more than 604,800 seconds").
-fn parse_quiet_period(text: &str) -> Result<std::time::Duration, String> {
+fn parse_quiet_period(text: &str) -> Result<QuietAlarm, String> {
+    if text == "off" {
+        return Ok(QuietAlarm::Off);
+    }
     let duration = humantime::parse_duration(text)
         .map_err(|_| format!("`{text}` is not a duration (e.g. 24h, 3d)"))?;
     let seconds = duration.as_secs();
     if (3_600..=604_800).contains(&seconds) && seconds % 3_600 == 0 && duration.subsec_nanos() == 0
     {
-        Ok(duration)
+        Ok(QuietAlarm::After(duration))
     } else {
         Err(format!(
-            "`{text}` is not a whole number of hours from 1h to 7d, which a CloudWatch alarm needs"
+            "`{text}` is not a whole number of hours from 1h to 7d, which a CloudWatch alarm needs, or off"
         ))
     }
 }

@@ -29,7 +29,10 @@ fn main() -> ExitCode {
         .enable_all()
         .build()
         .expect("a tokio runtime");
-    match runtime.block_on(commands::run(&cli.command, &settings, printer)) {
+    let result = runtime.block_on(commands::run(&cli.command, &settings, printer));
+    // A prompt interrupted by Ctrl-C still waits on standard input: do not wait for it.
+    runtime.shutdown_background();
+    match result {
         Ok(status) => status.into(),
         Err(error) => {
             printer.error(&error);

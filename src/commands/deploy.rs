@@ -1,13 +1,17 @@
 //! `stripe-bridge deploy`: from source to a live webhook URL, in one stack.
 //!
 //! A deploy reads as its phases: settle an existing stack (wait for it, or clear what
-//! an interrupted deploy left), stage the relay's code in the artifacts bucket, plan
-//! the change set, and apply it, following the stack's events to the end.
+//! an interrupted deploy left), work out the settings (each flag not given keeps its
+//! deployed value), stage the relay's code in the artifacts bucket, plan the change
+//! set, and apply it, following the stack's events to the end. Ctrl-C before the change
+//! set runs undoes what the deploy made, as answering no does; after, it says where the
+//! stack is.
 //!
 //! Over 400 lines with its tests: the failure paths the emulator cannot provoke (a
 //! rollback, a stack left in ROLLBACK_COMPLETE) are tested here, through SDK test
 //! clients, beside the phases they drive.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Instant;
@@ -19,16 +23,17 @@ use serde::Serialize;
 
 use super::ExitStatus;
 use crate::aws::rules::Rules;
-use crate::aws::stack::{self, Prepared, ResourceChange, StackRequest, StackState};
+use crate::aws::stack::parameters::{ParameterChange, ParameterPlan, Setting};
+use crate::aws::stack::{self, Prepared, StackRequest, StackState};
 use crate::aws::{artifacts, concurrency, connect, publishers};
-use crate::build::package::{self, Artifact};
+use crate::build::package::{self, Architecture, Artifact};
 use crate::build::{relay_build, template};
 use crate::cli::{BusChoice, DeployArgs};
 use crate::hint::hinted;
 use crate::settings::GlobalSettings;
 use crate::ui::Printer;
 use crate::ui::printer::error_lines;
-use crate::ui::printer::{check_can_ask, confirmed};
+use crate::ui::printer::{ask, can_ask, check_can_ask};
 use crate::ui::progress::Progress;
 use crate::ui::report;
 
@@ -39,6 +44,8 @@ pub struct Deployed {
     pub region: String,
     /// False when the stack was already up to date.
     pub changed: bool,
+    /// The settings this deploy changed, before and after (none on a first deploy).
+    pub parameters_changed: Vec<ParameterChange>,
     pub outputs: BTreeMap<String, String>,
     pub elapsed_seconds: f64,
 }
@@ -64,16 +71,40 @@ impl fmt::Display for Deployed {
     }
 }
 
+/// What `deploy --dry-run` found, having changed nothing.
+#[derive(Debug, Serialize)]
+pub struct DryRun {
+    pub stack: String,
+    pub region: String,
+    /// Whether the stack would be created rather than updated.
+    pub create: bool,
+    pub resources_changed: Vec<String>,
+    pub parameters_changed: Vec<ParameterChange>,
+}
+
+impl fmt::Display for DryRun {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Self { stack, region, .. } = self;
+        if self.resources_changed.is_empty() && self.parameters_changed.is_empty() {
+            write!(
+                f,
+                "Dry run: {stack} in {region} is up to date; nothing to change."
+            )
+        } else {
+            write!(
+                f,
+                "Dry run: nothing was changed. Deploy without --dry-run to make these changes."
+            )
+        }
+    }
+}
+
 pub async fn run(
     settings: &GlobalSettings,
     args: &DeployArgs,
     printer: Printer,
 ) -> Result<ExitStatus> {
     let started = Instant::now();
-    if args.dry_run {
-        print!("{}", super::template::text(None, printer.format));
-        return Ok(ExitStatus::Success);
-    }
     if args.confirm {
         check_can_ask("leave out --confirm")?;
     }
@@ -85,7 +116,12 @@ pub async fn run(
         region: ctx.region,
         account_id: ctx.account_id,
     };
-    deploy(&target, &settings.bridge, args, printer, started).await
+    let name = &settings.bridge;
+    let made = RefCell::new(Made::default());
+    tokio::select! {
+        result = deploy(&target, name, args, printer, started, &made) => result,
+        _ = tokio::signal::ctrl_c() => interrupted(&target, name, &made.take(), printer).await,
+    }
 }
 
 /// Where a deploy goes: the clients, and the account and region they reach.
@@ -104,57 +140,259 @@ struct StagedCode {
     key: String,
 }
 
+/// What this deploy has made so far, for Ctrl-C to undo.
+#[derive(Debug, Default)]
+struct Made {
+    /// The artifacts bucket, made for a first deploy.
+    bucket: Option<String>,
+    /// The change set, and whether it creates the stack (leaving an empty one until run).
+    change_set: Option<(String, bool)>,
+    /// The change set runs: CloudFormation carries on whatever this command does.
+    executing: Option<bool>,
+}
+
+/// Ctrl-C: before the change set runs, undoes what the deploy made, as answering no at
+/// `--confirm` does; once it runs, says where the stack is and how to go on.
+async fn interrupted(
+    target: &Target,
+    name: &str,
+    made: &Made,
+    printer: Printer,
+) -> Result<ExitStatus> {
+    eprintln!();
+    if let Some(create) = made.executing {
+        let status = stack::describe(&target.cfn, name)
+            .await
+            .ok()
+            .flatten()
+            .map_or_else(|| "unknown".to_owned(), |s| s.status.as_str().to_owned());
+        let verb = if create { "creating" } else { "updating" };
+        printer.warning(format!(
+            "interrupted: CloudFormation goes on {verb} stack {name} without this command (now {status})"
+        ));
+        printer.hint(format!(
+            "`stripe-bridge --name {name} status` shows where it is; `stripe-bridge --name {name} deploy` \
+             waits for it to finish, then deploys again"
+        ));
+        return Ok(ExitStatus::Interrupted);
+    }
+    undo(target, name, made).await?;
+    printer.warning("interrupted: nothing deployed, and nothing this deploy made is left");
+    Ok(ExitStatus::Interrupted)
+}
+
+/// Deletes the change set (and the empty stack a first one leaves) and a bucket made for
+/// a first deploy.
+async fn undo(target: &Target, name: &str, made: &Made) -> Result<()> {
+    if let Some((change_set, create)) = &made.change_set {
+        stack::abandon(&target.cfn, name, change_set, *create).await?;
+    }
+    if let Some(bucket) = &made.bucket {
+        artifacts::delete_bucket(&target.s3, bucket).await?;
+    }
+    Ok(())
+}
+
+/// The settings a deploy works with: the flags given, else what the bridge has.
+struct Resolved {
+    bus: BusChoice,
+    arch: Architecture,
+    /// None: keep the deployed reserved concurrency.
+    cap: Option<i64>,
+}
+
 async fn deploy(
     target: &Target,
     name: &str,
     args: &DeployArgs,
     printer: Printer,
     started: Instant,
+    made: &RefCell<Made>,
 ) -> Result<ExitStatus> {
-    if args.bus == BusChoice::Default && !args.allow_publishers.is_empty() {
+    let existing = settle(target, name, printer).await?;
+    let deployed = existing.as_ref().map(|s| s.parameters.as_slice());
+    let bus = args
+        .bus
+        .or_else(|| match deployed_value(deployed, "EventBus") {
+            Some("default") => Some(BusChoice::Default),
+            _ => None,
+        })
+        .unwrap_or(BusChoice::Custom);
+    if bus == BusChoice::Default && !args.allow_publishers.is_empty() {
         return Err(hinted(
             "--allow-publisher has nothing to allow on the default bus: its policy is the account's, and the bridge leaves it alone",
             "deploy without --bus default to give the bridge a bus of its own, or leave out --allow-publisher",
         ));
     }
-    if args.bus == BusChoice::Default {
+    if let Some(state) = &existing {
+        keep_rules_on_their_bus(target, name, bus, state).await?;
+    }
+    if bus == BusChoice::Default {
         printer.warning(
             "with --bus default, events go on the account's default bus, whose policy the bridge \
              leaves alone: any principal allowed events:PutEvents there can put `source: Stripe` events",
         );
-        printer.hint("deploy without --bus default, and only the relay can");
+        printer.hint(format!(
+            "deploy with --bus custom (`stripe-bridge --name {name} deploy --bus custom`), and only the relay can"
+        ));
     }
-    let existing = settle(target, name, printer).await?;
-    if let Some(state) = &existing {
-        keep_rules_on_their_bus(target, name, args, state).await?;
+    let arch = args
+        .arch
+        .or_else(|| match deployed_value(deployed, "Architecture") {
+            Some("arm64") => Some(Architecture::Arm64),
+            _ => None,
+        })
+        .unwrap_or(Architecture::X86_64);
+    let keeps_cap =
+        args.max_concurrency.is_none() && deployed_value(deployed, "ReservedConcurrency").is_some();
+    let cap = if keeps_cap {
+        None
+    } else {
+        Some(relay_cap(target, name, args, printer).await?)
+    };
+    let resolved = Resolved { bus, arch, cap };
+    let settings = ParameterPlan::new(settings(args, &resolved), deployed);
+    if !args.dry_run {
+        check_losses(name, &settings.changes, args, printer).await?;
     }
-    let cap = relay_cap(target, name, args, printer).await?;
-    let code = stage(target, name, args, printer).await?;
+
+    let code = stage(target, name, args, arch, printer, made).await?;
     let create = existing.is_none();
-    match plan(target, name, args, &code, cap, create, printer).await? {
+    let mut all = settings_of_code(name, &code);
+    all.extend(self::settings(args, &resolved));
+    let plan_of_parameters = ParameterPlan::new(all, deployed);
+    let prepared = plan(target, name, &plan_of_parameters, create, printer).await;
+    if prepared.is_err() && create {
+        undo(target, name, &made.take()).await.ok();
+    }
+    let parameters_changed = plan_of_parameters.changes;
+    match prepared? {
         Prepared::NoChanges => {
             let state = existing.context("a stack with no changes exists")?;
+            if args.dry_run {
+                printer.result(&DryRun {
+                    stack: name.to_owned(),
+                    region: target.region.clone(),
+                    create,
+                    resources_changed: Vec::new(),
+                    parameters_changed: Vec::new(),
+                });
+                return Ok(ExitStatus::Success);
+            }
             printer.status(format!("No changes to deploy: {name} is up to date"));
-            finish(target, name, &state.outputs, started, false, printer);
+            finish(target, name, &state.outputs, started, None, false, printer);
             Ok(ExitStatus::Success)
         }
         Prepared::Changes {
             change_set,
             changes,
         } => {
+            made.borrow_mut().change_set = Some((change_set.clone(), create));
+            printer.status(report::change_table(name, &changes));
+            if !parameters_changed.is_empty() {
+                printer.status(report::parameter_table(&parameters_changed));
+            }
+            if args.dry_run {
+                undo(target, name, &made.take()).await?;
+                printer.result(&DryRun {
+                    stack: name.to_owned(),
+                    region: target.region.clone(),
+                    create,
+                    resources_changed: changes.iter().map(|c| c.logical_id.clone()).collect(),
+                    parameters_changed,
+                });
+                return Ok(ExitStatus::Success);
+            }
             apply(
                 target,
                 name,
                 args,
-                &code,
-                (change_set, changes),
+                (change_set, changes.len(), parameters_changed),
                 create,
                 started,
                 printer,
+                made,
             )
             .await
         }
     }
+}
+
+/// The value of `key` in the deployed stack's parameters.
+fn deployed_value<'a>(deployed: Option<&'a [(String, String)]>, key: &str) -> Option<&'a str> {
+    deployed?
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+}
+
+/// Asks before a change that deletes archived events or stops an alert; refuses it
+/// without a terminal unless `--yes` was given.
+async fn check_losses(
+    name: &str,
+    changes: &[ParameterChange],
+    args: &DeployArgs,
+    printer: Printer,
+) -> Result<()> {
+    let losses = losses(changes);
+    if losses.is_empty() || args.yes {
+        return Ok(());
+    }
+    for loss in &losses {
+        printer.warning(loss);
+    }
+    if can_ask() {
+        if ask(&format!("Deploy {name} with these changes?")).await? {
+            return Ok(());
+        }
+        return Err(hinted(
+            "nothing deployed",
+            "leave out the flag to keep the deployed value",
+        ));
+    }
+    Err(hinted(
+        format!("this deploy {}", losses.join("; and it ")),
+        format!(
+            "to do it, run the same deploy with --yes (`stripe-bridge --name {name} deploy … --yes`); \
+             leave out the flag to keep the deployed value"
+        ),
+    ))
+}
+
+/// What the parameter changes lose: archived events, or an alert.
+fn losses(changes: &[ParameterChange]) -> Vec<String> {
+    let mut losses = Vec::new();
+    for change in changes {
+        let Some(before) = change.before.as_deref() else {
+            continue;
+        };
+        let after = change.after.as_str();
+        match change.key {
+            "ArchiveRetentionDays" => {
+                let (Ok(old), Ok(new)) = (before.parse::<u32>(), after.parse::<u32>()) else {
+                    continue;
+                };
+                if new != 0 && (old == 0 || new < old) {
+                    let kept = if old == 0 {
+                        "forever".to_owned()
+                    } else {
+                        format!("{old} days")
+                    };
+                    losses.push(format!(
+                        "deletes archived events older than {new} days (the archive keeps them {kept} now)"
+                    ));
+                }
+            }
+            "NotifyEmail" if !before.is_empty() && after.is_empty() => {
+                losses.push(format!("stops mailing failure notices to {before}"));
+            }
+            "QuietAlarmSeconds" if before != "0" && after == "0" => {
+                losses.push("removes the alarm for a bridge that relays nothing".to_owned());
+            }
+            _ => {}
+        }
+    }
+    losses
 }
 
 /// The relay's concurrency cap: as asked, or the default where the account can spare
@@ -220,10 +458,10 @@ async fn settle(target: &Target, name: &str, printer: Printer) -> Result<Option<
 async fn keep_rules_on_their_bus(
     target: &Target,
     name: &str,
-    args: &DeployArgs,
+    bus: BusChoice,
     state: &StackState,
 ) -> Result<()> {
-    let (Some(old), new) = (state.output("EventBusName"), bus_name(name, args.bus)) else {
+    let (Some(old), new) = (state.output("EventBusName"), bus_name(name, bus)) else {
         return Ok(());
     };
     if old == new {
@@ -255,18 +493,26 @@ fn bus_name(bridge: &str, choice: BusChoice) -> &str {
     }
 }
 
-/// Phase 2: the relay's zip, built or given, uploaded by its content hash.
+/// Phase 2: the relay's zip, built or given, uploaded by its content hash. A dry run
+/// uploads nothing: a change set does not look at the code it names.
 async fn stage(
     target: &Target,
     name: &str,
     args: &DeployArgs,
+    arch: Architecture,
     printer: Printer,
+    made: &RefCell<Made>,
 ) -> Result<StagedCode> {
-    let artifact = artifact(args, printer)?;
+    let artifact = artifact(args, arch, printer)?;
     let bucket = artifacts::bucket_name(&target.account_id, &target.region, name);
-    artifacts::ensure_bucket(&target.s3, &bucket, &target.region, name).await?;
-    if artifacts::upload(&target.s3, &bucket, &artifact).await? {
-        printer.detail(format!("Uploaded s3://{bucket}/{}", artifact.key()));
+    if !args.dry_run {
+        if !artifacts::exists(&target.s3, &bucket).await? {
+            made.borrow_mut().bucket = Some(bucket.clone());
+        }
+        artifacts::ensure_bucket(&target.s3, &bucket, &target.region, name).await?;
+        if artifacts::upload(&target.s3, &bucket, &artifact).await? {
+            printer.detail(format!("Uploaded s3://{bucket}/{}", artifact.key()));
+        }
     }
     Ok(StagedCode {
         bucket,
@@ -279,9 +525,7 @@ async fn stage(
 async fn plan(
     target: &Target,
     name: &str,
-    args: &DeployArgs,
-    code: &StagedCode,
-    cap: i64,
+    parameters: &ParameterPlan,
     create: bool,
     printer: Printer,
 ) -> Result<Prepared> {
@@ -299,92 +543,116 @@ async fn plan(
         StackRequest {
             name,
             template_body: template::to_json_text(&template::render()),
-            parameters: parameters(name, args, code, cap),
+            parameters: parameters.to_parameters(),
             create,
         },
     )
     .await;
     if prepared.is_err() && create {
         let _ = stack::delete(cfn, name).await;
-        let _ = artifacts::delete_bucket(&target.s3, &code.bucket).await;
     }
     prepared
 }
 
-/// The stack's parameters: the bridge's settings.
-fn parameters(
-    name: &str,
-    args: &DeployArgs,
-    code: &StagedCode,
-    cap: i64,
-) -> Vec<(&'static str, String)> {
+/// The parameters every deploy sets: the bridge's name and its code.
+fn settings_of_code(name: &str, code: &StagedCode) -> Vec<Setting> {
     vec![
-        ("BridgeName", name.to_owned()),
-        ("CodeBucket", code.bucket.clone()),
-        ("CodeKey", code.key.clone()),
-        ("Architecture", args.arch.lambda_name().to_owned()),
-        (
+        Setting::given("BridgeName", name),
+        Setting::given("CodeBucket", code.bucket.clone()),
+        Setting::given("CodeKey", code.key.clone()),
+    ]
+}
+
+/// The bridge's settings: each one a flag gave, else kept as deployed (or its default).
+fn settings(args: &DeployArgs, resolved: &Resolved) -> Vec<Setting> {
+    let given = |value: Option<String>, key, default: &str| Setting::optional(key, value, default);
+    let notify_email = if args.no_notify_email {
+        Some(String::new())
+    } else {
+        args.notify_email.clone()
+    };
+    let publishers = if args.no_allow_publisher {
+        Some(String::new())
+    } else if args.allow_publishers.is_empty() {
+        None
+    } else {
+        Some(publishers::parameter_value(&args.allow_publishers))
+    };
+    vec![
+        Setting::given("Architecture", resolved.arch.lambda_name()),
+        Setting::given(
             "EventBus",
-            match args.bus {
-                BusChoice::Custom => "custom".to_owned(),
-                BusChoice::Default => "default".to_owned(),
+            match resolved.bus {
+                BusChoice::Custom => "custom",
+                BusChoice::Default => "default",
             },
         ),
-        ("SignatureToleranceSeconds", args.tolerance.to_string()),
-        ("NotifyEmail", args.notify_email.clone().unwrap_or_default()),
-        ("ArchiveRetentionDays", args.retention_days.to_string()),
-        ("ReservedConcurrency", cap.to_string()),
-        ("ClaimCheckOverBytes", args.claim_check_over.to_string()),
-        (
+        given(
+            args.tolerance.map(|t| t.to_string()),
+            "SignatureToleranceSeconds",
+            "300",
+        ),
+        given(notify_email, "NotifyEmail", ""),
+        given(
+            args.retention_days.map(|d| d.to_string()),
+            "ArchiveRetentionDays",
+            "90",
+        ),
+        given(
+            resolved.cap.map(|c| c.to_string()),
+            "ReservedConcurrency",
+            "0",
+        ),
+        given(
+            args.claim_check_over.map(|b| b.to_string()),
+            "ClaimCheckOverBytes",
+            "245760",
+        ),
+        given(
+            args.unverified_alarm_threshold.map(|t| t.to_string()),
             "UnverifiedBurstThreshold",
-            args.unverified_alarm_threshold.to_string(),
+            "100",
         ),
-        (
-            publishers::PARAMETER,
-            publishers::parameter_value(&args.allow_publishers),
-        ),
-        (
+        given(publishers, publishers::PARAMETER, ""),
+        given(
+            args.alert_if_quiet.map(|q| q.seconds().to_string()),
             "QuietAlarmSeconds",
-            args.alert_if_quiet
-                .map_or(0, |quiet| quiet.as_secs())
-                .to_string(),
+            "0",
         ),
     ]
 }
 
-/// Phase 4: show the changes, ask if asked to, run them and follow the stack to its end.
+/// Phase 4: ask if asked to, run the change set and follow the stack to its end.
 #[allow(clippy::too_many_arguments)]
 async fn apply(
     target: &Target,
     name: &str,
     args: &DeployArgs,
-    code: &StagedCode,
-    (change_set, changes): (String, Vec<ResourceChange>),
+    (change_set, changes, parameters_changed): (String, usize, Vec<ParameterChange>),
     create: bool,
     started: Instant,
     printer: Printer,
+    made: &RefCell<Made>,
 ) -> Result<ExitStatus> {
-    let Target {
-        cfn, s3, region, ..
-    } = target;
-    printer.status(report::change_table(name, &changes));
-    if args.confirm && !confirmed(&format!("Deploy these changes to {name} in {region}?"))? {
-        stack::abandon(cfn, name, &change_set, create).await?;
-        if create {
-            artifacts::delete_bucket(s3, &code.bucket).await?;
-        }
+    let Target { cfn, region, .. } = target;
+    let asked = Instant::now();
+    if args.confirm && !ask(&format!("Deploy these changes to {name} in {region}?")).await? {
+        undo(target, name, &made.take()).await?;
         printer.status("Nothing deployed.");
         return Ok(ExitStatus::Success);
     }
+    // The time a person took to answer is not the deploy's.
+    let started = started + asked.elapsed();
 
     let since = now();
+    made.borrow_mut().executing = Some(create);
     stack::execute(cfn, name, &change_set).await?;
     let id = stack::describe(cfn, name)
         .await?
         .context("the stack disappeared while deploying")?
         .id;
     let verb = if create { "Creating" } else { "Updating" };
-    let progress = Progress::new(&printer, verb, name, changes.len());
+    let progress = Progress::new(&printer, verb, name, changes);
     let (state, events) = stack::wait(cfn, &id, since, |event| progress.event(event)).await?;
     progress.finish();
     let state = state.context("the stack disappeared while deploying")?;
@@ -399,22 +667,25 @@ async fn apply(
             format!("fix the cause, then run `stripe-bridge --name {name} deploy` again"),
         ));
     }
-    finish(target, name, &state.outputs, started, true, printer);
+    finish(
+        target,
+        name,
+        &state.outputs,
+        started,
+        Some(parameters_changed),
+        create,
+        printer,
+    );
     Ok(ExitStatus::Success)
 }
 
-fn artifact(args: &DeployArgs, printer: Printer) -> Result<Artifact> {
+fn artifact(args: &DeployArgs, arch: Architecture, printer: Printer) -> Result<Artifact> {
     match &args.artifact {
-        Some(path) => package::load_prebuilt(path, args.arch),
+        Some(path) => package::load_prebuilt(path, arch),
         None => {
             let cache = relay_build::cache_dir()?;
-            printer.status(relay_build::building_message(args.arch, &cache));
-            relay_build::build(
-                args.arch,
-                &cache,
-                |s| printer.status(s),
-                |d| printer.detail(d),
-            )
+            printer.status(relay_build::building_message(arch, &cache));
+            relay_build::build(arch, &cache, |s| printer.status(s), |d| printer.detail(d))
         }
     }
 }
@@ -424,9 +695,11 @@ fn finish(
     name: &str,
     outputs: &[(String, String)],
     started: Instant,
-    changed: bool,
+    parameters_changed: Option<Vec<ParameterChange>>,
+    first: bool,
     printer: Printer,
 ) {
+    let changed = parameters_changed.is_some();
     let url = outputs
         .iter()
         .find(|(k, _)| k == "WebhookUrl")
@@ -436,10 +709,12 @@ fn finish(
         stack: name.to_owned(),
         region: target.region.clone(),
         changed,
+        parameters_changed: parameters_changed.unwrap_or_default(),
         outputs: outputs.iter().cloned().collect(),
         elapsed_seconds: started.elapsed().as_secs_f64(),
     });
-    if changed {
+    // A bridge deployed before has its endpoint and secret already.
+    if first {
         printer.hint(format!(
             "add {url} in Stripe (Developers > Webhooks), then run `stripe-bridge --name {name} set-secret` \
              and paste the endpoint's signing secret at its prompt"
@@ -472,7 +747,6 @@ mod tests {
 
     use super::*;
     use crate::aws::stack::fixtures::{ARN, stack};
-    use crate::cli::{Architecture, BusChoice};
     use crate::settings::OutputFormat;
 
     fn event(
@@ -542,18 +816,21 @@ mod tests {
         )
         .unwrap();
         DeployArgs {
-            arch: Architecture::X86_64,
+            arch: None,
             artifact: Some(zip),
-            bus: BusChoice::Custom,
+            bus: None,
             notify_email: None,
-            tolerance: 300,
-            retention_days: 90,
-            unverified_alarm_threshold: 100,
+            no_notify_email: false,
+            tolerance: None,
+            retention_days: None,
+            unverified_alarm_threshold: None,
             alert_if_quiet: None,
             allow_publishers: Vec::new(),
+            no_allow_publisher: false,
             max_concurrency: None,
-            claim_check_over: 245_760,
+            claim_check_over: None,
             confirm: false,
+            yes: false,
             dry_run: false,
         }
     }
@@ -609,10 +886,17 @@ mod tests {
         rules.extend([stacks, events]);
         let cfn = mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, &rules);
 
-        let error = deploy(&target(cfn), "live", &args(), quiet(), Instant::now())
-            .await
-            .unwrap_err()
-            .to_string();
+        let error = deploy(
+            &target(cfn),
+            "live",
+            &args(),
+            quiet(),
+            Instant::now(),
+            &RefCell::default(),
+        )
+        .await
+        .unwrap_err()
+        .to_string();
 
         assert!(
             error.contains("RelayRole (AWS::IAM::Role) failed: AccessDenied: iam:PutRolePolicy"),
@@ -642,9 +926,16 @@ mod tests {
             rules.iter().chain([&delete])
         );
 
-        deploy(&target(cfn), "live", &args(), quiet(), Instant::now())
-            .await
-            .expect("the deploy recovers");
+        deploy(
+            &target(cfn),
+            "live",
+            &args(),
+            quiet(),
+            Instant::now(),
+            &RefCell::default(),
+        )
+        .await
+        .expect("the deploy recovers");
 
         assert_eq!(delete.num_calls(), 1);
     }

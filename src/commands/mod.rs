@@ -32,6 +32,8 @@ pub enum ExitStatus {
     /// 1: it ran, and the answer is no (a signature that does not verify), or a user or
     /// deploy failure.
     Failure,
+    /// 130: stopped by Ctrl-C (SIGINT), as shells report it.
+    Interrupted,
 }
 
 impl From<ExitStatus> for ExitCode {
@@ -39,6 +41,7 @@ impl From<ExitStatus> for ExitCode {
         match status {
             ExitStatus::Success => ExitCode::SUCCESS,
             ExitStatus::Failure => ExitCode::from(1),
+            ExitStatus::Interrupted => ExitCode::from(130),
         }
     }
 }

@@ -170,13 +170,25 @@ fn first_line(message: &str) -> String {
 
 /// Fails at once, before anything is changed, if a question will have nobody to answer.
 pub fn check_can_ask(skip_flag: &str) -> Result<()> {
-    if !std::io::stdin().is_terminal() {
+    if !can_ask() {
         return Err(crate::hint::hinted(
             "this command asks before it changes anything, and there is no terminal to ask on",
             format!("run it from one, or {skip_flag}"),
         ));
     }
     Ok(())
+}
+
+/// Whether there is a terminal to ask on.
+pub fn can_ask() -> bool {
+    std::io::stdin().is_terminal()
+}
+
+/// `confirmed`, waiting for the answer off the async runtime's thread, so that Ctrl-C at
+/// the prompt reaches a `tokio::signal::ctrl_c` the caller awaits beside it.
+pub async fn ask(question: &str) -> Result<bool> {
+    let question = question.to_owned();
+    tokio::task::spawn_blocking(move || confirmed(&question)).await?
 }
 
 /// Asks on the terminal (call `check_can_ask` first).

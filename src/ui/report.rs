@@ -3,6 +3,7 @@
 
 use std::fmt::Write as _;
 
+use crate::aws::stack::parameters::ParameterChange;
 use crate::aws::stack::{ResourceChange, StackEvent};
 
 /// A Unix time as people and scripts read it: `2026-11-29T05:00:00Z`.
@@ -37,6 +38,30 @@ pub fn change_table(stack: &str, changes: &[ResourceChange]) -> String {
             change.resource_type,
         );
         writeln!(out, "{}", row.trim_end()).expect("writing to a String");
+    }
+    out
+}
+
+/// The settings a deploy changes, one per line: `  ArchiveRetentionDays  0 → 90`.
+pub fn parameter_table(changes: &[ParameterChange]) -> String {
+    let width = changes.iter().map(|c| c.key.len()).max().unwrap_or(0);
+    let shown = |value: &str| {
+        if value.is_empty() {
+            "(none)".to_owned()
+        } else {
+            value.to_owned()
+        }
+    };
+    let mut out = "Settings that change:\n".to_owned();
+    for change in changes {
+        let before = change.before.as_deref().map_or("(new)".to_owned(), shown);
+        writeln!(
+            out,
+            "  {:<width$}  {before} → {}",
+            change.key,
+            shown(&change.after)
+        )
+        .expect("writing to a String");
     }
     out
 }

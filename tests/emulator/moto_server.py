@@ -10,8 +10,9 @@ window and rules as AWS documents them (replays.py), Lambda's GetAccountSettings
 (cbor_responses.py), IAM enforcement as AWS authorises S3's HeadBucket and Lambda
 (iam_enforcement.py), EventBridge's bus policies on PutEvents and replays
 (bus_policies.py), deliveries to queues that their policies allow, and dead letters for
-the rest (queue_deliveries.py), and AWS's propagation delays, compressed (delays.py);
-and it records the actions the CLI calls (call_log.py).
+the rest (queue_deliveries.py), AWS's propagation delays, compressed (delays.py), and
+change sets that go when their stack is updated (change_sets.py); and it records the
+actions the CLI calls (call_log.py).
 It stops when its standard input closes, so a test process that dies, however it
 dies, takes its emulator with it. The moto version is pinned where it is installed
 (tests/run.sh); this launcher is written against moto 5.2.5.
@@ -35,6 +36,7 @@ def main():
     import cfn_models  # noqa: F401
     import bus_policies  # noqa: F401
     import call_log  # noqa: F401
+    import change_sets  # noqa: F401
     import cbor_responses  # noqa: F401
     import event_patterns  # noqa: F401
     import iam_enforcement  # noqa: F401

@@ -5,7 +5,8 @@ use base64::Engine;
 use sha2::{Digest, Sha256};
 
 use crate::support::aws::{
-    bucket_exists, bus_exists, relay_function, sdk_config, stack_status, unique,
+    artifacts_bucket_of, bucket_exists, bus_exists, relay_function, sdk_config, stack_status,
+    unique,
 };
 use crate::support::cli::{artifact, cli, cli_on_terminal, cli_with_env, deploy, json, stderr};
 
@@ -133,7 +134,7 @@ async fn remove_leaves_nothing_behind_and_the_name_can_be_used_again() {
         "the secret is left"
     );
     for bucket in [
-        relay_bucket_of(&name),
+        artifacts_bucket_of(&name),
         outputs["ClaimCheckBucketName"].as_str().unwrap().to_owned(),
     ] {
         assert!(
@@ -153,12 +154,6 @@ async fn remove_leaves_nothing_behind_and_the_name_can_be_used_again() {
 /// Lambda's `CodeSha256` of a zip: base64 of its SHA-256.
 fn lambda_code_sha256(zip: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(Sha256::digest(zip))
-}
-
-/// The artifacts bucket `deploy` uses for `name` in the emulator's account and region.
-fn relay_bucket_of(name: &str) -> String {
-    let digest = hex::encode(Sha256::digest(format!("123456789012/us-east-1/{name}")));
-    format!("stripe-bridge-artifacts-{}", &digest[..16])
 }
 
 #[tokio::test]
@@ -231,7 +226,7 @@ async fn bad_input_gets_a_clear_error_and_creates_nothing() {
             .await
             .is_err()
     );
-    assert!(!bucket_exists(&sdk, &relay_bucket_of(&name)).await);
+    assert!(!bucket_exists(&sdk, &artifacts_bucket_of(&name)).await);
 }
 
 #[tokio::test]
@@ -305,7 +300,7 @@ async fn confirm_asks_first_and_a_no_leaves_nothing() {
             .is_err(),
         "a declined first deploy left its stack"
     );
-    assert!(!bucket_exists(&sdk, &relay_bucket_of(&name)).await);
+    assert!(!bucket_exists(&sdk, &artifacts_bucket_of(&name)).await);
 
     let accepted = cli_on_terminal(&args, "y\n");
     let screen = String::from_utf8_lossy(&accepted.stdout);

@@ -20,6 +20,7 @@ mod no_secrets;
 mod notice_flood;
 mod package;
 mod propagation;
+mod redeploy;
 mod relay_delivery;
 mod relay_failures;
 mod relay_logs;

@@ -56,7 +56,8 @@ pub enum Prepared {
 pub struct StackRequest<'a> {
     pub name: &'a str,
     pub template_body: String,
-    pub parameters: Vec<(&'static str, String)>,
+    /// As `ParameterPlan::to_parameters` gives them.
+    pub parameters: Vec<Parameter>,
     pub create: bool,
 }
 
@@ -73,18 +74,7 @@ pub async fn prepare(cfn: &Client, request: StackRequest<'_>) -> Result<Prepared
             ChangeSetType::Update
         })
         .template_body(request.template_body)
-        .set_parameters(Some(
-            request
-                .parameters
-                .into_iter()
-                .map(|(k, v)| {
-                    Parameter::builder()
-                        .parameter_key(k)
-                        .parameter_value(v)
-                        .build()
-                })
-                .collect(),
-        ))
+        .set_parameters(Some(request.parameters))
         .capabilities(Capability::CapabilityIam)
         .tags(Tag::builder().key(OWNER_TAG).value(request.name).build())
         .description("stripe-bridge deploy")
@@ -243,7 +233,12 @@ mod tests {
         StackRequest {
             name: "live",
             template_body: "{}".into(),
-            parameters: vec![("BridgeName", "live".into())],
+            parameters: vec![
+                Parameter::builder()
+                    .parameter_key("BridgeName")
+                    .parameter_value("live")
+                    .build(),
+            ],
             create: false,
         }
     }

@@ -4,6 +4,7 @@
 //! told from someone else's.
 
 pub mod change_set;
+pub mod parameters;
 pub mod wait;
 
 use anyhow::{Context, Result};

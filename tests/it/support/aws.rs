@@ -26,6 +26,15 @@ pub async fn sdk_config_at(endpoint: &str) -> SdkConfig {
         .await
 }
 
+/// The artifacts bucket `deploy` uses for `name` in the emulator's account and region.
+pub fn artifacts_bucket_of(name: &str) -> String {
+    use sha2::Digest;
+    let digest = hex::encode(sha2::Sha256::digest(format!(
+        "123456789012/us-east-1/{name}"
+    )));
+    format!("stripe-bridge-artifacts-{}", &digest[..16])
+}
+
 pub async fn bucket_exists(sdk: &SdkConfig, bucket: &str) -> bool {
     aws_sdk_s3::Client::new(sdk)
         .head_bucket()

@@ -81,6 +81,55 @@ pub fn cli_on_terminal(args: &[&str], answer: &str) -> Output {
     run_with_input(command, answer)
 }
 
+/// The CLI on a terminal, interrupted by Ctrl-C (the terminal's `^C`, which sends SIGINT
+/// to the foreground process) once its screen shows `at`. Output comes back merged;
+/// the exit status is the CLI's own.
+pub fn cli_on_terminal_interrupted(args: &[&str], at: &str) -> (std::process::ExitStatus, String) {
+    use std::io::Read;
+    use std::sync::{Arc, Mutex};
+
+    let command_line = std::iter::once(env!("CARGO_BIN_EXE_stripe-bridge"))
+        .chain(args.iter().copied())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut command = Command::new("script");
+    command.args(["-qec", &command_line, "/dev/null"]);
+    aim_at_emulator(&mut command);
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("run script");
+    let screen = Arc::new(Mutex::new(Vec::new()));
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = {
+        let screen = Arc::clone(&screen);
+        std::thread::spawn(move || {
+            let mut buffer = [0; 4096];
+            while let Ok(n @ 1..) = stdout.read(&mut buffer) {
+                screen.lock().unwrap().extend_from_slice(&buffer[..n]);
+            }
+        })
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let shown = || String::from_utf8_lossy(&screen.lock().unwrap()).into_owned();
+    while !shown().contains(at) {
+        assert!(
+            std::time::Instant::now() < deadline && child.try_wait().unwrap().is_none(),
+            "the screen never showed {at:?}: {}",
+            shown()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"\x03").unwrap();
+    let status = child.wait().unwrap();
+    drop(stdin);
+    reader.join().unwrap();
+    (status, shown())
+}
+
 /// The binary with `args`, aimed at the emulator, with a clean environment.
 fn binary(args: &[&str]) -> Command {
     binary_at(args, emulator::endpoint())
