@@ -180,8 +180,8 @@ if [ "$mode" = --emulator ]; then
   url_args=(--url "$(sed -n 's/^Listening on //p' "$work/dev.out")")
 fi
 
-step "A signed sample through the relay, proven on the bus"
-sent="$(sb --output json test "${url_args[@]}" --expect-delivery)"
+step "A signed sample through the relay, proven on the bus (the queue is ours: --yes)"
+sent="$(sb --output json test "${url_args[@]}" --expect-delivery --yes)"
 "$python" -c 'import json, sys; r = json.loads(sys.argv[1]); assert r["delivered"] is True, r' "$sent"
 
 step "The consumer gets invoice.paid (a new rule takes up to a minute on AWS: resent until then)"

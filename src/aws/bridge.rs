@@ -42,7 +42,7 @@ impl Bridge {
     /// The signing secrets the relay verifies with now.
     pub async fn signing_secrets(&self) -> Result<SigningSecrets> {
         let client = aws_sdk_secretsmanager::Client::new(&self.ctx.sdk);
-        read_secrets(&client, self.output("SigningSecretArn")?).await
+        read_secrets(&client, &self.name, self.output("SigningSecretArn")?).await
     }
 }
 
@@ -50,6 +50,7 @@ impl Bridge {
 /// none: the relay refuses everything with it too, and `set-secret` replaces it.
 pub async fn read_secrets(
     client: &aws_sdk_secretsmanager::Client,
+    bridge: &str,
     arn: &str,
 ) -> Result<SigningSecrets> {
     let value = client.get_secret_value().secret_id(arn).send().await;
@@ -61,7 +62,10 @@ pub async fn read_secrets(
         {
             return Err(hinted(
                 format!("the bridge's secret {arn} is gone"),
-                "run `stripe-bridge deploy` to make it again",
+                format!(
+                    "run `{}` to make it again",
+                    crate::hint::command(bridge, "deploy")
+                ),
             ));
         }
         Err(e) => return Err(anyhow::Error::new(e).context("cannot read the bridge's secret")),

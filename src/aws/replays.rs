@@ -163,7 +163,8 @@ impl Replays {
         }
     }
 
-    pub async fn archive(&self, name: &str) -> Result<Archive> {
+    /// Bridge `bridge`'s archive `name`.
+    pub async fn archive(&self, bridge: &str, name: &str) -> Result<Archive> {
         let answer = self
             .events
             .describe_archive()
@@ -178,7 +179,10 @@ impl Replays {
         .ok_or_else(|| {
             hinted(
                 format!("the bridge's archive {name} is missing"),
-                "run `stripe-bridge deploy` to make it again",
+                format!(
+                    "run `{}` to make it again",
+                    crate::hint::command(bridge, "deploy")
+                ),
             )
         })?;
         Ok(Archive {

@@ -15,7 +15,7 @@ use crate::aws::propagation;
 use crate::aws::replays::{self, Archive, Replay, Replays, Window};
 use crate::aws::rules::{Lookup, Rules, naming};
 use crate::cli::ReplayArgs;
-use crate::hint::hinted;
+use crate::hint::{self, hinted};
 use crate::settings::GlobalSettings;
 use crate::ui::Printer;
 use crate::ui::printer::confirmed;
@@ -112,13 +112,19 @@ pub async fn run(
                 Lookup::Absent => {
                     return Err(hinted(
                         format!("bridge {} has no rule {name}", bridge.name),
-                        "see the bridge's rules with `stripe-bridge list-rules`",
+                        format!(
+                            "see the bridge's rules with `{}`",
+                            hint::command(&bridge.name, "list-rules")
+                        ),
                     ));
                 }
                 Lookup::Foreign => {
                     return Err(hinted(
                         format!("rule {name} is not one of bridge {}'s", bridge.name),
-                        "replay only to the rules `stripe-bridge list-rules` shows",
+                        format!(
+                            "replay only to the rules `{}` shows",
+                            hint::command(&bridge.name, "list-rules")
+                        ),
                     ));
                 }
             }
@@ -128,7 +134,10 @@ pub async fn run(
     if names.is_empty() {
         return Err(hinted(
             format!("bridge {} has no rules to replay to", bridge.name),
-            "add one first with `stripe-bridge add-rule --type TYPE --target ARN`",
+            format!(
+                "add one first with `{}`",
+                hint::command(&bridge.name, "add-rule --type TYPE --target ARN")
+            ),
         ));
     }
     let archive = bridge_archive(&bridge).await?;
@@ -156,7 +165,7 @@ pub async fn run(
 /// The bridge's archive, as `replay_to` takes it.
 pub async fn bridge_archive(bridge: &Bridge) -> Result<Archive> {
     Replays::new(&bridge.ctx.sdk)
-        .archive(bridge.output("ArchiveName")?)
+        .archive(&bridge.name, bridge.output("ArchiveName")?)
         .await
 }
 
@@ -183,7 +192,7 @@ pub async fn replay_to(
         .start(&name, archive, bus_arn, window, &arns)
         .await?;
     let replay = if wait {
-        follow(&replays, &name, printer).await?
+        follow(&replays, &name, &bridge.name, printer).await?
     } else {
         replays.describe(&name).await?
     };
@@ -200,7 +209,7 @@ pub async fn replay_to(
 
 /// Follows replay `name` to its end. Ctrl-C asks whether to cancel it; without a
 /// terminal to ask on, the replay goes on, and stripe-bridge says how to follow it.
-async fn follow(replays: &Replays, name: &str, printer: Printer) -> Result<Replay> {
+async fn follow(replays: &Replays, name: &str, bridge: &str, printer: Printer) -> Result<Replay> {
     let progress = ReplayProgress::new(&printer, name);
     let mut cancelling = false;
     loop {
@@ -216,7 +225,10 @@ async fn follow(replays: &Replays, name: &str, printer: Printer) -> Result<Repla
                 if !std::io::stdin().is_terminal() {
                     progress.finish();
                     printer.warning(format!("replay {name} goes on without stripe-bridge watching"));
-                    printer.hint("follow it with `stripe-bridge replay --list`");
+                    printer.hint(format!(
+                        "follow it with `{}`",
+                        hint::command(bridge, "replay --list")
+                    ));
                     return Ok(replay);
                 }
                 let cancel = progress.suspend(|| {

@@ -12,7 +12,7 @@ use serde::Serialize;
 use super::ExitStatus;
 use crate::aws::bridge::{Bridge, read_secrets};
 use crate::cli::SetSecretArgs;
-use crate::hint::hinted;
+use crate::hint::{self, hinted};
 use crate::settings::GlobalSettings;
 use crate::ui::Printer;
 use crate::ui::report::rfc3339;
@@ -30,7 +30,7 @@ pub async fn run(
         None
     } else {
         Some(secret_input::signing_secret(
-            secret_input::read_secret(args.secret.as_deref())?,
+            secret_input::read_secret(name, args.secret.as_deref())?,
             printer,
         )?)
     };
@@ -44,16 +44,16 @@ pub async fn run(
     let bridge = Bridge::find(settings).await?;
     let secret_arn = bridge.output("SigningSecretArn")?;
     let secrets_manager = aws_sdk_secretsmanager::Client::new(&bridge.ctx.sdk);
-    let current = read_secrets(&secrets_manager, secret_arn).await?;
+    let current = read_secrets(&secrets_manager, name, secret_arn).await?;
     let now = unix_now();
 
     let (updated, done) = match new_secret {
         None if args.show => {
-            printer.result(&ActiveSecrets::of(&current, now));
+            printer.result(&ActiveSecrets::of(name, &current, now));
             return Ok(ExitStatus::Success);
         }
         None => (
-            forget(&current, endpoint, now)?,
+            forget(name, &current, endpoint, now)?,
             format!(
                 "Removed the secrets of endpoint {}.",
                 endpoint_name(endpoint)
@@ -61,7 +61,7 @@ pub async fn run(
         ),
         Some(new_secret) => {
             let updated = if args.add {
-                add(&current, endpoint, new_secret.clone(), now)?
+                add(name, &current, endpoint, new_secret.clone(), now)?
             } else {
                 let keep_until = args.keep_previous.map(|d| now + d.as_secs() as i64);
                 rotate(&current, endpoint, new_secret.clone(), keep_until, now)?
@@ -71,7 +71,7 @@ pub async fn run(
                     "{} is already the signing secret of {name}; nothing changed.",
                     new_secret.masked()
                 ));
-                printer.result(&ActiveSecrets::of(&current, now));
+                printer.result(&ActiveSecrets::of(name, &current, now));
                 return Ok(ExitStatus::Success);
             }
             let of = endpoint.map_or(String::new(), |e| format!(" (endpoint {e})"));
@@ -92,7 +92,7 @@ pub async fn run(
         .await
         .context("cannot store the signing secret in Secrets Manager")?;
     printer.status(done);
-    printer.result(&ActiveSecrets::of(&updated, now));
+    printer.result(&ActiveSecrets::of(name, &updated, now));
     Ok(ExitStatus::Success)
 }
 
@@ -137,6 +137,7 @@ pub fn rotate(
 /// The secrets with `new` added as `endpoint`'s permanent secret, beside every other
 /// endpoint's. An endpoint that has a current secret is rolled, not added to.
 pub fn add(
+    bridge: &str,
     current: &SigningSecrets,
     endpoint: Option<&str>,
     new: SigningSecret,
@@ -154,8 +155,11 @@ pub fn add(
                 existing.secret.masked()
             ),
             format!(
-                "to roll it, run `stripe-bridge set-secret --endpoint {name} --keep-previous 24h`; \
-                 to add a second endpoint, give it another --endpoint name"
+                "to roll it, run `{}`; to add a second endpoint, give it another --endpoint name",
+                hint::command(
+                    bridge,
+                    &format!("set-secret --endpoint {name} --keep-previous 24h")
+                )
             ),
         ));
     }
@@ -169,6 +173,7 @@ pub fn add(
 
 /// The secrets without `endpoint`'s.
 pub fn forget(
+    bridge: &str,
     current: &SigningSecrets,
     endpoint: Option<&str>,
     now: i64,
@@ -179,7 +184,10 @@ pub fn forget(
                 "the bridge holds no secret for endpoint {}",
                 endpoint_name(endpoint)
             ),
-            "`stripe-bridge set-secret --show` lists the endpoints it has",
+            format!(
+                "`{}` lists the endpoints it has",
+                hint::command(bridge, "set-secret --show")
+            ),
         ));
     }
     Ok(with_group(current, endpoint, Vec::new(), now))
@@ -248,6 +256,9 @@ fn with_group(
 #[derive(Debug, Serialize)]
 pub struct ActiveSecrets {
     pub secrets: Vec<MaskedSecret>,
+    /// The bridge they are of, for the hint when there is none.
+    #[serde(skip)]
+    bridge: String,
 }
 
 /// A secret as any output shows it: its prefix and last four characters.
@@ -261,8 +272,9 @@ pub struct MaskedSecret {
 }
 
 impl ActiveSecrets {
-    pub fn of(secrets: &SigningSecrets, now: i64) -> Self {
+    pub fn of(bridge: &str, secrets: &SigningSecrets, now: i64) -> Self {
         Self {
+            bridge: bridge.to_owned(),
             secrets: secrets
                 .active_entries_at(now)
                 .map(|e| MaskedSecret {
@@ -278,8 +290,10 @@ impl ActiveSecrets {
 impl fmt::Display for ActiveSecrets {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.secrets.is_empty() {
-            return f.write_str(
-                "No signing secret is set: run `stripe-bridge set-secret`. Until then Stripe's deliveries get a 500 and are retried.",
+            return write!(
+                f,
+                "No signing secret is set: run `{}`. Until then Stripe's deliveries get a 500 and are retried.",
+                hint::command(&self.bridge, "set-secret")
             );
         }
         let width = self
@@ -358,7 +372,7 @@ mod tests {
             current
         );
         assert_eq!(
-            add(&current, None, secret("whsec_same"), 0).unwrap(),
+            add("b", &current, None, secret("whsec_same"), 0).unwrap(),
             current
         );
     }
@@ -366,7 +380,7 @@ mod tests {
     #[test]
     fn a_second_endpoint_is_added_and_rolled_on_its_own() {
         let account = SigningSecrets::single(secret("whsec_account"));
-        let both = add(&account, Some("connect"), secret("whsec_connect"), 0).unwrap();
+        let both = add("b", &account, Some("connect"), secret("whsec_connect"), 0).unwrap();
         assert_eq!(
             listed(&both),
             [
@@ -401,7 +415,7 @@ mod tests {
             ]
         );
         assert_eq!(
-            listed(&forget(&main, Some("connect"), 200).unwrap()),
+            listed(&forget("b", &main, Some("connect"), 200).unwrap()),
             [("whsec_account2", None, None)]
         );
     }
@@ -409,17 +423,18 @@ mod tests {
     #[test]
     fn adding_where_a_secret_is_or_reusing_one_is_refused() {
         let both = add(
+            "b",
             &SigningSecrets::single(secret("whsec_account")),
             Some("connect"),
             secret("whsec_connect"),
             0,
         )
         .unwrap();
-        let again = add(&both, Some("connect"), secret("whsec_other"), 0).unwrap_err();
+        let again = add("b", &both, Some("connect"), secret("whsec_other"), 0).unwrap_err();
         assert!(format!("{again:#}").contains("endpoint connect already has a signing secret"));
         let reused = rotate(&both, None, secret("whsec_connect"), None, 0).unwrap_err();
         assert!(format!("{reused:#}").contains("already the secret of endpoint connect"));
-        let absent = forget(&both, Some("platform"), 0).unwrap_err();
+        let absent = forget("b", &both, Some("platform"), 0).unwrap_err();
         assert!(format!("{absent:#}").contains("no secret for endpoint platform"));
     }
 }

@@ -80,7 +80,11 @@ pub async fn run(settings: &GlobalSettings, printer: Printer) -> Result<ExitStat
         .await?;
     let output = |key| stack.output(key).map(str::to_owned);
     let archive = match stack.output("ArchiveName") {
-        Some(name) => Some(Replays::new(&bridge.ctx.sdk).archive(name).await?),
+        Some(name) => Some(
+            Replays::new(&bridge.ctx.sdk)
+                .archive(&bridge.name, name)
+                .await?,
+        ),
         None => None,
     };
     let dead_letters = match stack.output("DeadLetterQueueUrl") {
@@ -125,7 +129,7 @@ pub async fn run(settings: &GlobalSettings, printer: Printer) -> Result<ExitStat
             subscriptions: subscriptions(&bridge, topic).await?,
         },
         signing_secret_arn: output("SigningSecretArn"),
-        signing_secrets: ActiveSecrets::of(&secrets, unix_now()).secrets,
+        signing_secrets: ActiveSecrets::of(&bridge.name, &secrets, unix_now()).secrets,
         rules,
         archive,
         dead_letters,

@@ -18,7 +18,7 @@ use crate::aws::delivery_probe::DeliveryProbe;
 use crate::aws::propagation;
 use crate::aws::rules::Rules;
 use crate::cli::TestArgs;
-use crate::hint::hinted;
+use crate::hint::{self, hinted};
 use crate::local::webhook_client::{self, Answer};
 use crate::settings::{GlobalSettings, OutputFormat};
 use crate::stripe::sample_event::sample_event;
@@ -118,8 +118,9 @@ pub async fn run(
     if secrets.is_empty() {
         bail!(
             "bridge {} has no signing secret yet, so the relay refuses every event (500 secret_not_configured): \
-             run `stripe-bridge set-secret` first",
-            settings.bridge
+             run `{}` first",
+            settings.bridge,
+            hint::command(&settings.bridge, "set-secret")
         );
     }
     // Stripe signs with every secret that is active for the endpoint: both of them
@@ -127,9 +128,9 @@ pub async fn run(
     let signature = sign_with_each(&secrets, now, sample.body.as_bytes());
     let signed_with: Vec<String> = secrets.iter().map(SigningSecret::masked).collect();
 
-    // A consumer would act on the sample as on a real event: say who gets it, and ask.
+    // A consumer would act on the sample as on a real event: say who gets it, and ask,
+    // whether or not a probe also catches it.
     if let Some(bridge) = &bridge
-        && !args.expect_delivery
         && !args.yes
         && !confirm_consumers(bridge, &sample, now, printer).await?
     {
@@ -183,7 +184,7 @@ pub async fn run(
         printer.status(&sending);
         let answer = webhook_client::post(&url, &signature, sample.body.clone(), timeout)
             .await
-            .map_err(|error| unanswered(error, &url))?;
+            .map_err(|error| unanswered(error, &url, &settings.bridge))?;
         let delivery = match &probe {
             Some(probe) if (200..300).contains(&answer.status) => {
                 Some(probe.wait(&sample.id, timeout).await?)
@@ -193,8 +194,8 @@ pub async fn run(
         Ok::<_, anyhow::Error>((answer, delivery))
     };
     let result = tokio::select! {
-        result = exchange => result,
-        _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
+        result = exchange => Some(result),
+        _ = tokio::signal::ctrl_c() => None,
     };
     if let Some(probe) = probe {
         let rule = probe.rule.clone();
@@ -210,8 +211,12 @@ pub async fn run(
         }
     }
     let (answer, delivery) = match result {
-        Ok(exchanged) => exchanged,
-        Err(error) => {
+        None => {
+            printer.warning("interrupted: no answer awaited");
+            return Ok(ExitStatus::Interrupted);
+        }
+        Some(Ok(exchanged)) => exchanged,
+        Some(Err(error)) => {
             if printer.format == OutputFormat::Json {
                 printer.result(&NotSent {
                     event_id: sample.id,
@@ -240,7 +245,7 @@ pub async fn run(
         timeout,
     });
     if !accepted {
-        bail!("{}", refusal_hint(&answer));
+        bail!("{}", refusal_hint(&answer, &settings.bridge));
     }
     if delivered == Some(false) {
         bail!(
@@ -294,7 +299,14 @@ async fn confirm_consumers(
     if !std::io::stdin().is_terminal() {
         return Err(crate::hint::hinted(
             "not sending a test event to live consumers without asking, and there is no terminal to ask on",
-            "pass --yes to send it anyway, use --expect-delivery, or give live consumers `add-rule --livemode live`",
+            format!(
+                "run it at a terminal to be asked, or make those rules take live events only (`{}`), \
+                 which no test event reaches",
+                hint::command(
+                    &bridge.name,
+                    "add-rule --type TYPE --target ARN --livemode live"
+                )
+            ),
         ));
     }
     crate::ui::printer::confirmed("Send it?")
@@ -317,34 +329,39 @@ impl fmt::Display for NotSent {
 
 /// The error when the URL gave no answer, with what to check: a local URL is most often
 /// a `stripe-bridge dev` that is not running.
-fn unanswered(error: anyhow::Error, url: &hyper::Uri) -> anyhow::Error {
+fn unanswered(error: anyhow::Error, url: &hyper::Uri, bridge: &str) -> anyhow::Error {
     let local = matches!(
         url.host(),
         Some("127.0.0.1" | "localhost" | "[::1]" | "::1")
     );
     let hint = if local {
-        "is `stripe-bridge dev` running? It prints the URL it listens on"
+        "is `stripe-bridge dev` running? It prints the URL it listens on".to_owned()
     } else {
-        "check the URL (`stripe-bridge status` shows the bridge's), and this machine's network"
+        format!(
+            "check the URL (`{}` shows the bridge's), and this machine's network",
+            hint::command(bridge, "status")
+        )
     };
     error.context(crate::hint::Hinted {
         message: format!("no answer from {url}"),
-        hint: hint.to_owned(),
+        hint,
     })
 }
 
 /// What to do about a refusal, by the relay's reason code.
-fn refusal_hint(answer: &Answer) -> String {
+fn refusal_hint(answer: &Answer, bridge: &str) -> String {
     let code = serde_json::from_str::<Value>(&answer.body)
         .ok()
         .and_then(|v| v["error"].as_str().map(str::to_owned));
     let hint = match code.as_deref() {
-        Some("secret_not_configured") => {
-            "the bridge has no signing secret: run `stripe-bridge set-secret`"
-        }
-        Some("signature_mismatch") => {
-            "the relay verifies with a different secret than the one signed with: compare `stripe-bridge set-secret --show` with --secret"
-        }
+        Some("secret_not_configured") => &format!(
+            "the bridge has no signing secret: run `{}`",
+            hint::command(bridge, "set-secret")
+        ),
+        Some("signature_mismatch") => &format!(
+            "the relay verifies with a different secret than the one signed with: compare `{}` with --secret",
+            hint::command(bridge, "set-secret --show")
+        ),
         Some("timestamp_outside_tolerance") => {
             "this machine's clock, or the relay's, is off: check it"
         }

@@ -154,7 +154,7 @@ fn refused(
         ),
         SignatureError::NoV1Signature { has_v0: true } => (
             "the header has no v1 signature, only v0: a test header from an old tool?".into(),
-            vec!["Stripe signs every event with v1; send a real event (`stripe trigger`, or `stripe-bridge test`)".into()],
+            vec!["Stripe signs every event with v1; send a real event (`stripe trigger`, or the `test` command to a bridge)".into()],
         ),
         SignatureError::NoV1Signature { has_v0: false } => (
             "the header has no v1 signature".into(),

@@ -11,7 +11,8 @@ use crate::ui::Printer;
 
 /// The secret from the argument, from standard input (`-`), or from a prompt that does
 /// not echo it (so it stays out of shell history).
-pub fn read_secret(argument: Option<&str>) -> Result<String> {
+/// `bridge` is the one the secret is for, for the hint.
+pub fn read_secret(bridge: &str, argument: Option<&str>) -> Result<String> {
     match argument {
         Some("-") => {
             let mut text = String::new();
@@ -21,7 +22,10 @@ pub fn read_secret(argument: Option<&str>) -> Result<String> {
             if text.is_empty() {
                 return Err(crate::hint::hinted(
                     "standard input was empty: no secret came through it",
-                    "pipe the secret in, e.g. `stripe-bridge set-secret - < secret.txt`, or leave out `-` to be asked",
+                    format!(
+                        "pipe the secret in, e.g. `{}`, or leave out `-` to be asked",
+                        crate::hint::command(bridge, "set-secret - < secret.txt")
+                    ),
                 ));
             }
             Ok(without_final_newline(text))

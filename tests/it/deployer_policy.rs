@@ -194,7 +194,7 @@ async fn a_deployer_holding_only_the_policy_can_run_every_command() {
     let dev = DevServer::of(dev.spawn().unwrap());
     let tested = succeeds(
         "test --expect-delivery",
-        as_deployer(&["test", "--url", &dev.url, "--expect-delivery"])
+        as_deployer(&["test", "--url", &dev.url, "--expect-delivery", "--yes"])
             .output()
             .unwrap(),
     );

@@ -34,13 +34,13 @@ async fn the_local_relay_puts_verified_events_on_the_bridges_bus_and_refuses_the
     assert!(dev.url.starts_with("http://127.0.0.1:") && dev.url.ends_with("/webhook"));
 
     // A rule would deliver the test event to its queue: `test` names it and, with no
-    // terminal to ask on, sends nothing unless --yes.
+    // terminal to ask on, sends nothing unless --yes (which its hint does not offer).
     let unasked = cli(&["--name", &name, "test", "--url", &dev.url]);
     assert_eq!(unasked.status.code(), Some(1));
     let text = stderr(&unasked);
     assert!(
         text.contains(&format!("{name}-invoice-paid -> {queue_arn}"))
-            && text.contains("hint: pass --yes"),
+            && text.contains("hint: run it at a terminal to be asked"),
         "{text}"
     );
     assert!(
@@ -89,6 +89,32 @@ async fn the_local_relay_puts_verified_events_on_the_bridges_bus_and_refuses_the
     assert!(
         drain(&sdk, &live_url).await.is_empty(),
         "a live consumer got a test event"
+    );
+
+    // --expect-delivery asks before live consumers get the sample too, and the refusal
+    // offers only choices that keep it from them.
+    let unasked = cli(&[
+        "--name",
+        &name,
+        "test",
+        "--url",
+        &dev.url,
+        "--expect-delivery",
+    ]);
+    assert_eq!(unasked.status.code(), Some(1), "{}", stderr(&unasked));
+    let text = stderr(&unasked);
+    assert!(text.contains("live consumers"), "{text}");
+    assert!(
+        !text.contains("--expect-delivery") && !text.contains("--yes"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("stripe-bridge --name {name} add-rule")),
+        "{text}"
+    );
+    assert!(
+        drain(&sdk, &queue_url).await.is_empty(),
+        "the sample was sent"
     );
 
     // --expect-delivery proves arrival with a probe that it removes afterwards.
