@@ -17,10 +17,11 @@ use crate::aws::rules::target::{Target, TargetKind};
 use crate::aws::rules::target_keys::KeyNeed;
 use crate::aws::rules::{Applied, ClaimCheckReader, RuleInfo, RuleSpec, Rules, naming};
 use crate::cli::{AddRuleArgs, RemoveRuleArgs};
-use crate::hint::hinted;
+use crate::hint::{self, hinted};
 use crate::settings::GlobalSettings;
 use crate::stripe::event_types::{self, TypeFilter};
 use crate::ui::Printer;
+use crate::ui::printer::{ask, can_ask};
 
 /// What `add-rule` did.
 #[derive(Debug, Serialize)]
@@ -36,6 +37,10 @@ pub struct RuleApplied {
     /// A backfill not started yet, and how to start it once the rule has taken effect.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub backfill_later: Option<BackfillLater>,
+    /// A backfill not run, because the rule was there unchanged, and its target has had
+    /// those events: the command that replays them to it all the same.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backfill_skipped: Option<String>,
     #[serde(skip)]
     applied: Applied,
 }
@@ -241,9 +246,21 @@ pub async fn add(
     // permission let them in (`aws::propagation`): its backfill waits, and is not waited
     // for here.
     let mut backfill_later = None;
+    let mut backfill_skipped = None;
     let backfill = match backfill {
         Some((_, window)) if applied != Applied::Unchanged => {
             backfill_later = Some(backfill_later_for(&settings.bridge, &spec.name, window));
+            None
+        }
+        Some((_, window))
+            if !replay_again(&settings.bridge, &spec.name, window, printer).await? =>
+        {
+            backfill_skipped = Some(replay_command(
+                &settings.bridge,
+                &spec.name,
+                window.from,
+                window.to,
+            ));
             None
         }
         Some((archive, window)) => Some(
@@ -270,6 +287,7 @@ pub async fn add(
         changed: applied != Applied::Unchanged,
         backfill,
         backfill_later,
+        backfill_skipped,
         applied,
     });
     Ok(if completed {
@@ -329,6 +347,39 @@ fn pretty(value: &Value) -> String {
     serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string())
 }
 
+/// Whether to backfill a rule that was there unchanged: its target has had what the bus
+/// sent it, and what an earlier backfill replayed, so the window would reach it twice.
+/// Asked at a terminal; without one, not replayed (the hint says how, all the same).
+async fn replay_again(bridge: &str, rule: &str, window: Window, printer: Printer) -> Result<bool> {
+    let again = format!(
+        "rule {rule} was already there, unchanged: its target has had the events the bus sent it, and \
+         those of any earlier backfill, so a backfill replays them to it again"
+    );
+    if can_ask() {
+        printer.warning(again);
+        return ask(&format!(
+            "Replay the events since {} to {rule} again?",
+            humantime::format_rfc3339_seconds(window.from)
+        ))
+        .await;
+    }
+    printer.warning(format!("{again}: not replaying"));
+    printer.hint(format!(
+        "to replay them to it all the same, run `{}`",
+        replay_command(bridge, rule, window.from, window.to)
+    ));
+    Ok(false)
+}
+
+/// The `replay` command line for `rule` over `from`..`to`.
+fn replay_command(bridge: &str, rule: &str, from: SystemTime, to: SystemTime) -> String {
+    let at = |t: SystemTime| humantime::format_rfc3339_seconds(t).to_string();
+    hint::command(
+        bridge,
+        &format!("replay --from {} --to {} --rule {rule}", at(from), at(to)),
+    )
+}
+
 /// The `replay` that runs a deferred backfill of `window` to `rule`, and when. Its window
 /// reaches on to when the rule has surely taken effect, so that no event that arrived
 /// meanwhile is missed; and it runs once those events are surely in the archive.
@@ -337,11 +388,7 @@ fn backfill_later_for(bridge: &str, rule: &str, window: Window) -> BackfillLater
     let in_effect = window.to + propagation::rules_and_policies();
     BackfillLater {
         after: at(in_effect + propagation::archive()),
-        command: format!(
-            "stripe-bridge --name {bridge} replay --from {} --to {} --rule {rule}",
-            at(window.from),
-            at(in_effect)
-        ),
+        command: replay_command(bridge, rule, window.from, in_effect),
     }
 }
 

@@ -203,6 +203,23 @@ async fn a_failed_delivery_is_listed_redelivered_to_its_rule_only_and_then_delet
         drain(&sdk, &other_url).await.is_empty(),
         "backfilled to an old rule"
     );
+    // The same add-rule again finds the rule unchanged: its target has had the window
+    // already, so it is not replayed twice; the hint says how to, all the same.
+    let (readded, said) = add(&late_arn, &["--backfill", "2h"]);
+    assert!(readded["backfill"].is_null(), "{readded}");
+    let skipped = readded["backfill_skipped"].as_str().unwrap();
+    assert!(
+        skipped.starts_with(&format!("stripe-bridge --name {name} replay --from ")),
+        "{readded}"
+    );
+    assert!(
+        said.contains("not replaying") && said.contains(skipped),
+        "{said}"
+    );
+    assert!(
+        drain(&sdk, &late_url).await.is_empty(),
+        "backfilled the same window twice"
+    );
 
     evidence::record(
         "dead_letters",
