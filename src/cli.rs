@@ -38,7 +38,7 @@ pub struct GlobalArgs {
     /// How to print results.
     #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
-    /// Print only errors (and results asked for with --output json).
+    /// Print no progress and no hints: only results, warnings and errors.
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
     /// Print more detail.

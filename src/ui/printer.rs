@@ -1,6 +1,8 @@
 //! Where output goes: results on stdout (text or JSON, as `--output` says), progress and
-//! messages on stderr (none with `--quiet`, more with `--verbose`), `warning:` and
-//! `hint:` lines, errors as one line plus their hints, and questions.
+//! messages on stderr (none with `--quiet`, more with `--verbose`), `warning:` lines
+//! (always) and `hint:` lines, errors as one line plus their hints, and questions.
+//! `--quiet` drops progress and chatter only: a warning and the answer the command was
+//! run for stay.
 
 use std::fmt::Display;
 use std::io::IsTerminal;
@@ -42,11 +44,10 @@ impl Printer {
         }
     }
 
-    /// Something the person should know although the command goes on.
+    /// Something the person should know although the command goes on: printed even
+    /// with `--quiet`.
     pub fn warning(&self, message: impl AsRef<str>) {
-        if !self.quiet {
-            eprintln!("warning: {}", message.as_ref());
-        }
+        eprintln!("warning: {}", message.as_ref());
     }
 
     /// What to do next, or about a warning.
@@ -56,11 +57,10 @@ impl Printer {
         }
     }
 
-    /// The command's result: its text form for people (none with `--quiet`), or its
-    /// JSON form for scripts.
+    /// The command's result, the answer it was run for (even with `--quiet`): its text
+    /// form for people, or its JSON form for scripts.
     pub fn result<T: Serialize + Display>(&self, value: &T) {
         match self.format {
-            OutputFormat::Text if self.quiet => {}
             OutputFormat::Text => println!("{value}"),
             OutputFormat::Json => println!(
                 "{}",
@@ -73,7 +73,6 @@ impl Printer {
     /// text, or one JSON object per line (JSON Lines).
     pub fn record<T: Serialize + Display>(&self, value: &T) {
         match self.format {
-            OutputFormat::Text if self.quiet => {}
             OutputFormat::Text => println!("{value}"),
             OutputFormat::Json => println!(
                 "{}",

@@ -60,7 +60,7 @@ fn output_json_prints_the_template_as_json() {
 }
 
 /// A deploy that changes nothing says so, and not that it deployed; `-q` prints the
-/// result alone, with no hint.
+/// result and warnings, with no progress and no hint.
 #[test]
 fn a_deploy_with_nothing_to_do_does_not_claim_it_deployed() {
     let name = unique("noop");
@@ -92,8 +92,40 @@ fn a_deploy_with_nothing_to_do_does_not_claim_it_deployed() {
         changed.to_str().unwrap(),
     ]);
     assert!(quiet.status.success(), "{}", stderr(&quiet));
-    assert_eq!(String::from_utf8_lossy(&quiet.stdout), "");
+    // The answer stays; the progress and the hint go.
+    assert!(
+        String::from_utf8_lossy(&quiet.stdout).contains(&format!("Deployed {name}")),
+        "{}",
+        String::from_utf8_lossy(&quiet.stdout)
+    );
     assert_eq!(stderr(&quiet), "");
+
+    // Warnings and verdicts stay too.
+    let warned = cli(&["--name", &name, "-q", "set-secret", SECRET]);
+    assert!(warned.status.success(), "{}", stderr(&warned));
+    assert!(
+        stderr(&warned).contains("warning: the secret is now in your shell history"),
+        "{}",
+        stderr(&warned)
+    );
+    let shown = cli(&["--name", &name, "-q", "set-secret", "--show"]);
+    assert!(
+        String::from_utf8_lossy(&shown.stdout).contains("whsec_"),
+        "{}",
+        String::from_utf8_lossy(&shown.stdout)
+    );
+    let verdict = cli_offline(&[
+        "-q",
+        "verify",
+        "--secret",
+        SECRET,
+        "--header",
+        "t=1700000000,v1=00",
+        "--payload",
+        "-",
+    ]);
+    assert_eq!(verdict.status.code(), Some(1));
+    assert!(!verdict.stdout.is_empty(), "verify -q said nothing");
     assert!(cli(&["--name", &name, "remove", "--yes"]).status.success());
 }
 
