@@ -25,7 +25,6 @@ use crate::cli::DevArgs;
 use crate::hint::hinted;
 use crate::local::dev_server::{self, Report};
 use crate::settings::GlobalSettings;
-use crate::stripe::secret_check;
 use crate::ui::report::rfc3339;
 use crate::ui::{Printer, secret_input};
 
@@ -74,7 +73,7 @@ pub async fn run(
         false,
     )?
     .iter()
-    .map(|s| secret_check::check(s).context("--secret"))
+    .map(|s| s.check())
     .collect::<Result<Vec<_>>>()?;
     let ctx = connect::connect(&settings.aws).await?;
     let cfn = aws_sdk_cloudformation::Client::new(&ctx.sdk);

@@ -43,9 +43,6 @@ pub async fn run(
     printer: Printer,
 ) -> Result<ExitStatus> {
     let name = settings.bridge.as_str();
-    if !args.yes {
-        check_can_ask("pass --yes")?;
-    }
     let ctx = connect::connect(&settings.aws).await?;
     let cfn = aws_sdk_cloudformation::Client::new(&ctx.sdk);
     let s3 = aws_sdk_s3::Client::new(&ctx.sdk);
@@ -75,6 +72,10 @@ pub async fn run(
         return Ok(ExitStatus::Success);
     };
     stack::check_owner(&state, name, &ctx.region)?;
+    // Only a bridge that is there needs a question: nothing to remove needs none.
+    if !args.yes {
+        check_can_ask("pass --yes")?;
+    }
     if !args.yes
         && !confirmed(&format!(
             "Remove bridge {name} (stack {name} in {}) and everything it made?",

@@ -29,10 +29,18 @@ pub async fn run(
     let new_secret = if args.show || args.remove {
         None
     } else {
-        Some(secret_input::signing_secret(
-            secret_input::read_secret(name, args.secret.as_deref())?,
-            printer,
-        )?)
+        let from = match args.secret.as_deref() {
+            Some("-") => "the secret from standard input",
+            Some(_) => "the secret on the command line",
+            None => "the secret from the prompt",
+        };
+        Some(
+            secret_input::signing_secret(
+                secret_input::read_secret(name, args.secret.as_deref())?,
+                printer,
+            )
+            .context(from)?,
+        )
     };
     if args.secret.as_deref().is_some_and(|s| s != "-") {
         printer.warning("the secret is now in your shell history");

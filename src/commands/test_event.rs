@@ -22,7 +22,6 @@ use crate::hint::{self, hinted};
 use crate::local::webhook_client::{self, Answer};
 use crate::settings::{GlobalSettings, OutputFormat};
 use crate::stripe::sample_event::sample_event;
-use crate::stripe::secret_check;
 use crate::ui::printer::error_lines;
 use crate::ui::{Printer, secret_input};
 
@@ -87,7 +86,7 @@ pub async fn run(
         false,
     )?
     .iter()
-    .map(|s| secret_check::check(s))
+    .map(|s| s.check())
     .collect::<Result<Vec<_>>>()?;
     let url = args
         .url

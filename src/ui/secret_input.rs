@@ -31,10 +31,7 @@ pub fn read_secret(bridge: &str, argument: Option<&str>) -> Result<String> {
             Ok(without_final_newline(text))
         }
         Some(secret) => Ok(secret.to_owned()),
-        None if std::io::stdin().is_terminal() => {
-            rpassword::prompt_password("Stripe webhook signing secret (whsec_…, not shown): ")
-                .context("cannot read the secret from the terminal")
-        }
+        None if std::io::stdin().is_terminal() => prompt(),
         None => {
             bail!("no secret given: pass it as an argument, or `-` to read it from standard input")
         }
@@ -45,8 +42,18 @@ pub fn read_secret(bridge: &str, argument: Option<&str>) -> Result<String> {
 /// and `file` (`--secret-file`, one a line), then STRIPE_WEBHOOK_SECRET, then (with
 /// `ask`, on a terminal) a prompt that does not echo. None of them leaves the secret in
 /// shell history but `--secret`.
-pub fn gather(given: &[String], file: Option<&std::path::Path>, ask: bool) -> Result<Vec<String>> {
-    let mut secrets = given.to_vec();
+pub fn gather(
+    given: &[String],
+    file: Option<&std::path::Path>,
+    ask: bool,
+) -> Result<Vec<GivenSecret>> {
+    let mut secrets: Vec<GivenSecret> = given
+        .iter()
+        .map(|text| GivenSecret {
+            text: text.clone(),
+            source: "--secret".to_owned(),
+        })
+        .collect();
     if let Some(path) = file {
         let text = std::fs::read_to_string(path).with_context(|| {
             format!(
@@ -57,8 +64,12 @@ pub fn gather(given: &[String], file: Option<&std::path::Path>, ask: bool) -> Re
         let before = secrets.len();
         secrets.extend(
             text.lines()
-                .filter(|l| !l.trim().is_empty())
-                .map(str::to_owned),
+                .enumerate()
+                .filter(|(_, l)| !l.trim().is_empty())
+                .map(|(number, line)| GivenSecret {
+                    text: line.to_owned(),
+                    source: format!("line {} of {}", number + 1, path.display()),
+                }),
         );
         if secrets.len() == before {
             bail!(
@@ -68,18 +79,63 @@ pub fn gather(given: &[String], file: Option<&std::path::Path>, ask: bool) -> Re
         }
     }
     if secrets.is_empty()
-        && let Ok(secret) = std::env::var(ENV_SECRET)
-        && !secret.trim().is_empty()
+        && let Some(secret) = std::env::var_os(ENV_SECRET)
     {
-        secrets.push(secret);
+        let secret = secret.into_string().map_err(|_| {
+            anyhow::anyhow!(
+                "{ENV_SECRET} is not text: set it to the endpoint's signing secret (whsec_…)"
+            )
+        })?;
+        if secret.trim().is_empty() {
+            bail!(
+                "{ENV_SECRET} is set but empty: set it to the endpoint's signing secret (whsec_…), or unset it"
+            );
+        }
+        secrets.push(GivenSecret {
+            text: secret,
+            source: ENV_SECRET.to_owned(),
+        });
     }
     if secrets.is_empty() && ask && std::io::stdin().is_terminal() {
-        secrets.push(
-            rpassword::prompt_password("Stripe webhook signing secret (whsec_…, not shown): ")
-                .context("cannot read the secret from the terminal")?,
-        );
+        secrets.push(GivenSecret {
+            text: prompt()?,
+            source: "the prompt".to_owned(),
+        });
     }
     Ok(secrets)
+}
+
+/// A secret as given, and where from: `--secret`, a line of `--secret-file`,
+/// STRIPE_WEBHOOK_SECRET or the prompt, so that an error about it says which.
+#[derive(Debug, Clone)]
+pub struct GivenSecret {
+    pub text: String,
+    pub source: String,
+}
+
+impl GivenSecret {
+    /// The secret, checked: an error names where it came from.
+    pub fn check(&self) -> Result<SigningSecret> {
+        check(&self.text).with_context(|| format!("the secret from {}", self.source))
+    }
+}
+
+/// The secret typed at a prompt that does not echo it; nothing typed is an error.
+fn prompt() -> Result<String> {
+    let typed = rpassword::prompt_password("Stripe webhook signing secret (whsec_…, not shown): ");
+    let typed = match typed {
+        Ok(typed) => typed,
+        // Ctrl-D: the prompt's line is left open.
+        Err(error) if error.kind() == std::io::ErrorKind::UnexpectedEof => {
+            eprintln!();
+            bail!("no secret typed at the prompt: paste the endpoint's signing secret (whsec_…)")
+        }
+        Err(error) => return Err(error).context("cannot read the secret from the terminal"),
+    };
+    if typed.trim().is_empty() {
+        bail!("no secret typed at the prompt: paste the endpoint's signing secret (whsec_…)");
+    }
+    Ok(typed)
 }
 
 /// The environment variable `verify`, `dev` and `test` read a secret from.

@@ -552,3 +552,17 @@ fn secrets_come_from_the_environment_a_file_or_a_prompt() {
     );
     assert!(cli(&["--name", &name, "remove", "--yes"]).status.success());
 }
+
+/// Removing a bridge that was never deployed needs no question, with or without a
+/// terminal: there is nothing to remove.
+#[test]
+fn removing_a_bridge_never_deployed_asks_nothing() {
+    let name = unique("never");
+    let removed = cli(&["--name", &name, "remove"]);
+    assert!(removed.status.success(), "{}", stderr(&removed));
+    assert!(
+        String::from_utf8_lossy(&removed.stdout).contains("nothing to remove"),
+        "{}",
+        String::from_utf8_lossy(&removed.stdout)
+    );
+}

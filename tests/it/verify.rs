@@ -187,3 +187,53 @@ fn verify_refuses_bad_input_with_the_fix() {
     // Missing arguments are a usage error.
     assert_eq!(cli(&["verify", "--header", "t=1"]).status.code(), Some(2));
 }
+
+/// A secret that is not one says where it came from; an empty STRIPE_WEBHOOK_SECRET is
+/// an error, not a secret left out.
+#[test]
+fn a_bad_secret_says_where_it_came_from() {
+    let verify = ["verify", "--header", "t=1700000000,v1=00", "--payload", "-"];
+    let api_key = crate::support::cli::cli_offline_with_env(
+        &verify,
+        &[("STRIPE_WEBHOOK_SECRET", "sk_test_notASigningSecret")],
+    );
+    assert_eq!(api_key.status.code(), Some(1));
+    assert!(
+        stderr(&api_key).contains("error: the secret from STRIPE_WEBHOOK_SECRET: "),
+        "{}",
+        stderr(&api_key)
+    );
+    let empty =
+        crate::support::cli::cli_offline_with_env(&verify, &[("STRIPE_WEBHOOK_SECRET", "")]);
+    assert_eq!(empty.status.code(), Some(1));
+    assert!(
+        stderr(&empty).contains("STRIPE_WEBHOOK_SECRET is set but empty"),
+        "{}",
+        stderr(&empty)
+    );
+
+    let file = std::env::temp_dir().join(format!("{}.secrets", unique("secret-file")));
+    std::fs::write(
+        &file,
+        "whsec_0123456789abcdefABCDEF0123456789\n\nnot-a-secret\n",
+    )
+    .unwrap();
+    let from_file = cli(&[
+        "test",
+        "--url",
+        "http://127.0.0.1:9/webhook",
+        "--secret-file",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(from_file.status.code(), Some(1));
+    assert!(
+        stderr(&from_file).contains(&format!("the secret from line 3 of {}", file.display())),
+        "{}",
+        stderr(&from_file)
+    );
+    assert!(
+        !stderr(&from_file).contains("not-a-secret"),
+        "{}",
+        stderr(&from_file)
+    );
+}
