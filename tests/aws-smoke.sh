@@ -16,6 +16,8 @@
 # URL. A run takes about 15 minutes, mostly waiting for events to reach the archive.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# One warm build directory for every script, outside the clone (../shared/TESTING.md).
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/stripe-bridge/target}"
 
 mode="${1:-}"
 case "$mode" in

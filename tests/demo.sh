@@ -9,6 +9,8 @@
 # Nothing leaves this machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# One warm build directory for every script, outside the clone (../shared/TESTING.md).
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/stripe-bridge/target}"
 
 venv="${STRIPE_BRIDGE_VENV:-.venv-aws}"
 tests/emulator/install.sh "$venv"

@@ -5,6 +5,8 @@
 # the figures as a table. Any broken promise fails it. Nothing leaves 127.0.0.1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# One warm build directory for every script, outside the clone (../shared/TESTING.md).
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/stripe-bridge/target}"
 
 venv="${STRIPE_BRIDGE_VENV:-.venv-aws}"
 tests/emulator/install.sh "$venv"

@@ -2,7 +2,8 @@
 //!
 //! The relay's source travels inside the CLI (see `build.rs`). It is written once per
 //! version to the cache directory and built there with the `lambda` profile, into a
-//! build directory that stays warm between deploys.
+//! build directory that stays warm between deploys. A `bootstrap` already built from
+//! this very source is packaged without running cargo at all.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -36,6 +37,14 @@ pub fn build(
     status: impl Fn(String),
     detail: impl Fn(String),
 ) -> Result<Artifact> {
+    let binary_path = binary_path(cache, arch);
+    if built_before(arch, cache) {
+        detail(format!(
+            "{} was built from this source: no build needed",
+            binary_path.display()
+        ));
+        return package_binary(&binary_path);
+    }
     let source = write_sources(cache)?;
     let host = host_target()?;
     let target = arch.rust_target();
@@ -78,8 +87,15 @@ pub fn build(
     if !status.success() {
         bail!("building the relay failed (cargo exited with {status}); see cargo's output above");
     }
-    let binary_path = binary_path(cache, arch);
-    let binary = std::fs::read(&binary_path)
+    let artifact = package_binary(&binary_path)?;
+    // Which source the binary is of: the next deploy of the same CLI needs no cargo.
+    std::fs::write(stamp_path(cache, arch), source_hash())
+        .with_context(|| format!("cannot write {}", stamp_path(cache, arch).display()))?;
+    Ok(artifact)
+}
+
+fn package_binary(binary_path: &Path) -> Result<Artifact> {
+    let binary = std::fs::read(binary_path)
         .with_context(|| format!("cargo built no {}", binary_path.display()))?;
     // Both architectures run on provided.al2023's glibc.
     check_glibc(&binary)?;
@@ -88,12 +104,22 @@ pub fn build(
 
 /// Where this version's source is written: one folder per content.
 fn source_dir(cache: &Path) -> PathBuf {
+    cache.join("relay-src").join(source_hash())
+}
+
+/// The embedded source's content hash (16 hex digits).
+fn source_hash() -> String {
     let mut everything = relay_sources::WORKSPACE_MANIFEST.as_bytes().to_vec();
     for (path, contents) in relay_sources::FILES {
         everything.extend_from_slice(path.as_bytes());
         everything.extend_from_slice(contents);
     }
-    cache.join("relay-src").join(short_sha256(everything, 16))
+    short_sha256(everything, 16)
+}
+
+/// Beside the binary: the hash of the source it was built from.
+fn stamp_path(cache: &Path, arch: Architecture) -> PathBuf {
+    binary_path(cache, arch).with_extension("source")
 }
 
 fn binary_path(cache: &Path, arch: Architecture) -> PathBuf {
@@ -104,23 +130,20 @@ fn binary_path(cache: &Path, arch: Architecture) -> PathBuf {
         .join("bootstrap")
 }
 
-/// Whether this version of the relay was built for `arch` before, so that cargo only
-/// checks it (a second or so) rather than building it (minutes).
+/// Whether the `bootstrap` for `arch` was built from this very source (another CLI
+/// version's build would have stamped another hash), so that it is only packaged.
 pub fn built_before(arch: Architecture, cache: &Path) -> bool {
-    let modified = |path: PathBuf| std::fs::metadata(path).and_then(|m| m.modified()).ok();
-    match (
-        modified(source_dir(cache).join(".complete")),
-        modified(binary_path(cache, arch)),
-    ) {
-        (Some(written), Some(built)) => built >= written,
-        _ => false,
-    }
+    binary_path(cache, arch).exists()
+        && std::fs::read_to_string(stamp_path(cache, arch)).is_ok_and(|s| s == source_hash())
 }
 
-/// What the person waits for: a first build, or cargo's check of an earlier one.
+/// What the person waits for: a build, or nothing.
 pub fn building_message(arch: Architecture, cache: &Path) -> String {
     if built_before(arch, cache) {
-        format!("Using the relay built before for {}", arch.lambda_name())
+        format!(
+            "Using the relay built before for {} (no build needed)",
+            arch.lambda_name()
+        )
     } else {
         format!(
             "Building the relay for {} (the first build takes a few minutes)",

@@ -27,7 +27,7 @@ use crate::aws::stack::parameters::{ParameterChange, ParameterPlan, Setting};
 use crate::aws::stack::{self, Prepared, StackRequest, StackState};
 use crate::aws::{artifacts, concurrency, connect, publishers};
 use crate::build::package::{self, Architecture, Artifact};
-use crate::build::{relay_build, template};
+use crate::build::template;
 use crate::cli::{BusChoice, DeployArgs};
 use crate::hint::hinted;
 use crate::settings::GlobalSettings;
@@ -682,11 +682,7 @@ async fn apply(
 fn artifact(args: &DeployArgs, arch: Architecture, printer: Printer) -> Result<Artifact> {
     match &args.artifact {
         Some(path) => package::load_prebuilt(path, arch),
-        None => {
-            let cache = relay_build::cache_dir()?;
-            printer.status(relay_build::building_message(arch, &cache));
-            relay_build::build(arch, &cache, |s| printer.status(s), |d| printer.detail(d))
-        }
+        None => super::package::build_relay(arch, printer),
     }
 }
 

@@ -8,9 +8,11 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 
 use super::ExitStatus;
+use crate::build::package::{Architecture, Artifact};
 use crate::build::relay_build;
 use crate::cli::PackageArgs;
 use crate::ui::Printer;
+use crate::ui::progress::Spinner;
 
 /// The zip written.
 #[derive(Debug, Serialize)]
@@ -20,6 +22,21 @@ pub struct Packaged {
     pub sha256: String,
     pub key: String,
     pub architecture: &'static str,
+}
+
+/// The relay for `arch`, from the embedded source: packaged at once when this source
+/// was built before, else built (minutes, the first time) under a spinner.
+pub fn build_relay(arch: Architecture, printer: Printer) -> Result<Artifact> {
+    let cache = relay_build::cache_dir()?;
+    let message = relay_build::building_message(arch, &cache);
+    if relay_build::built_before(arch, &cache) {
+        printer.status(message);
+        return relay_build::build(arch, &cache, |s| printer.status(s), |d| printer.detail(d));
+    }
+    let spinner = Spinner::new(&printer, &message);
+    let built = relay_build::build(arch, &cache, |s| spinner.println(&s), |d| printer.detail(d));
+    spinner.finish();
+    built
 }
 
 impl fmt::Display for Packaged {
@@ -36,9 +53,7 @@ impl fmt::Display for Packaged {
 
 pub fn run(args: &PackageArgs, printer: Printer) -> Result<ExitStatus> {
     let arch = args.arch;
-    let cache = relay_build::cache_dir()?;
-    printer.status(relay_build::building_message(arch, &cache));
-    let artifact = relay_build::build(arch, &cache, |s| printer.status(s), |d| printer.detail(d))?;
+    let artifact = build_relay(arch, printer)?;
     std::fs::write(&args.out, &artifact.zip)
         .with_context(|| format!("cannot write {}", args.out.display()))?;
     printer.result(&Packaged {

@@ -14,6 +14,50 @@ pub struct Progress {
     printer: Printer,
 }
 
+/// `⠋ Building the relay … 1m 12s` on a terminal, for a wait with nothing to count;
+/// elsewhere the message once; nothing with `--quiet`.
+pub struct Spinner {
+    bar: Option<ProgressBar>,
+    printer: Printer,
+}
+
+impl Spinner {
+    pub fn new(printer: &Printer, message: &str) -> Self {
+        let bar = (!printer.quiet && std::io::stderr().is_terminal()).then(|| {
+            let bar = ProgressBar::new_spinner();
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} {msg} {elapsed}")
+                    .expect("a valid template"),
+            );
+            bar.set_message(message.to_owned());
+            bar.enable_steady_tick(std::time::Duration::from_millis(120));
+            bar
+        });
+        if bar.is_none() {
+            printer.status(message);
+        }
+        Self {
+            bar,
+            printer: *printer,
+        }
+    }
+
+    /// A status line above the spinner.
+    pub fn println(&self, line: &str) {
+        match &self.bar {
+            Some(bar) => bar.println(line),
+            None => self.printer.status(line),
+        }
+    }
+
+    /// Leaves the message, with the time it took.
+    pub fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish();
+        }
+    }
+}
+
 impl Progress {
     pub fn new(printer: &Printer, verb: &str, name: &str, total: usize) -> Self {
         let bar = (!printer.quiet && std::io::stderr().is_terminal()).then(|| {
@@ -27,7 +71,11 @@ impl Progress {
             bar
         });
         if bar.is_none() {
-            printer.status(format!("{verb} stack {name} ({total} resources)"));
+            printer.status(if total > 0 {
+                format!("{verb} stack {name} ({total} resources)")
+            } else {
+                format!("{verb} stack {name}")
+            });
         }
         Self {
             bar,

@@ -566,3 +566,27 @@ fn removing_a_bridge_never_deployed_asks_nothing() {
         String::from_utf8_lossy(&removed.stdout)
     );
 }
+
+/// Every script that builds uses the one warm build directory outside the clone, so the
+/// README's two commands (the demo and the tests) compile everything once, not twice.
+#[test]
+fn every_script_that_builds_shares_one_target_directory() {
+    const SHARED: &str =
+        r#"export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/stripe-bridge/target}""#;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    for script in [
+        ".ci/run",
+        "tests/run.sh",
+        "tests/demo.sh",
+        "tests/aws-smoke.sh",
+        "tests/evidence.sh",
+        "benches/cli.sh",
+        "benches/compare.sh",
+    ] {
+        let text = std::fs::read_to_string(root.join(script)).unwrap();
+        assert!(
+            text.contains(SHARED),
+            "{script} builds into a directory of its own"
+        );
+    }
+}
