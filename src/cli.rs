@@ -145,7 +145,7 @@ pub struct DeadLettersArgs {
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
     /// Where the window starts: RFC 3339 (2026-11-24T09:00:00Z) or that long ago (90m, 3d).
-    #[arg(long, value_parser = parse_time, required_unless_present = "list")]
+    #[arg(long, value_parser = parse_time, required_unless_present = "list", conflicts_with = "list")]
     pub from: Option<TimeArg>,
     /// Where the window ends (default: now).
     #[arg(long, value_parser = parse_time, conflicts_with = "list")]
@@ -233,7 +233,7 @@ pub struct TestArgs {
     #[arg(long, short = 'y')]
     pub yes: bool,
     /// How long to wait for the answer, and for the delivery.
-    #[arg(long, default_value = "30s")]
+    #[arg(long, default_value = "30s", value_parser = parse_timeout)]
     pub timeout: humantime::Duration,
 }
 
@@ -397,7 +397,7 @@ fn parse_endpoint_name(name: &str) -> Result<String, String> {
     if ok && name != "main" {
         Ok(name.to_owned())
     } else if name == "main" {
-        Err("`main` is the default endpoint's name: leave out --endpoint for it".to_owned())
+        Err("`main` is the default endpoint's name: leave out --endpoint for it (its secret can be replaced, or rolled with --keep-previous, but not removed: the relay needs one)".to_owned())
     } else {
         Err(format!(
             "`{name}` is not an endpoint name: use 1 to 32 lower-case letters, digits or -, such as connect"
@@ -454,8 +454,30 @@ pub struct AddRuleArgs {
     pub grant_kms: bool,
     /// Then replay this much of the archive (e.g. 7d) to the new rule only, so that a new
     /// consumer starts from the past.
-    #[arg(long, value_parser = humantime::parse_duration)]
+    #[arg(long, value_name = "LENGTH", value_parser = parse_backfill)]
     pub backfill: Option<std::time::Duration>,
+}
+
+/// `test --timeout`: at least a second.
+fn parse_timeout(text: &str) -> Result<humantime::Duration, String> {
+    match text.parse::<humantime::Duration>() {
+        Ok(timeout) if timeout.as_secs() >= 1 => Ok(timeout),
+        Ok(_) => Err(format!(
+            "`{text}` leaves no time for an answer: give at least 1s (the default is 30s)"
+        )),
+        Err(_) => Err(format!("`{text}` is not a length of time (e.g. 30s, 2m)")),
+    }
+}
+
+/// `--backfill`: how much of the archive, at least a second of it.
+fn parse_backfill(text: &str) -> Result<std::time::Duration, String> {
+    match humantime::parse_duration(text) {
+        Ok(length) if length.as_secs() >= 1 => Ok(length),
+        Ok(_) => Err(format!(
+            "`{text}` is no time at all: give how much of the archive to replay, e.g. 7d"
+        )),
+        Err(_) => Err(format!("`{text}` is not a length of time (e.g. 7d, 12h)")),
+    }
 }
 
 fn parse_account_id(id: &str) -> Result<String, String> {

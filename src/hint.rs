@@ -81,7 +81,7 @@ mod tests {
     fn no_message_spells_out_a_command_without_its_bridge() {
         const NO_BRIDGE: [&str; 4] = [
             // Local commands, and a process's name.
-            "`stripe-bridge package --arch",
+            "`stripe-bridge package",
             "another `stripe-bridge dev` running",
             "is `stripe-bridge dev` running",
             // `stripe-bridge completions`, `template`: no bridge either.

@@ -75,11 +75,13 @@ pub fn choose(
         (Some(0), _) => Ok((0, None)),
         (Some(cap), Ok(room)) if !fits(cap, &room) => Err(hinted(
             format!(
-                "a cap of {cap} would leave the account {} unreserved concurrency, and AWS keeps at least {MIN_UNRESERVED} (its limit is {})",
-                room.available - cap,
-                room.limit
+                "a cap of {cap} is more than the account can reserve: {} of its {} concurrency are unreserved, and AWS keeps at least {MIN_UNRESERVED} of them",
+                room.available, room.limit
             ),
-            "pass a smaller --max-concurrency, 0 for no cap, or raise the limit in Service Quotas",
+            format!(
+                "pass --max-concurrency {} or less, 0 for no cap, or raise the limit in Service Quotas",
+                (room.available - MIN_UNRESERVED).max(0)
+            ),
         )),
         (Some(cap), _) => Ok((cap, None)),
         (None, Ok(room)) if fits(DEFAULT_CAP, &room) => Ok((DEFAULT_CAP, None)),

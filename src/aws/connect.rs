@@ -143,6 +143,14 @@ fn credentials_error(
         aws_sdk_sts::config::http::HttpResponse,
     >,
 ) -> anyhow::Error {
+    const FIX: &str = "run `aws configure` or `aws sso login`, set AWS_ACCESS_KEY_ID and \
+                       AWS_SECRET_ACCESS_KEY, or pick a profile with --profile";
+    // AWS answered: it refused the credentials it was given (expired, revoked, mistyped).
+    if error.as_service_error().is_some() {
+        return Err::<(), _>(error)
+            .with_hint("AWS refused the credentials", FIX)
+            .unwrap_err();
+    }
     let credentials =
         std::iter::successors(Some(&error as &(dyn std::error::Error + 'static)), |e| {
             e.source()
@@ -152,13 +160,9 @@ fn credentials_error(
             text.contains("credentials") || text.contains("Credentials")
         });
     if credentials {
-        Err::<(), _>(error)
-            .with_hint(
-                "no usable AWS credentials",
-                "run `aws configure` or `aws sso login`, set AWS_ACCESS_KEY_ID and \
-                 AWS_SECRET_ACCESS_KEY, or pick a profile with --profile",
-            )
-            .unwrap_err()
+        // The chain's own account of each provider it tried (the environment, the
+        // profile files, SSO, IMDS…) says nothing the fix does not.
+        hinted("no usable AWS credentials were found", FIX)
     } else {
         Err::<(), _>(error)
             .with_hint(

@@ -12,7 +12,7 @@ use tokio::time::Instant;
 
 use crate::aws::OWNER_TAG;
 use crate::aws::rules::target::Target;
-use crate::aws::rules::{RuleSpec, Rules};
+use crate::aws::rules::{RuleSpec, Rules, naming};
 
 /// Marks a probe's queue (its rule is one of the bridge's, by the owner tag).
 const PROBE_TAG: &str = "stripe-bridge:probe";
@@ -32,11 +32,6 @@ pub struct DeliveryProbe {
     warm_up_id: String,
 }
 
-/// The probe's names: the bridge's name, `-probe-`, and a random part.
-fn probe_prefix(bridge: &str) -> String {
-    format!("{bridge}-probe-")
-}
-
 impl DeliveryProbe {
     /// Makes the queue and a rule on `bus` that sends it the event `event_id`. If making
     /// the rule fails, the queue is deleted again.
@@ -48,7 +43,7 @@ impl DeliveryProbe {
         event_id: &str,
     ) -> Result<Self> {
         let sqs = aws_sdk_sqs::Client::new(sdk);
-        let name = format!("{}{:08x}", probe_prefix(bridge), fastrand::u32(..));
+        let name = format!("{}{:08x}", naming::probe_prefix(bridge), fastrand::u32(..));
         let queue_url = sqs
             .create_queue()
             .queue_name(&name)
@@ -208,7 +203,7 @@ pub async fn remove_leftover_queues(sdk: &SdkConfig, bridge: &str) -> Result<usi
     let mut removed = 0;
     let mut urls = sqs
         .list_queues()
-        .queue_name_prefix(probe_prefix(bridge))
+        .queue_name_prefix(naming::probe_prefix(bridge))
         .into_paginator()
         .items()
         .send();

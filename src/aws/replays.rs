@@ -76,6 +76,12 @@ impl Window {
     /// replay can only bring back what the archive has had time to record.
     pub fn check(&self, archive: &Archive, now: SystemTime) -> Result<()> {
         let show = |t: SystemTime| humantime::format_rfc3339_seconds(t).to_string();
+        if self.from > now {
+            return Err(hinted(
+                format!("--from {} is in the future", show(self.from)),
+                "give a time before now, or how long ago (--from 3d)",
+            ));
+        }
         if self.from >= self.to {
             return Err(hinted(
                 format!(

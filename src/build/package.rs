@@ -75,9 +75,10 @@ pub fn package(bootstrap: &[u8]) -> Result<Artifact> {
 pub fn load_prebuilt(path: &Path, arch: Architecture) -> Result<Artifact> {
     let zip = std::fs::read(path)
         .with_context(|| format!("cannot read the artifact {}", path.display()))?;
-    let mut archive = ZipArchive::new(Cursor::new(&zip)).with_context(|| {
-        format!(
-            "{} is not a zip file; pass a zip holding the relay's `bootstrap`",
+    // The zip crate's reason ("Could not find EOCD") says nothing more to a person.
+    let mut archive = ZipArchive::new(Cursor::new(&zip)).map_err(|_| {
+        anyhow::anyhow!(
+            "{} is not a zip file; pass a zip holding the relay's `bootstrap` (`stripe-bridge package` makes one)",
             path.display()
         )
     })?;

@@ -279,7 +279,7 @@ async fn deploy(
                 });
                 return Ok(ExitStatus::Success);
             }
-            printer.status(format!("No changes to deploy: {name} is up to date"));
+            printer.status("No changes to deploy");
             finish(target, name, &state.outputs, started, None, false, printer);
             Ok(ExitStatus::Success)
         }

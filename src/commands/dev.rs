@@ -19,6 +19,7 @@ use serde::Serialize;
 use tokio::net::TcpListener;
 
 use super::ExitStatus;
+use crate::aws::bridge::read_secrets;
 use crate::aws::stack::StackState;
 use crate::aws::{connect, event_bus, publishers, stack};
 use crate::cli::DevArgs;
@@ -107,6 +108,24 @@ pub async fn run(
             "no signing secret to verify with: pass --secret whsec_… (`stripe listen` prints the one it signs with), \
              or deploy bridge {name} and run set-secret"
         );
+    }
+    if given.is_empty()
+        && let Some(arn) = secret_arn
+    {
+        let client = aws_sdk_secretsmanager::Client::new(&ctx.sdk);
+        if read_secrets(&client, name, arn)
+            .await?
+            .active_at(unix_now())
+            .is_empty()
+        {
+            printer.warning(format!(
+                "bridge {name} has no signing secret yet: every request will get 500 secret_not_configured"
+            ));
+            printer.hint(format!(
+                "run `{}` first, or pass --secret whsec_… (`stripe listen` prints the one it signs with)",
+                crate::hint::command(name, "set-secret")
+            ));
+        }
     }
     let mut config = RelayConfig::new(bus, secret_arn.unwrap_or_default());
     config.bridge_name = name.to_owned();

@@ -115,18 +115,43 @@ impl fmt::Display for RuleList {
             );
         }
         let width = self.rules.iter().map(|r| r.name.len()).max().unwrap_or(4);
-        let lines: Vec<String> = self
-            .rules
-            .iter()
-            .map(|r| {
-                format!(
-                    "{:<width$}  {}  -> {}",
-                    r.name,
-                    r.pattern,
-                    r.targets.join(", ")
-                )
-            })
-            .collect();
+        let mut lines = Vec::new();
+        for r in &self.rules {
+            lines.push(format!(
+                "{:<width$}  {}  -> {}",
+                r.name,
+                r.pattern,
+                r.targets.join(", ")
+            ));
+            let indent = " ".repeat(width + 2);
+            if r.leftover_probe {
+                lines.push(format!(
+                    "{indent}a probe `test --expect-delivery` left behind, no consumer's: `{}` deletes it",
+                    hint::command(&self.bridge, &format!("remove-rule {}", r.name))
+                ));
+                continue;
+            }
+            if let Some(queue) = &r.dead_letter_queue {
+                let retries = r
+                    .max_retries
+                    .map_or(String::new(), |n| format!("{n} retries"));
+                let age = r.max_age_seconds.map_or(String::new(), |s| {
+                    crate::ui::report::length(Duration::from_secs(s as u64))
+                });
+                let within = match (retries.is_empty(), age.is_empty()) {
+                    (false, false) => format!(" after {retries} within {age}"),
+                    (false, true) => format!(" after {retries}"),
+                    (true, false) => format!(" after {age}"),
+                    (true, true) => String::new(),
+                };
+                lines.push(format!(
+                    "{indent}undelivered{within}: dead letters to {queue}"
+                ));
+            }
+            if let Some(reader) = &r.claim_check_reader {
+                lines.push(format!("{indent}claim checks readable by {reader}"));
+            }
+        }
         f.write_str(&lines.join("\n"))
     }
 }
@@ -401,7 +426,7 @@ fn backfill_window(archive: &Archive, length: Duration, printer: Printer) -> Res
         printer.warning(format!(
             "the archive began at {}: backfilling from then, not {} ago",
             humantime::format_rfc3339_seconds(archive.created),
-            humantime::format_duration(length)
+            crate::ui::report::length(length)
         ));
         archive.created
     } else {

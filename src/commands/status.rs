@@ -206,9 +206,10 @@ impl fmt::Display for BridgeStatus {
         for (i, secret) in self.signing_secrets.iter().enumerate() {
             write!(
                 f,
-                "\n  {}  {}{}",
+                "\n  {}  {} (endpoint {}){}",
                 label(i == 0, "signing secret"),
                 secret.secret,
+                secret.endpoint,
                 secret
                     .expires
                     .as_ref()

@@ -3,7 +3,7 @@
 //! why a signature fails in words a person can act on.
 
 use std::fmt;
-use std::io::Read;
+use std::io::{IsTerminal, Read};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
@@ -110,6 +110,9 @@ fn secret(text: &str) -> Result<SigningSecret> {
 
 fn read_payload(path: &std::path::Path) -> Result<Vec<u8>> {
     if path.as_os_str() == "-" {
+        if std::io::stdin().is_terminal() {
+            eprintln!("Paste the payload, then press Ctrl-D on a line of its own:");
+        }
         let mut body = Vec::new();
         std::io::stdin()
             .read_to_end(&mut body)

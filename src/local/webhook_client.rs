@@ -76,7 +76,8 @@ pub async fn post(url: &Uri, signature: &str, body: String, timeout: Duration) -
                 humantime::format_duration(timeout)
             )
         })?
-        .with_context(|| format!("cannot reach {url}"))?;
+        // The caller names the URL.
+        .context("cannot connect")?;
     Ok(Answer {
         status,
         body: String::from_utf8_lossy(&body).into_owned(),

@@ -58,6 +58,11 @@ impl TypeFilter {
     /// Reads a `--type`, refusing what matches no Stripe event type, with a suggestion.
     pub fn parse(text: &str) -> Result<Self> {
         let text = text.trim();
+        if text.is_empty() {
+            bail!(
+                "--type is empty: give a Stripe event type (invoice.paid), a prefix (invoice.*), or *"
+            );
+        }
         if text == "*" {
             return Ok(Self::All);
         }

@@ -47,13 +47,13 @@ impl Printer {
     /// Something the person should know although the command goes on: printed even
     /// with `--quiet`.
     pub fn warning(&self, message: impl AsRef<str>) {
-        eprintln!("warning: {}", message.as_ref());
+        labelled(WARNING, "warning", message.as_ref());
     }
 
     /// What to do next, or about a warning.
     pub fn hint(&self, message: impl AsRef<str>) {
         if !self.quiet {
-            eprintln!("hint: {}", message.as_ref());
+            labelled(HINT, "hint", message.as_ref());
         }
     }
 
@@ -85,11 +85,22 @@ impl Printer {
     /// printed, even with `--quiet`.
     pub fn error(&self, error: &anyhow::Error) {
         let (line, hints) = error_lines(error);
-        eprintln!("error: {line}");
+        labelled(ERROR, "error", &line);
         for hint in hints {
-            eprintln!("hint: {hint}");
+            labelled(HINT, "hint", &hint);
         }
     }
+}
+
+/// clap's own styles for its `error:` and `tip:` labels.
+const ERROR: anstyle::Style = anstyle::AnsiColor::Red.on_default().bold();
+const WARNING: anstyle::Style = anstyle::AnsiColor::Yellow.on_default().bold();
+const HINT: anstyle::Style = anstyle::AnsiColor::Green.on_default();
+
+/// `label: message` on stderr, the label styled where the terminal takes colour
+/// (anstream strips it elsewhere, and with NO_COLOR, as clap does).
+fn labelled(style: anstyle::Style, label: &str, message: &str) {
+    anstream::eprintln!("{style}{label}:{style:#} {message}");
 }
 
 /// The SDK's own layers name where an error happened, not what it was: "dispatch
@@ -103,6 +114,9 @@ const WRAPPERS: &[&str] = &[
     "other",
     "unhandled error",
     "failed to construct request",
+    // hyper's, around the operating system's reason (connection refused, …).
+    "client error (Connect)",
+    "tcp connect error",
 ];
 
 /// An error as one line (its messages joined by ": ", without the SDK's wrapper words

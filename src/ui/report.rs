@@ -12,6 +12,20 @@ pub fn rfc3339(secs: i64) -> String {
     humantime::format_rfc3339_seconds(at).to_string()
 }
 
+/// A length of time as people give one: `400d`, `36h`, `90m` (humantime would say
+/// `1year 1month 4days 13h 30m` for 400 days); else humantime's form.
+pub fn length(length: std::time::Duration) -> String {
+    let seconds = length.as_secs();
+    if length.subsec_nanos() == 0 && seconds > 0 {
+        for (unit, size) in [("d", 86_400), ("h", 3_600), ("m", 60)] {
+            if seconds.is_multiple_of(size) {
+                return format!("{}{unit}", seconds / size);
+            }
+        }
+    }
+    humantime::format_duration(length).to_string()
+}
+
 /// The change-set table: one row per resource, with replacement flags.
 pub fn change_table(stack: &str, changes: &[ResourceChange]) -> String {
     let id_width = changes
@@ -89,6 +103,14 @@ pub fn outputs_text(outputs: &[(String, String)]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_length_reads_as_it_was_given() {
+        let days = |d: u64| std::time::Duration::from_secs(d * 86_400);
+        assert_eq!(length(days(400)), "400d");
+        assert_eq!(length(std::time::Duration::from_secs(5_400)), "90m");
+        assert_eq!(length(std::time::Duration::from_secs(61)), "1m 1s");
+    }
     use crate::aws::stack::change_set::ChangeAction;
     use crate::aws::stack::fixtures::event;
 

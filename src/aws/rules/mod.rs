@@ -81,6 +81,16 @@ pub struct RuleInfo {
     /// The role `--grant-claim-check` let read the rule's claim checks.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub claim_check_reader: Option<String>,
+    /// Where EventBridge puts what it cannot deliver, and how long it retries first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dead_letter_queue: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_retries: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_age_seconds: Option<i32>,
+    /// A rule `test --expect-delivery` made and did not get to delete.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub leftover_probe: bool,
 }
 
 /// What a rule name stands for on the bridge's bus.
@@ -347,7 +357,8 @@ impl Rules {
     /// EventBridge's own matcher (TestEventPattern) decides.
     pub async fn matching(&self, event: &Value) -> Result<Vec<RuleInfo>> {
         let mut matching = Vec::new();
-        for rule in self.list().await? {
+        // A leftover probe is no consumer.
+        for rule in self.list().await?.into_iter().filter(|r| !r.leftover_probe) {
             let answer = self
                 .events
                 .test_event_pattern()
@@ -492,19 +503,24 @@ impl Rules {
     /// A rule as the bridge reports it: its name, pattern and targets.
     async fn info(&self, name: &str, pattern: Option<&str>, tags: &[Tag]) -> Result<RuleInfo> {
         let pattern = pattern.unwrap_or_default();
+        let targets = self.targets(name).await?;
+        let first = targets.first();
+        let retry = first.and_then(|t| t.retry_policy());
         Ok(RuleInfo {
             name: name.to_owned(),
             pattern: serde_json::from_str(pattern).unwrap_or_else(|_| pattern.into()),
-            targets: self
-                .targets(name)
-                .await?
-                .into_iter()
-                .map(|t| t.arn)
-                .collect(),
+            dead_letter_queue: first
+                .and_then(|t| t.dead_letter_config())
+                .and_then(|d| d.arn())
+                .map(str::to_owned),
+            max_retries: retry.and_then(|r| r.maximum_retry_attempts()),
+            max_age_seconds: retry.and_then(|r| r.maximum_event_age_in_seconds()),
+            targets: targets.into_iter().map(|t| t.arn).collect(),
             claim_check_reader: tags
                 .iter()
                 .find(|t| t.key() == READER_TAG)
                 .map(|t| t.value().to_owned()),
+            leftover_probe: name.starts_with(&naming::probe_prefix(&self.bridge)),
         })
     }
 

@@ -80,6 +80,12 @@ fn fit(name: String) -> String {
     format!("{}-{}", &name[..55], short_sha256(&name, 8))
 }
 
+/// The names of `test --expect-delivery`'s probe (its rule and its queue): the bridge's
+/// name, `-probe-`, and a random part.
+pub fn probe_prefix(bridge: &str) -> String {
+    format!("{bridge}-probe-")
+}
+
 /// The ARN of rule `rule` on the bus `bus_arn`: `…:rule/NAME` on the default bus,
 /// `…:rule/BUS/NAME` on any other ("Resource types defined by Amazon EventBridge",
 /// Service Authorization Reference).
