@@ -55,6 +55,12 @@ impl fmt::Display for DeadLetterList {
             .dead_letters
             .iter()
             .map(|d| {
+                if d.rule.is_none() && d.event_id.is_none() {
+                    return format!(
+                        "message {}: not a dead letter EventBridge wrote (it names no rule and holds no Stripe event); --redeliver leaves it",
+                        d.message_id
+                    );
+                }
                 format!(
                     "{}  {}  {}  {}  {}  {}: {}",
                     or(&d.time),

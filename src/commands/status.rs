@@ -206,14 +206,14 @@ impl fmt::Display for BridgeStatus {
         for (i, secret) in self.signing_secrets.iter().enumerate() {
             write!(
                 f,
-                "\n  {}  {} (endpoint {}){}",
+                "\n  {}  {} (endpoint {}{})",
                 label(i == 0, "signing secret"),
                 secret.secret,
                 secret.endpoint,
                 secret
                     .expires
                     .as_ref()
-                    .map(|at| format!(" (valid until {at})"))
+                    .map(|at| format!(", valid until {at}"))
                     .unwrap_or_default()
             )?;
         }

@@ -356,7 +356,7 @@ async fn test_posts_over_https_to_an_endpoint_whose_certificate_is_trusted() {
     };
     assert_eq!(untrusted.status.code(), Some(1));
     assert!(
-        stderr(&untrusted).contains("cannot reach"),
+        stderr(&untrusted).contains("cannot connect"),
         "{}",
         stderr(&untrusted)
     );

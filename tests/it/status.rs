@@ -113,7 +113,10 @@ async fn status_shows_the_stack_the_url_the_secrets_and_the_rules() {
 
     let text = cli(&["--name", &name, "status"]);
     let text = String::from_utf8_lossy(&text.stdout);
-    assert!(text.contains("whsec_…CDEF (valid until "), "{text}");
+    assert!(
+        text.contains("whsec_…CDEF (endpoint main, valid until "),
+        "{text}"
+    );
     assert!(text.contains(&format!("{name}-invoice-paid")), "{text}");
 }
 
