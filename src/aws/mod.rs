@@ -14,6 +14,7 @@ pub mod event_bus;
 pub mod monitoring;
 pub mod propagation;
 pub mod publishers;
+pub mod relay_code;
 pub mod replays;
 pub mod rules;
 pub mod stack;

@@ -78,8 +78,16 @@ pub fn build(
         .arg("--manifest-path")
         .arg(source.join("Cargo.toml"))
         .env("CARGO_TARGET_DIR", &target_dir)
-        // The relay's own settings, not whatever the caller's environment sets.
+        // The relay's own settings, not whatever the caller's environment sets, and the
+        // same bytes whoever builds it wherever: the paths a binary could name (the
+        // source, the dependencies' sources, the build directory) as the same fixed
+        // names, and any build script's idea of "now" fixed.
         .env_remove("RUSTFLAGS")
+        .env(
+            "CARGO_ENCODED_RUSTFLAGS",
+            reproducible_rustflags(&source, &target_dir),
+        )
+        .env("SOURCE_DATE_EPOCH", SOURCE_DATE_EPOCH)
         .env_remove("CARGO_BUILD_TARGET");
     let status = command.status().context(
         "cannot run cargo; install Rust (https://rustup.rs) to build the relay, or pass --artifact",
@@ -92,6 +100,27 @@ pub fn build(
     std::fs::write(stamp_path(cache, arch), source_hash())
         .with_context(|| format!("cannot write {}", stamp_path(cache, arch).display()))?;
     Ok(artifact)
+}
+
+/// 1980-01-01, the zip format's first day, for build scripts that read the time.
+const SOURCE_DATE_EPOCH: &str = "315532800";
+
+/// `--remap-path-prefix` for each path that can reach the binary (panic locations name
+/// source files; a build script's generated files sit in the build directory), so that
+/// the same source gives the same zip whatever the checkout, cache, user or machine.
+/// Separated by 0x1f, as CARGO_ENCODED_RUSTFLAGS takes them (paths may hold spaces).
+fn reproducible_rustflags(source: &Path, target_dir: &Path) -> String {
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
+    let mut flags = vec![
+        format!("--remap-path-prefix={}=/relay", source.display()),
+        format!("--remap-path-prefix={}=/target", target_dir.display()),
+    ];
+    if let Some(home) = cargo_home {
+        flags.push(format!("--remap-path-prefix={}=/cargo", home.display()));
+    }
+    flags.join("\x1f")
 }
 
 fn package_binary(binary_path: &Path) -> Result<Artifact> {
@@ -135,6 +164,12 @@ fn binary_path(cache: &Path, arch: Architecture) -> PathBuf {
 pub fn built_before(arch: Architecture, cache: &Path) -> bool {
     binary_path(cache, arch).exists()
         && std::fs::read_to_string(stamp_path(cache, arch)).is_ok_and(|s| s == source_hash())
+}
+
+/// The relay for `arch` built from this very source, packaged; none if it was not built
+/// yet (building takes minutes: `status` does not).
+pub fn built(arch: Architecture, cache: &Path) -> Option<Result<Artifact>> {
+    built_before(arch, cache).then(|| package_binary(&binary_path(cache, arch)))
 }
 
 /// What the person waits for: a build, or nothing.

@@ -25,7 +25,7 @@ use super::ExitStatus;
 use crate::aws::rules::Rules;
 use crate::aws::stack::parameters::{ParameterChange, ParameterPlan, Setting};
 use crate::aws::stack::{self, Prepared, StackRequest, StackState};
-use crate::aws::{artifacts, concurrency, connect, publishers};
+use crate::aws::{artifacts, concurrency, connect, publishers, relay_code};
 use crate::build::package::{self, Architecture, Artifact};
 use crate::build::template;
 use crate::cli::{BusChoice, DeployArgs};
@@ -406,7 +406,7 @@ async fn relay_cap(
     if args.max_concurrency == Some(0) {
         return Ok(0);
     }
-    let headroom = concurrency::headroom(&target.sdk, &format!("{name}-relay"))
+    let headroom = concurrency::headroom(&target.sdk, &relay_code::function_name(name))
         .await
         .map_err(|e| error_lines(&e).0);
     let (cap, warning) = concurrency::choose(args.max_concurrency, headroom)?;

@@ -12,8 +12,11 @@ use super::set_secret::{ActiveSecrets, MaskedSecret};
 use crate::aws::bridge::Bridge;
 use crate::aws::dead_letters::DeadLetters;
 use crate::aws::monitoring::{AlarmState, Monitoring};
+use crate::aws::relay_code;
 use crate::aws::replays::{Archive, Replays};
 use crate::aws::rules::{RuleInfo, Rules};
+use crate::build::package::Architecture;
+use crate::build::relay_build;
 use crate::settings::GlobalSettings;
 use crate::ui::Printer;
 use crate::ui::printer::error_lines;
@@ -39,6 +42,19 @@ pub struct BridgeStatus {
     pub alarms: Vec<AlarmState>,
     /// RFC 3339: the start of the last hour the relay put an event on the bus.
     pub last_relayed: Option<String>,
+    pub relay: RelayCode,
+}
+
+/// The relay the bridge runs, beside this CLI's.
+#[derive(Debug, Serialize)]
+pub struct RelayCode {
+    /// SHA-256 (hex) of the deployed function's code; none if it could not be read.
+    pub deployed_sha256: Option<String>,
+    /// SHA-256 (hex) of this CLI's relay zip for the bridge's architecture; none if this
+    /// CLI has not built it yet.
+    pub this_cli_sha256: Option<String>,
+    /// Whether the bridge runs this CLI's relay; none if either is unknown.
+    pub current: Option<bool>,
 }
 
 #[derive(Debug, Serialize)]
@@ -112,6 +128,7 @@ pub async fn run(settings: &GlobalSettings, printer: Printer) -> Result<ExitStat
             None
         })
         .map(|t| humantime::format_rfc3339_seconds(t).to_string());
+    let relay = relay_code(&bridge, printer).await;
     printer.result(&BridgeStatus {
         bridge: bridge.name.clone(),
         region: bridge.ctx.region.clone(),
@@ -135,8 +152,35 @@ pub async fn run(settings: &GlobalSettings, printer: Printer) -> Result<ExitStat
         dead_letters,
         alarms,
         last_relayed,
+        relay,
     });
     Ok(ExitStatus::Success)
+}
+
+/// The deployed relay's code beside the one this CLI built from the source it carries.
+async fn relay_code(bridge: &Bridge, printer: Printer) -> RelayCode {
+    let deployed_sha256 = relay_code::deployed_sha256(&bridge.ctx.sdk, &bridge.name)
+        .await
+        .map_err(|e| printer.warning(format!("the deployed relay unknown: {}", error_lines(&e).0)))
+        .ok();
+    let arch = match bridge.stack.parameter("Architecture") {
+        Some("arm64") => Architecture::Arm64,
+        _ => Architecture::X86_64,
+    };
+    let this_cli_sha256 = relay_build::cache_dir()
+        .ok()
+        .and_then(|cache| relay_build::built(arch, &cache))
+        .and_then(|artifact| artifact.ok())
+        .map(|artifact| artifact.sha256);
+    let current = deployed_sha256
+        .as_ref()
+        .zip(this_cli_sha256.as_ref())
+        .map(|(deployed, ours)| deployed == ours);
+    RelayCode {
+        deployed_sha256,
+        this_cli_sha256,
+        current,
+    }
 }
 
 /// The failure topic's subscriptions: endpoint and whether it is confirmed.
@@ -181,6 +225,32 @@ impl fmt::Display for BridgeStatus {
             or_dash(&self.stack.updated)
         )?;
         writeln!(f, "  webhook URL     {}", or_dash(&self.webhook_url))?;
+        let short = |sha: &String| sha[..12.min(sha.len())].to_owned();
+        let RelayCode {
+            deployed_sha256,
+            this_cli_sha256,
+            current,
+        } = &self.relay;
+        match (deployed_sha256, this_cli_sha256, current) {
+            (Some(deployed), _, Some(true)) => writeln!(
+                f,
+                "  relay           this CLI's (sha256 {}…)",
+                short(deployed)
+            )?,
+            (Some(deployed), Some(ours), _) => writeln!(
+                f,
+                "  relay           not this CLI's: sha256 {}… deployed, {}… here; `{}` deploys this one",
+                short(deployed),
+                short(ours),
+                crate::hint::command(&self.bridge, "deploy")
+            )?,
+            (Some(deployed), None, _) => writeln!(
+                f,
+                "  relay           sha256 {}… (this CLI has not built its relay yet to compare: `stripe-bridge package`)",
+                short(deployed)
+            )?,
+            (None, _, _) => writeln!(f, "  relay           unknown")?,
+        }
         writeln!(f, "  event bus       {}", self.event_bus)?;
         write!(f, "  failure topic   {}", self.failure_topic.arn)?;
         for subscription in &self.failure_topic.subscriptions {

@@ -80,6 +80,19 @@ async fn a_code_change_updates_the_function() {
         function.configuration().unwrap().code_sha256(),
         Some(lambda_code_sha256(&zip2).as_str())
     );
+    // `status` names the code the relay runs, as `package` prints it (hex); this CLI
+    // has built no relay in the tests' cache, so it cannot say whether it is its own.
+    let status = cli_with_env(
+        &["--name", &name, "--output", "json", "status"],
+        &[("XDG_CACHE_HOME", "/nonexistent/stripe-bridge-test")],
+    );
+    let relay = json(&status)["relay"].clone();
+    assert_eq!(
+        relay["deployed_sha256"].as_str(),
+        Some(hex::encode(Sha256::digest(&zip2)).as_str()),
+        "{relay}"
+    );
+    assert!(relay["current"].is_null(), "{relay}");
     assert!(cli(&["--name", &name, "remove", "--yes"]).status.success());
 }
 

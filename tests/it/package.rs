@@ -1,5 +1,6 @@
 //! `stripe-bridge package` builds the relay from the source the CLI carries and writes
-//! a Lambda zip that is the same, byte for byte, each time the code is the same.
+//! a Lambda zip that is the same, byte for byte, each time the code is the same, in
+//! whatever directory it is built.
 
 use std::io::{Cursor, Read};
 use std::process::{Command, Output};
@@ -84,4 +85,31 @@ fn package_builds_a_reproducible_lambda_zip() {
         }
     }
     assert_eq!(hashes[0], hashes[1], "the same code packaged twice differs");
+
+    // Built again from scratch elsewhere: another cache, so another source directory and
+    // another target directory, and another working directory. The same bytes.
+    let elsewhere = std::env::temp_dir().join(unique("package-elsewhere"));
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let out = dir.join("elsewhere.zip");
+    let mut command = package_command(&["--out", out.to_str().unwrap()]);
+    command
+        .env("XDG_CACHE_HOME", elsewhere.join("cache"))
+        .current_dir(&elsewhere);
+    let output = command.output().expect("run stripe-bridge package");
+    let _ = std::fs::remove_dir_all(&elsewhere);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let result: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        result["sha256"].as_str().unwrap(),
+        hashes[0],
+        "the relay built in another directory differs"
+    );
+    crate::support::evidence::record(
+        "reproducible_relay",
+        serde_json::json!({ "sha256": hashes[0], "builds": 3, "directories": 2 }),
+    );
 }
