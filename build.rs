@@ -4,6 +4,10 @@
 //! It writes `$OUT_DIR/relay_sources.rs`: every file of `relay-function/` that a build
 //! needs, the workspace's `Cargo.lock` (so the relay builds with the versions tested
 //! here), and a workspace manifest holding only the relay, made from the root one.
+//!
+//! And `$OUT_DIR/carried_relays.rs`: the relay zips a release carries (`.ci/release`
+//! names them in STRIPE_BRIDGE_CARRY_RELAY_X86_64 and _ARM64), so that `deploy` from a
+//! released binary needs no Rust toolchain; none in a build from source.
 
 use std::env;
 use std::fmt::Write as _;
@@ -55,6 +59,29 @@ fn main() {
 
     let out_dir = PathBuf::from(env::var("OUT_DIR").unwrap());
     fs::write(out_dir.join("relay_sources.rs"), out).unwrap();
+    fs::write(out_dir.join("carried_relays.rs"), carried_relays()).unwrap();
+}
+
+/// `pub const X86_64: Option<&[u8]>` and `ARM64`: the zips named in the environment.
+fn carried_relays() -> String {
+    let mut out = String::new();
+    for (name, variable) in [
+        ("X86_64", "STRIPE_BRIDGE_CARRY_RELAY_X86_64"),
+        ("ARM64", "STRIPE_BRIDGE_CARRY_RELAY_ARM64"),
+    ] {
+        println!("cargo:rerun-if-env-changed={variable}");
+        let value = match env::var(variable) {
+            Ok(path) if !path.is_empty() => {
+                let path =
+                    fs::canonicalize(&path).unwrap_or_else(|e| panic!("{variable}={path}: {e}"));
+                println!("cargo:rerun-if-changed={}", path.display());
+                format!("Some(include_bytes!({:?}))", path.display().to_string())
+            }
+            _ => "None".to_owned(),
+        };
+        writeln!(out, "pub const {name}: Option<&[u8]> = {value};").unwrap();
+    }
+    out
 }
 
 fn collect(dir: &Path, files: &mut Vec<PathBuf>) {

@@ -286,6 +286,10 @@ pub struct DeployArgs {
     /// Deploy this prebuilt zip (from `stripe-bridge package`) instead of building.
     #[arg(long)]
     pub artifact: Option<std::path::PathBuf>,
+    /// Build the relay from the source this CLI carries, even where a release carries
+    /// the zip itself.
+    #[arg(long, conflicts_with = "artifact")]
+    pub build_relay: bool,
     /// `custom`: a bus of the bridge's own (the default); `default`: the account's
     /// default bus.
     #[arg(long, value_enum)]
@@ -574,6 +578,10 @@ pub struct PackageArgs {
     /// The Lambda architecture to build for.
     #[arg(long, value_enum, default_value_t = Architecture::X86_64)]
     pub arch: Architecture,
+    /// Build the relay from the source this CLI carries, even where a release carries
+    /// the zip itself.
+    #[arg(long)]
+    pub build_relay: bool,
     /// Where to write the zip.
     #[arg(long, default_value = "stripe-bridge-relay.zip")]
     pub out: std::path::PathBuf,

@@ -50,6 +50,12 @@ pub struct Artifact {
 
 impl Artifact {
     /// The S3 key: the content hash, so an unchanged relay is never uploaded twice.
+    /// A zip as it is, with its SHA-256.
+    pub fn of_zip(zip: Vec<u8>) -> Self {
+        let sha256 = hex::encode(Sha256::digest(&zip));
+        Self { zip, sha256 }
+    }
+
     pub fn key(&self) -> String {
         format!("relay/{}.zip", self.sha256)
     }

@@ -18,6 +18,20 @@ mod relay_sources {
     include!(concat!(env!("OUT_DIR"), "/relay_sources.rs"));
 }
 
+mod carried_relays {
+    include!(concat!(env!("OUT_DIR"), "/carried_relays.rs"));
+}
+
+/// The relay zip for `arch` that this binary carries: a release's (`.ci/release`), built
+/// with it from the same source; none in a build from source.
+pub fn carried(arch: Architecture) -> Option<Artifact> {
+    let zip = match arch {
+        Architecture::X86_64 => carried_relays::X86_64,
+        Architecture::Arm64 => carried_relays::ARM64,
+    }?;
+    Some(Artifact::of_zip(zip.to_vec()))
+}
+
 /// Where stripe-bridge keeps the relay's source and its warm build directory.
 pub fn cache_dir() -> Result<PathBuf> {
     let base = std::env::var_os("XDG_CACHE_HOME")

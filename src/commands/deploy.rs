@@ -682,7 +682,7 @@ async fn apply(
 fn artifact(args: &DeployArgs, arch: Architecture, printer: Printer) -> Result<Artifact> {
     match &args.artifact {
         Some(path) => package::load_prebuilt(path, arch),
-        None => super::package::build_relay(arch, printer),
+        None => super::package::relay(arch, args.build_relay, printer),
     }
 }
 
@@ -814,6 +814,7 @@ mod tests {
         DeployArgs {
             arch: None,
             artifact: Some(zip),
+            build_relay: false,
             bus: None,
             notify_email: None,
             no_notify_email: false,

@@ -24,6 +24,19 @@ pub struct Packaged {
     pub architecture: &'static str,
 }
 
+/// The relay for `arch`: the zip a release carries, unless `build` asks for a build from
+/// the source; else built.
+pub fn relay(arch: Architecture, build: bool, printer: Printer) -> Result<Artifact> {
+    if !build && let Some(carried) = relay_build::carried(arch) {
+        printer.status(format!(
+            "Using the relay this release carries for {}",
+            arch.lambda_name()
+        ));
+        return Ok(carried);
+    }
+    build_relay(arch, printer)
+}
+
 /// The relay for `arch`, from the embedded source: packaged at once when this source
 /// was built before, else built (minutes, the first time) under a spinner.
 pub fn build_relay(arch: Architecture, printer: Printer) -> Result<Artifact> {
@@ -53,7 +66,7 @@ impl fmt::Display for Packaged {
 
 pub fn run(args: &PackageArgs, printer: Printer) -> Result<ExitStatus> {
     let arch = args.arch;
-    let artifact = build_relay(arch, printer)?;
+    let artifact = relay(arch, args.build_relay, printer)?;
     std::fs::write(&args.out, &artifact.zip)
         .with_context(|| format!("cannot write {}", args.out.display()))?;
     printer.result(&Packaged {

@@ -167,10 +167,13 @@ async fn relay_code(bridge: &Bridge, printer: Printer) -> RelayCode {
         Some("arm64") => Architecture::Arm64,
         _ => Architecture::X86_64,
     };
-    let this_cli_sha256 = relay_build::cache_dir()
-        .ok()
-        .and_then(|cache| relay_build::built(arch, &cache))
-        .and_then(|artifact| artifact.ok())
+    let this_cli_sha256 = relay_build::carried(arch)
+        .or_else(|| {
+            relay_build::cache_dir()
+                .ok()
+                .and_then(|cache| relay_build::built(arch, &cache))
+                .and_then(|artifact| artifact.ok())
+        })
         .map(|artifact| artifact.sha256);
     let current = deployed_sha256
         .as_ref()

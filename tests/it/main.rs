@@ -24,6 +24,7 @@ mod redeploy;
 mod relay_delivery;
 mod relay_failures;
 mod relay_logs;
+mod release;
 mod replay;
 mod rules;
 mod set_secret;

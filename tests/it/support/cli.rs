@@ -147,6 +147,20 @@ fn binary_at(args: &[&str], endpoint: &str) -> Command {
     command
 }
 
+/// Another stripe-bridge binary (an unpacked release's) with `args`, as on a machine with
+/// no Rust toolchain: HOME is `home`, PATH only the system's (no cargo, no rustc), aimed
+/// at the emulator.
+pub fn installed(binary: &std::path::Path, args: &[&str], home: &std::path::Path) -> Output {
+    let mut command = Command::new(binary);
+    command
+        .args(args)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("HOME", home);
+    aim_at_emulator(&mut command);
+    run_with_input(command, "")
+}
+
 /// The binary with `args`, aimed at `endpoint` as the identity with these access keys.
 pub fn command_as(args: &[&str], endpoint: &str, key_id: &str, secret_key: &str) -> Command {
     let mut command = binary_at(args, endpoint);
