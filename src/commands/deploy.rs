@@ -565,7 +565,6 @@ fn settings_of_code(name: &str, code: &StagedCode) -> Vec<Setting> {
 
 /// The bridge's settings: each one a flag gave, else kept as deployed (or its default).
 fn settings(args: &DeployArgs, resolved: &Resolved) -> Vec<Setting> {
-    let given = |value: Option<String>, key, default: &str| Setting::optional(key, value, default);
     let notify_email = if args.no_notify_email {
         Some(String::new())
     } else {
@@ -578,7 +577,8 @@ fn settings(args: &DeployArgs, resolved: &Resolved) -> Vec<Setting> {
     } else {
         Some(publishers::parameter_value(&args.allow_publishers))
     };
-    vec![
+    let number = |value: Option<u64>| value.map(|v| v.to_string());
+    let mut settings = vec![
         Setting::given("Architecture", resolved.arch.lambda_name()),
         Setting::given(
             "EventBus",
@@ -587,39 +587,44 @@ fn settings(args: &DeployArgs, resolved: &Resolved) -> Vec<Setting> {
                 BusChoice::Default => "default",
             },
         ),
-        given(
-            args.tolerance.map(|t| t.to_string()),
-            "SignatureToleranceSeconds",
-            "300",
-        ),
-        given(notify_email, "NotifyEmail", ""),
-        given(
-            args.retention_days.map(|d| d.to_string()),
+    ];
+    // (parameter, the flag's value if given, the default)
+    let optional = [
+        ("SignatureToleranceSeconds", number(args.tolerance), "300"),
+        ("NotifyEmail", notify_email, ""),
+        (
             "ArchiveRetentionDays",
+            number(args.retention_days.map(u64::from)),
             "90",
         ),
-        given(
-            resolved.cap.map(|c| c.to_string()),
+        (
             "ReservedConcurrency",
+            resolved.cap.map(|c| c.to_string()),
             "0",
         ),
-        given(
-            args.claim_check_over.map(|b| b.to_string()),
+        (
             "ClaimCheckOverBytes",
+            number(args.claim_check_over),
             "245760",
         ),
-        given(
-            args.unverified_alarm_threshold.map(|t| t.to_string()),
+        (
             "UnverifiedBurstThreshold",
+            number(args.unverified_alarm_threshold.map(u64::from)),
             "100",
         ),
-        given(publishers, publishers::PARAMETER, ""),
-        given(
-            args.alert_if_quiet.map(|q| q.seconds().to_string()),
+        (publishers::PARAMETER, publishers, ""),
+        (
             "QuietAlarmSeconds",
+            number(args.alert_if_quiet.map(|q| q.seconds())),
             "0",
         ),
-    ]
+    ];
+    settings.extend(
+        optional
+            .into_iter()
+            .map(|(key, value, default)| Setting::optional(key, value, default)),
+    );
+    settings
 }
 
 /// Phase 4: ask if asked to, run the change set and follow the stack to its end.
@@ -852,6 +857,19 @@ mod tests {
         }
     }
 
+    /// A plain deploy of bridge `live` through `cfn`.
+    async fn deploy_live(cfn: Client) -> Result<ExitStatus> {
+        deploy(
+            &target(cfn),
+            "live",
+            &args(),
+            quiet(),
+            Instant::now(),
+            &RefCell::default(),
+        )
+        .await
+    }
+
     #[tokio::test]
     async fn a_deploy_that_rolls_back_names_the_first_failure_and_fails() {
         let stacks = mock!(Client::describe_stacks)
@@ -883,17 +901,7 @@ mod tests {
         rules.extend([stacks, events]);
         let cfn = mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, &rules);
 
-        let error = deploy(
-            &target(cfn),
-            "live",
-            &args(),
-            quiet(),
-            Instant::now(),
-            &RefCell::default(),
-        )
-        .await
-        .unwrap_err()
-        .to_string();
+        let error = deploy_live(cfn).await.unwrap_err().to_string();
 
         assert!(
             error.contains("RelayRole (AWS::IAM::Role) failed: AccessDenied: iam:PutRolePolicy"),
@@ -923,16 +931,7 @@ mod tests {
             rules.iter().chain([&delete])
         );
 
-        deploy(
-            &target(cfn),
-            "live",
-            &args(),
-            quiet(),
-            Instant::now(),
-            &RefCell::default(),
-        )
-        .await
-        .expect("the deploy recovers");
+        deploy_live(cfn).await.expect("the deploy recovers");
 
         assert_eq!(delete.num_calls(), 1);
     }

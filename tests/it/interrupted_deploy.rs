@@ -6,7 +6,7 @@
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use crate::support::aws::{sdk_config, stack_status, unique};
+use crate::support::aws::{pending_change_sets, stack_status, unique};
 use crate::support::cli::{artifact, cli, deploy, json, spawn_cli_with_env, stderr};
 use crate::support::emulator;
 use crate::support::evidence;
@@ -53,25 +53,6 @@ async fn deploy_killed_at(
     child.kill().unwrap();
     child.wait().unwrap();
     proxy.set_plan(None);
-}
-
-/// The change sets that could still run.
-async fn pending_change_sets(name: &str) -> usize {
-    aws_sdk_cloudformation::Client::new(&sdk_config().await)
-        .list_change_sets()
-        .stack_name(name)
-        .send()
-        .await
-        .map(|o| {
-            o.summaries()
-                .iter()
-                .filter(|c| {
-                    c.execution_status()
-                        == Some(&aws_sdk_cloudformation::types::ExecutionStatus::Available)
-                })
-                .count()
-        })
-        .unwrap_or(0)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,7 +7,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::support::aws::{artifacts_bucket_of, bucket_exists, sdk_config, unique};
+use crate::support::aws::{
+    artifacts_bucket_of, bucket_exists, pending_change_sets, sdk_config, unique,
+};
 use crate::support::cli::{artifact, cli, cli_on_terminal_interrupted, deploy_with, json, stderr};
 
 /// The deployed stack's parameters.
@@ -30,17 +32,6 @@ async fn parameters(name: &str) -> BTreeMap<String, String> {
         .collect()
 }
 
-async fn change_sets(name: &str) -> usize {
-    aws_sdk_cloudformation::Client::new(&sdk_config().await)
-        .list_change_sets()
-        .stack_name(name)
-        .send()
-        .await
-        .expect("list the change sets")
-        .summaries()
-        .len()
-}
-
 const SETTINGS: [(&str, &str); 5] = [
     ("NotifyEmail", "ops@example.com"),
     ("QuietAlarmSeconds", "21600"),
@@ -49,27 +40,30 @@ const SETTINGS: [(&str, &str); 5] = [
     ("SignatureToleranceSeconds", "600"),
 ];
 
+/// Bridge `name` deployed with SETTINGS, from the artifact `v1`.
+fn deployed_with_settings(name: &str) -> std::path::PathBuf {
+    let (v1, _) = artifact("v1");
+    let flags = [
+        "--notify-email",
+        "ops@example.com",
+        "--alert-if-quiet",
+        "6h",
+        "--max-concurrency",
+        "10",
+        "--retention-days",
+        "0",
+        "--tolerance",
+        "600",
+    ];
+    let first = deploy_with(name, &v1, &flags);
+    assert!(first.status.success(), "{}", stderr(&first));
+    v1
+}
+
 #[tokio::test]
 async fn a_redeploy_keeps_every_setting_its_flags_do_not_give() {
     let name = unique("keeps");
-    let (v1, _) = artifact("v1");
-    let first = deploy_with(
-        &name,
-        &v1,
-        &[
-            "--notify-email",
-            "ops@example.com",
-            "--alert-if-quiet",
-            "6h",
-            "--max-concurrency",
-            "10",
-            "--retention-days",
-            "0",
-            "--tolerance",
-            "600",
-        ],
-    );
-    assert!(first.status.success(), "{}", stderr(&first));
+    deployed_with_settings(&name);
     let deployed = parameters(&name).await;
     for (key, value) in SETTINGS {
         assert_eq!(deployed[key], value, "{key}");
@@ -109,20 +103,7 @@ async fn a_redeploy_keeps_every_setting_its_flags_do_not_give() {
 #[tokio::test]
 async fn a_deploy_that_loses_events_or_an_alert_needs_yes() {
     let name = unique("losses");
-    let (v1, _) = artifact("v1");
-    let first = deploy_with(
-        &name,
-        &v1,
-        &[
-            "--notify-email",
-            "ops@example.com",
-            "--alert-if-quiet",
-            "6h",
-            "--retention-days",
-            "0",
-        ],
-    );
-    assert!(first.status.success(), "{}", stderr(&first));
+    let v1 = deployed_with_settings(&name);
 
     for (flags, says) in [
         (
@@ -143,7 +124,11 @@ async fn a_deploy_that_loses_events_or_an_alert_needs_yes() {
         let text = stderr(&refused);
         assert!(text.contains(says), "{flags:?}: {text}");
         assert!(text.contains("--yes"), "{flags:?}: {text}");
-        assert_eq!(change_sets(&name).await, 0, "{flags:?} left a change set");
+        assert_eq!(
+            pending_change_sets(&name).await,
+            0,
+            "{flags:?} left a change set"
+        );
     }
     let kept = parameters(&name).await;
     assert_eq!(kept["ArchiveRetentionDays"], "0");
@@ -200,7 +185,11 @@ async fn a_dry_run_shows_the_changes_and_leaves_nothing() {
         serde_json::json!([{"key": "ArchiveRetentionDays", "before": "90", "after": "30"}])
     );
     assert_eq!(parameters(&name).await["ArchiveRetentionDays"], "90");
-    assert_eq!(change_sets(&name).await, 0, "a dry run left its change set");
+    assert_eq!(
+        pending_change_sets(&name).await,
+        0,
+        "a dry run left its change set"
+    );
 
     assert!(cli(&["--name", &name, "remove", "--yes"]).status.success());
 }

@@ -439,6 +439,25 @@ pub async fn state_machine(sdk: &SdkConfig, name: &str) -> String {
         .state_machine_arn
 }
 
+/// The change sets that could still run.
+pub async fn pending_change_sets(name: &str) -> usize {
+    aws_sdk_cloudformation::Client::new(&sdk_config().await)
+        .list_change_sets()
+        .stack_name(name)
+        .send()
+        .await
+        .map(|o| {
+            o.summaries()
+                .iter()
+                .filter(|c| {
+                    c.execution_status()
+                        == Some(&aws_sdk_cloudformation::types::ExecutionStatus::Available)
+                })
+                .count()
+        })
+        .unwrap_or(0)
+}
+
 /// The status of stack `name`, as CloudFormation reports it.
 pub async fn stack_status(name: &str) -> String {
     aws_sdk_cloudformation::Client::new(&sdk_config().await)

@@ -71,6 +71,11 @@ fn command_with_env(args: &[&str], env: &[(&str, &str)]) -> Command {
 /// The CLI on a terminal (a pseudo-terminal from util-linux's `script`), answering its
 /// question with `answer`. Output comes back merged, as a terminal shows it.
 pub fn cli_on_terminal(args: &[&str], answer: &str) -> Output {
+    run_with_input(on_terminal(args), answer)
+}
+
+/// `script` running the CLI with `args` on a pseudo-terminal, aimed at the emulator.
+fn on_terminal(args: &[&str]) -> Command {
     let command_line = std::iter::once(env!("CARGO_BIN_EXE_stripe-bridge"))
         .chain(args.iter().copied())
         .collect::<Vec<_>>()
@@ -78,7 +83,7 @@ pub fn cli_on_terminal(args: &[&str], answer: &str) -> Output {
     let mut command = Command::new("script");
     command.args(["-qec", &command_line, "/dev/null"]);
     aim_at_emulator(&mut command);
-    run_with_input(command, answer)
+    command
 }
 
 /// The CLI on a terminal, interrupted by Ctrl-C (the terminal's `^C`, which sends SIGINT
@@ -88,14 +93,7 @@ pub fn cli_on_terminal_interrupted(args: &[&str], at: &str) -> (std::process::Ex
     use std::io::Read;
     use std::sync::{Arc, Mutex};
 
-    let command_line = std::iter::once(env!("CARGO_BIN_EXE_stripe-bridge"))
-        .chain(args.iter().copied())
-        .collect::<Vec<_>>()
-        .join(" ");
-    let mut command = Command::new("script");
-    command.args(["-qec", &command_line, "/dev/null"]);
-    aim_at_emulator(&mut command);
-    let mut child = command
+    let mut child = on_terminal(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
