@@ -89,10 +89,10 @@ url="$(sed -n 's/^Listening on //p' "$dev_out")"
 echo "the relay is listening on $url"
 
 step "Sending signed sample events"
-# `test` names the rules a sample would reach and asks first; the demo's queue is no live
-# consumer, so --yes.
+# `test` names the rules a sample would reach and asks first, with --expect-delivery too;
+# the demo's queue is no live consumer, so --yes.
 sb test --url "$url" --type invoice.paid --yes
-sb test --url "$url" --type invoice.payment_failed --expect-delivery
+sb test --url "$url" --type invoice.payment_failed --expect-delivery --yes
 sb test --url "$url" --type customer.created
 echo "A request signed with another secret is refused, and never reaches the bus:"
 sb test --url "$url" --secret "whsec_forged$("$python" -c 'import secrets; print(secrets.token_hex(16))')" ||

@@ -717,8 +717,9 @@ fn finish(
     // A bridge deployed before has its endpoint and secret already.
     if first {
         printer.hint(format!(
-            "add {url} in Stripe (Developers > Webhooks), then run `stripe-bridge --name {name} set-secret` \
-             and paste the endpoint's signing secret at its prompt"
+            "add {url} in Stripe (Developers > Webhooks), then run `{}` and paste the \
+             endpoint's signing secret at its prompt",
+            crate::hint::command(name, "set-secret")
         ));
     }
 }
