@@ -41,8 +41,9 @@ pub fn cache_dir() -> Result<PathBuf> {
     Ok(base.join("stripe-bridge"))
 }
 
-/// Builds the relay for `arch` and packages it. `cargo`'s own progress goes to stderr;
-/// `detail` hears where the source and the build directory are.
+/// Builds the relay for `arch` and packages it (`built` first finds one that needs no
+/// build). `cargo`'s own progress goes to stderr; `detail` hears where the source and the
+/// build directory are.
 /// A cross build (arm64 on x86_64) installs what it needs first (`cross_toolchain`),
 /// telling `status` so.
 pub fn build(
@@ -51,14 +52,6 @@ pub fn build(
     status: impl Fn(String),
     detail: impl Fn(String),
 ) -> Result<Artifact> {
-    let binary_path = binary_path(cache, arch);
-    if built_before(arch, cache) {
-        detail(format!(
-            "{} was built from this source: no build needed",
-            binary_path.display()
-        ));
-        return package_binary(&binary_path);
-    }
     let source = write_sources(cache)?;
     let host = host_target()?;
     let target = arch.rust_target();
@@ -109,7 +102,7 @@ pub fn build(
     if !status.success() {
         bail!("building the relay failed (cargo exited with {status}); see cargo's output above");
     }
-    let artifact = package_binary(&binary_path)?;
+    let artifact = package_binary(&binary_path(cache, arch))?;
     // Which source the binary is of: the next deploy of the same CLI needs no cargo.
     std::fs::write(stamp_path(cache, arch), source_hash())
         .with_context(|| format!("cannot write {}", stamp_path(cache, arch).display()))?;
@@ -173,32 +166,14 @@ fn binary_path(cache: &Path, arch: Architecture) -> PathBuf {
         .join("bootstrap")
 }
 
-/// Whether the `bootstrap` for `arch` was built from this very source (another CLI
-/// version's build would have stamped another hash), so that it is only packaged.
-pub fn built_before(arch: Architecture, cache: &Path) -> bool {
-    binary_path(cache, arch).exists()
-        && std::fs::read_to_string(stamp_path(cache, arch)).is_ok_and(|s| s == source_hash())
-}
-
-/// The relay for `arch` built from this very source, packaged; none if it was not built
-/// yet (building takes minutes: `status` does not).
+/// The relay for `arch` built before from this very source (another CLI version's build
+/// stamps another hash), packaged without cargo; none if it was not (building takes
+/// minutes: `status` does not).
 pub fn built(arch: Architecture, cache: &Path) -> Option<Result<Artifact>> {
-    built_before(arch, cache).then(|| package_binary(&binary_path(cache, arch)))
-}
-
-/// What the person waits for: a build, or nothing.
-pub fn building_message(arch: Architecture, cache: &Path) -> String {
-    if built_before(arch, cache) {
-        format!(
-            "Using the relay built before for {} (no build needed)",
-            arch.lambda_name()
-        )
-    } else {
-        format!(
-            "Building the relay for {} (the first build takes a few minutes)",
-            arch.lambda_name()
-        )
-    }
+    let binary = binary_path(cache, arch);
+    let ours = binary.exists()
+        && std::fs::read_to_string(stamp_path(cache, arch)).is_ok_and(|s| s == source_hash());
+    ours.then(|| package_binary(&binary))
 }
 
 /// Writes the embedded source once per content: an unchanged relay keeps its files'

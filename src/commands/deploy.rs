@@ -506,6 +506,7 @@ async fn stage(
     let artifact = artifact(args, arch, printer)?;
     let bucket = artifacts::bucket_name(&target.account_id, &target.region, name);
     if !args.dry_run {
+        // Recorded before it is made: Ctrl-C half-way through making it still deletes it.
         if !artifacts::exists(&target.s3, &bucket).await? {
             made.borrow_mut().bucket = Some(bucket.clone());
         }

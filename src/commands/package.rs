@@ -41,11 +41,17 @@ pub fn relay(arch: Architecture, build: bool, printer: Printer) -> Result<Artifa
 /// was built before, else built (minutes, the first time) under a spinner.
 pub fn build_relay(arch: Architecture, printer: Printer) -> Result<Artifact> {
     let cache = relay_build::cache_dir()?;
-    let message = relay_build::building_message(arch, &cache);
-    if relay_build::built_before(arch, &cache) {
-        printer.status(message);
-        return relay_build::build(arch, &cache, |s| printer.status(s), |d| printer.detail(d));
+    if let Some(built) = relay_build::built(arch, &cache) {
+        printer.status(format!(
+            "Using the relay built before for {} (no build needed)",
+            arch.lambda_name()
+        ));
+        return built;
     }
+    let message = format!(
+        "Building the relay for {} (the first build takes a few minutes)",
+        arch.lambda_name()
+    );
     let spinner = Spinner::new(&printer, &message);
     let built = relay_build::build(arch, &cache, |s| spinner.println(&s), |d| printer.detail(d));
     spinner.finish();
