@@ -24,6 +24,13 @@ pub enum Architecture {
 }
 
 impl Architecture {
+    /// The architecture Lambda calls `name` (`x86_64`, `arm64`).
+    pub fn from_lambda_name(name: &str) -> Option<Self> {
+        [Self::X86_64, Self::Arm64]
+            .into_iter()
+            .find(|arch| arch.lambda_name() == name)
+    }
+
     /// The name Lambda uses.
     pub fn lambda_name(self) -> &'static str {
         match self {

@@ -171,8 +171,9 @@ async fn interrupted(
             "interrupted: CloudFormation goes on {verb} stack {name} without this command (now {status})"
         ));
         printer.hint(format!(
-            "`stripe-bridge --name {name} status` shows where it is; `stripe-bridge --name {name} deploy` \
-             waits for it to finish, then deploys again"
+            "`{}` shows where it is; `{}` waits for it to finish, then deploys again",
+            crate::hint::command(name, "status"),
+            crate::hint::command(name, "deploy")
         ));
         return Ok(ExitStatus::Interrupted);
     }
@@ -211,12 +212,10 @@ async fn deploy(
 ) -> Result<ExitStatus> {
     let existing = settle(target, name, printer).await?;
     let deployed = existing.as_ref().map(|s| s.parameters.as_slice());
+    let deployed_value = |key| existing.as_ref().and_then(|s| s.parameter(key));
     let bus = args
         .bus
-        .or_else(|| match deployed_value(deployed, "EventBus") {
-            Some("default") => Some(BusChoice::Default),
-            _ => None,
-        })
+        .or_else(|| (deployed_value("EventBus") == Some("default")).then_some(BusChoice::Default))
         .unwrap_or(BusChoice::Custom);
     if bus == BusChoice::Default && !args.allow_publishers.is_empty() {
         return Err(hinted(
@@ -233,34 +232,30 @@ async fn deploy(
              leaves alone: any principal allowed events:PutEvents there can put `source: Stripe` events",
         );
         printer.hint(format!(
-            "deploy with --bus custom (`stripe-bridge --name {name} deploy --bus custom`), and only the relay can"
+            "deploy with --bus custom (`{}`), and only the relay can",
+            crate::hint::command(name, "deploy --bus custom")
         ));
     }
     let arch = args
         .arch
-        .or_else(|| match deployed_value(deployed, "Architecture") {
-            Some("arm64") => Some(Architecture::Arm64),
-            _ => None,
-        })
+        .or_else(|| deployed_value("Architecture").and_then(Architecture::from_lambda_name))
         .unwrap_or(Architecture::X86_64);
     let keeps_cap =
-        args.max_concurrency.is_none() && deployed_value(deployed, "ReservedConcurrency").is_some();
+        args.max_concurrency.is_none() && deployed_value("ReservedConcurrency").is_some();
     let cap = if keeps_cap {
         None
     } else {
         Some(relay_cap(target, name, args, printer).await?)
     };
     let resolved = Resolved { bus, arch, cap };
-    let settings = ParameterPlan::new(settings(args, &resolved), deployed);
+    let mut plan_of_parameters = ParameterPlan::new(settings(args, &resolved), deployed);
     if !args.dry_run {
-        check_losses(name, &settings.changes, args, printer).await?;
+        check_losses(name, &plan_of_parameters.changes, args, printer).await?;
     }
 
     let code = stage(target, name, args, arch, printer, made).await?;
     let create = existing.is_none();
-    let mut all = settings_of_code(name, &code);
-    all.extend(self::settings(args, &resolved));
-    let plan_of_parameters = ParameterPlan::new(all, deployed);
+    plan_of_parameters.extend(settings_of_code(name, &code), deployed);
     let prepared = plan(target, name, &plan_of_parameters, create, printer).await;
     if prepared.is_err() && create {
         undo(target, name, &made.take()).await.ok();
@@ -318,14 +313,6 @@ async fn deploy(
     }
 }
 
-/// The value of `key` in the deployed stack's parameters.
-fn deployed_value<'a>(deployed: Option<&'a [(String, String)]>, key: &str) -> Option<&'a str> {
-    deployed?
-        .iter()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.as_str())
-}
-
 /// Asks before a change that deletes archived events or stops an alert; refuses it
 /// without a terminal unless `--yes` was given.
 async fn check_losses(
@@ -353,8 +340,9 @@ async fn check_losses(
     Err(hinted(
         format!("this deploy {}", losses.join("; and it ")),
         format!(
-            "to do it, run the same deploy with --yes (`stripe-bridge --name {name} deploy … --yes`); \
-             leave out the flag to keep the deployed value"
+            "to do it, run the same deploy with --yes (`{}`); leave out the flag to keep the \
+             deployed value",
+            crate::hint::command(name, "deploy … --yes")
         ),
     ))
 }

@@ -163,10 +163,11 @@ async fn relay_code(bridge: &Bridge, printer: Printer) -> RelayCode {
         .await
         .map_err(|e| printer.warning(format!("the deployed relay unknown: {}", error_lines(&e).0)))
         .ok();
-    let arch = match bridge.stack.parameter("Architecture") {
-        Some("arm64") => Architecture::Arm64,
-        _ => Architecture::X86_64,
-    };
+    let arch = bridge
+        .stack
+        .parameter("Architecture")
+        .and_then(Architecture::from_lambda_name)
+        .unwrap_or(Architecture::X86_64);
     let this_cli_sha256 = relay_build::carried(arch)
         .or_else(|| {
             relay_build::cache_dir()

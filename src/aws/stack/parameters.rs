@@ -8,6 +8,8 @@
 use aws_sdk_cloudformation::types::Parameter;
 use serde::Serialize;
 
+use super::lookup;
+
 /// One of the stack's parameters, as a deploy asks for it.
 pub struct Setting {
     pub key: &'static str,
@@ -54,8 +56,16 @@ pub struct ParameterPlan {
 impl ParameterPlan {
     /// `deployed` is the stack's parameters now, or `None` for a new stack.
     pub fn new(settings: Vec<Setting>, deployed: Option<&[(String, String)]>) -> Self {
-        let mut sent = Vec::new();
-        let mut changes = Vec::new();
+        let mut plan = Self {
+            sent: Vec::new(),
+            changes: Vec::new(),
+        };
+        plan.extend(settings, deployed);
+        plan
+    }
+
+    /// Adds `settings` to the plan, against the same `deployed` parameters.
+    pub fn extend(&mut self, settings: Vec<Setting>, deployed: Option<&[(String, String)]>) {
         for Setting {
             key,
             given,
@@ -63,7 +73,8 @@ impl ParameterPlan {
         } in settings
         {
             let before = deployed
-                .and_then(|pairs| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()));
+                .and_then(|pairs| lookup(pairs, key))
+                .map(str::to_owned);
             let after = match (given, &before) {
                 (None, Some(_)) => None,
                 (Some(value), _) => Some(value),
@@ -72,15 +83,14 @@ impl ParameterPlan {
             if let (Some(after), Some(_)) = (&after, deployed)
                 && before.as_ref() != Some(after)
             {
-                changes.push(ParameterChange {
+                self.changes.push(ParameterChange {
                     key,
                     before,
                     after: after.clone(),
                 });
             }
-            sent.push((key, after));
+            self.sent.push((key, after));
         }
-        Self { sent, changes }
     }
 
     /// The parameters as CreateChangeSet takes them.
