@@ -3,7 +3,6 @@
 //! reported. With `--expect-delivery` it also proves the event reached the bus.
 
 use std::fmt;
-use std::io::IsTerminal;
 use std::time::Duration;
 
 use anyhow::{Result, bail};
@@ -295,7 +294,7 @@ async fn confirm_consumers(
         matching.len(),
         consumers.join("\n")
     ));
-    if !std::io::stdin().is_terminal() {
+    if !crate::ui::printer::can_ask() {
         return Err(crate::hint::hinted(
             "not sending a test event to live consumers without asking, and there is no terminal to ask on",
             format!(
@@ -308,7 +307,7 @@ async fn confirm_consumers(
             ),
         ));
     }
-    crate::ui::printer::confirmed("Send it?")
+    crate::ui::printer::ask("Send it?").await
 }
 
 /// What `test --output json` prints when no answer came.

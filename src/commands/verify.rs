@@ -70,7 +70,7 @@ pub fn run(args: &VerifyArgs, printer: Printer) -> Result<ExitStatus> {
     }
     let secrets = given
         .iter()
-        .map(|s| secret(&s.text).with_context(|| format!("the secret from {}", s.source)))
+        .map(|s| s.checked_with(secret))
         .collect::<Result<Vec<_>>>()?;
     let body = read_payload(&args.payload)?;
     let header = strip_header_name(&args.header);

@@ -116,6 +116,12 @@ pub struct GivenSecret {
 impl GivenSecret {
     /// The secret, checked: an error names where it came from.
     pub fn check(&self) -> Result<SigningSecret> {
+        self.checked_with(check)
+    }
+
+    /// The secret through `check` (`verify` takes more than a signing secret), an error
+    /// naming where it came from.
+    pub fn checked_with<T>(&self, check: impl Fn(&str) -> Result<T>) -> Result<T> {
         check(&self.text).with_context(|| format!("the secret from {}", self.source))
     }
 }
@@ -124,18 +130,15 @@ impl GivenSecret {
 fn prompt() -> Result<String> {
     let typed = rpassword::prompt_password("Stripe webhook signing secret (whsec_…, not shown): ");
     let typed = match typed {
-        Ok(typed) => typed,
+        Ok(typed) => Some(typed).filter(|t| !t.trim().is_empty()),
         // Ctrl-D: the prompt's line is left open.
         Err(error) if error.kind() == std::io::ErrorKind::UnexpectedEof => {
             eprintln!();
-            bail!("no secret typed at the prompt: paste the endpoint's signing secret (whsec_…)")
+            None
         }
         Err(error) => return Err(error).context("cannot read the secret from the terminal"),
     };
-    if typed.trim().is_empty() {
-        bail!("no secret typed at the prompt: paste the endpoint's signing secret (whsec_…)");
-    }
-    Ok(typed)
+    typed.context("no secret typed at the prompt: paste the endpoint's signing secret (whsec_…)")
 }
 
 /// The environment variable `verify`, `dev` and `test` read a secret from.
