@@ -248,8 +248,8 @@ pub async fn run(
     if delivered == Some(false) {
         bail!(
             "the relay took the event but it did not arrive on the bus: check the relay's logs \
-             (CloudWatch log group /aws/lambda/{}-relay) and the failure topic",
-            settings.bridge
+             (CloudWatch log group /aws/lambda/{}) and the failure topic",
+            crate::aws::relay_code::function_name(&settings.bridge)
         );
     }
     Ok(ExitStatus::Success)
