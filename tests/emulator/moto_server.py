@@ -39,6 +39,9 @@ def main():
     import change_sets  # noqa: F401
     import cbor_responses  # noqa: F401
     import event_patterns  # noqa: F401
+    import log_filters  # noqa: F401
+    import emf_metrics  # noqa: F401
+    import metric_dimensions  # noqa: F401
     import iam_enforcement  # noqa: F401
     import delays  # noqa: F401
     import lambda_settings  # noqa: F401
