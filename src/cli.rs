@@ -106,6 +106,11 @@ pub enum Command {
         after_help = "Examples:\n  stripe-bridge dev --secret whsec_…    # the secret `stripe listen` prints\n  stripe listen --forward-to localhost:8787/webhook\n  stripe-bridge dev --port 9000         # the deployed bridge's secret, bus and topic"
     )]
     Dev(DevArgs),
+    /// Print each request the relay handles, as it happens (the Lambda's, and dev's).
+    #[command(
+        after_help = "Examples:\n  stripe-bridge tail\n  stripe-bridge tail --failures\n  stripe-bridge tail --type 'invoice.*' --since 1h --output json\n\nCtrl-C ends it."
+    )]
+    Tail(TailArgs),
     /// Send a signed sample Stripe event to the bridge and report the answer.
     #[command(
         after_help = "Examples:\n  stripe-bridge test\n  stripe-bridge test --type customer.subscription.updated --expect-delivery\n  stripe-bridge test --url http://127.0.0.1:8787/webhook --secret whsec_…"
@@ -210,6 +215,23 @@ pub struct DevArgs {
     /// How old (or far ahead) a Stripe signature may be, in seconds.
     #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub tolerance: u64,
+    /// Keep the request lines on this machine: do not also write them to the bridge's
+    /// log group, where `tail` reads them.
+    #[arg(long)]
+    pub no_cloud_logs: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TailArgs {
+    /// Only requests for events of this type (repeatable; `invoice.*` for a prefix).
+    #[arg(long = "type", value_name = "TYPE")]
+    pub types: Vec<String>,
+    /// Only requests that were not relayed (status 300 and over).
+    #[arg(long)]
+    pub failures: bool,
+    /// Start with the requests of this long ago (e.g. 10m, 1h); default: from now on.
+    #[arg(long, value_parser = parse_since)]
+    pub since: Option<std::time::Duration>,
 }
 
 #[derive(Debug, Args)]
@@ -463,6 +485,11 @@ pub struct AddRuleArgs {
 }
 
 /// `test --timeout`: at least a second.
+fn parse_since(text: &str) -> Result<std::time::Duration, String> {
+    humantime::parse_duration(text)
+        .map_err(|_| format!("`{text}` is not a length of time: give one such as 10m, 1h or 3d"))
+}
+
 fn parse_timeout(text: &str) -> Result<humantime::Duration, String> {
     match text.parse::<humantime::Duration>() {
         Ok(timeout) if timeout.as_secs() >= 1 => Ok(timeout),

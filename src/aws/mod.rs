@@ -15,6 +15,7 @@ pub mod monitoring;
 pub mod propagation;
 pub mod publishers;
 pub mod relay_code;
+pub mod relay_logs;
 pub mod replays;
 pub mod rules;
 pub mod stack;

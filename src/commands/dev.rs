@@ -8,9 +8,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
+use metrics_cloudwatch_embedded::Collector;
 use relay_function::outcome::Outcome;
 use relay_function::relay::Relay;
 use relay_function::relay_config::RelayConfig;
+use relay_function::relay_metrics;
 use relay_function::secret_store::SecretStore;
 use relay_function::signature::unix_now;
 use relay_function::signing_secrets::SigningSecrets;
@@ -20,13 +22,15 @@ use tokio::net::TcpListener;
 
 use super::ExitStatus;
 use crate::aws::bridge::read_secrets;
+use crate::aws::relay_logs::{LOCAL_RELAY_DIMENSION, LogShipper, RelayLogs, RequestLine};
 use crate::aws::stack::StackState;
 use crate::aws::{connect, event_bus, publishers, stack};
 use crate::cli::DevArgs;
 use crate::hint::hinted;
 use crate::local::dev_server::{self, Report};
 use crate::settings::GlobalSettings;
-use crate::ui::report::rfc3339;
+use crate::ui::printer::error_lines;
+use crate::ui::report::{RequestLineText, rfc3339};
 use crate::ui::{Printer, secret_input};
 
 /// The first record `dev` prints: where it listens, and what it verifies and relays with.
@@ -49,13 +53,19 @@ pub struct Answered<'a> {
     pub time: String,
     pub request_id: &'a str,
     pub outcome: &'a Outcome,
+    /// The line the relay logs for it, as written to the log group.
     #[serde(skip)]
-    now: i64,
+    line: &'a RequestLine,
 }
 
 impl fmt::Display for Answered<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&request_line(self.now, self.outcome))
+        RequestLineText {
+            time: &self.time,
+            line: self.line,
+            local: false,
+        }
+        .fmt(f)
     }
 }
 
@@ -165,23 +175,116 @@ pub async fn run(
         address.port()
     ));
 
-    let report: Report = Arc::new(move |request: &WebhookRequest, outcome: &Outcome| {
-        let now = unix_now();
-        printer.record(&Answered {
-            time: rfc3339(now),
-            request_id: &request.request_id,
-            outcome,
-            now,
-        });
-    });
+    let shipper = match (&deployed, args.no_cloud_logs) {
+        (Some(_), false) => ship_logs(&ctx.sdk, name, printer).await.map(Arc::new),
+        _ => None,
+    };
+    let metrics = shipper.as_ref().and_then(|_| local_metrics(name));
+    let report: Report = {
+        let shipper = shipper.clone();
+        Arc::new(
+            move |request: &WebhookRequest, outcome: &Outcome, took: Duration| {
+                let now_ms = unix_now_ms();
+                let line = RequestLine::new(&request.request_id, outcome, took.as_millis() as u64);
+                if let Some(shipper) = &shipper {
+                    shipper.send(now_ms, &line);
+                    if let Some(metrics) = metrics {
+                        ship_metrics(shipper, metrics, now_ms);
+                    }
+                }
+                printer.record(&Answered {
+                    time: rfc3339(now_ms / 1000),
+                    request_id: &request.request_id,
+                    outcome,
+                    line: &line,
+                });
+            },
+        )
+    };
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };
     dev_server::serve(listener, Arc::new(relay), ANSWER_WITHIN, report, shutdown)
         .await
         .context("the local relay stopped")?;
+    if let Some(shipper) = &shipper {
+        shipper.finish().await;
+    }
     printer.status("Stopped.");
     Ok(ExitStatus::Success)
+}
+
+/// Starts writing the session's request lines to the bridge's log group, so that `tail`
+/// sees a local relay as it sees the Lambda. A refusal is a warning: the local relay
+/// works without it.
+async fn ship_logs(
+    sdk: &aws_config::SdkConfig,
+    name: &str,
+    printer: Printer,
+) -> Option<LogShipper> {
+    let logs = RelayLogs::new(sdk, name);
+    let group = logs.group().to_owned();
+    let host = hostname();
+    let warn = move |error: anyhow::Error| {
+        printer.warning(format!(
+            "{}; `tail` will not see this session",
+            error_lines(&error).0
+        ));
+        printer.hint("pass --no-cloud-logs to keep the request lines on this machine only");
+    };
+    match LogShipper::start(logs, &host, unix_now_ms(), warn).await {
+        Ok(shipper) => {
+            printer.detail(format!("Writing the request lines to {group} too."));
+            Some(shipper)
+        }
+        Err(error) => {
+            warn(error);
+            None
+        }
+    }
+}
+
+/// The relay's metrics recorder, the one the Lambda installs, with the local relay's
+/// dimension besides the bridge's: what it counts goes to the log group as EMF.
+fn local_metrics(name: &str) -> Option<&'static Collector> {
+    let (dimension, value) = LOCAL_RELAY_DIMENSION;
+    let collector = metrics_cloudwatch_embedded::Builder::new()
+        .cloudwatch_namespace(relay_metrics::NAMESPACE)
+        .with_dimension(relay_metrics::BRIDGE_DIMENSION, name.to_owned())
+        .with_dimension(dimension, value)
+        .init()
+        .ok()?;
+    relay_metrics::describe();
+    Some(collector)
+}
+
+/// What the recorder counted since the last request, as EMF lines for the log group.
+fn ship_metrics(shipper: &LogShipper, metrics: &Collector, now_ms: i64) {
+    let mut emf = Vec::new();
+    if metrics.flush(&mut emf).is_ok() {
+        for line in String::from_utf8_lossy(&emf)
+            .lines()
+            .filter(|l| !l.is_empty())
+        {
+            shipper.send_text(now_ms, line.to_owned());
+        }
+    }
+}
+
+/// This machine's name for the log stream, as the kernel has it.
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().replace([':', '*'], "-"))
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".to_owned())
+}
+
+fn unix_now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }
 
 /// Refuses at start, rather than answering 5xx for every event, a caller whom the
@@ -205,27 +308,22 @@ fn may_publish(state: &StackState, name: &str, caller_arn: &str) -> Result<()> {
     ))
 }
 
-/// One line per request: time, status, event type, event id, and what happened.
-fn request_line(now: i64, outcome: &Outcome) -> String {
-    let what = match (outcome.reason, &outcome.detail) {
-        (None, _) if outcome.claim_check => "relayed (claim check)".to_owned(),
-        (None, _) => "relayed".to_owned(),
-        (Some(reason), Some(detail)) => format!("{}: {detail}", reason.code()),
-        (Some(reason), None) => reason.code().to_owned(),
-    };
-    format!(
-        "{}  {}  {}  {}  {what}",
-        rfc3339(now),
-        outcome.status,
-        outcome.event_type.as_deref().unwrap_or("-"),
-        outcome.event_id.as_deref().unwrap_or("-"),
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use relay_function::reason::Reason;
+
+    /// What `dev` prints for `outcome` at 2026-01-01T00:00:00Z, without its colours.
+    fn printed(outcome: &Outcome) -> String {
+        let line = RequestLine::new("dev-1", outcome, 12);
+        let answered = Answered {
+            time: rfc3339(1_767_225_600),
+            request_id: "dev-1",
+            outcome,
+            line: &line,
+        };
+        anstream::adapter::strip_str(&answered.to_string()).to_string()
+    }
 
     #[test]
     fn a_request_line_says_when_what_and_how_it_went() {
@@ -239,7 +337,7 @@ mod tests {
             detail: None,
         };
         assert_eq!(
-            request_line(1_767_225_600, &relayed),
+            printed(&relayed),
             "2026-01-01T00:00:00Z  200  invoice.paid  evt_1  relayed"
         );
         let refused = Outcome {
@@ -252,7 +350,7 @@ mod tests {
             detail: Some("no v1 signature matches any active signing secret".into()),
         };
         assert_eq!(
-            request_line(1_767_225_600, &refused),
+            printed(&refused),
             "2026-01-01T00:00:00Z  400  -  -  signature_mismatch: no v1 signature matches any active signing secret"
         );
     }

@@ -12,6 +12,7 @@ pub mod replay;
 pub mod rules;
 pub mod set_secret;
 pub mod status;
+pub mod tail;
 pub mod template;
 pub mod test_event;
 pub mod verify;
@@ -64,6 +65,7 @@ pub async fn run(
         Command::DeadLetters(args) => dead_letters::run(settings, args, printer).await,
         Command::Remove(args) => remove::run(settings, args, printer).await,
         Command::Dev(args) => dev::run(settings, args, printer).await,
+        Command::Tail(args) => tail::run(settings, args, printer).await,
         Command::Test(args) => test_event::run(settings, args, printer).await,
         Command::Status => status::run(settings, printer).await,
         Command::Verify(args) => verify::run(args, printer),

@@ -11,7 +11,7 @@ use super::ExitStatus;
 use super::set_secret::{ActiveSecrets, MaskedSecret};
 use crate::aws::bridge::Bridge;
 use crate::aws::dead_letters::DeadLetters;
-use crate::aws::monitoring::{AlarmState, Monitoring};
+use crate::aws::monitoring::{AlarmState, HourCount, Monitoring};
 use crate::aws::relay_code;
 use crate::aws::replays::{Archive, Replays};
 use crate::aws::rules::{RuleInfo, Rules};
@@ -20,7 +20,7 @@ use crate::build::relay_build;
 use crate::settings::GlobalSettings;
 use crate::ui::Printer;
 use crate::ui::printer::error_lines;
-use crate::ui::report::rfc3339;
+use crate::ui::report::{rfc3339, sparkline};
 
 /// Everything `status` reports, for people (`Display`) and scripts (JSON).
 #[derive(Debug, Serialize)]
@@ -42,7 +42,13 @@ pub struct BridgeStatus {
     pub alarms: Vec<AlarmState>,
     /// RFC 3339: the start of the last hour the relay put an event on the bus.
     pub last_relayed: Option<String>,
+    /// The last 24 hours' requests, hour by hour, oldest first (the Lambda's, and a
+    /// local relay's apart); none if CloudWatch could not be read.
+    pub requests: Option<Vec<HourCount>>,
     pub relay: RelayCode,
+    /// Whether the text form may draw with unicode blocks (standard output is a terminal).
+    #[serde(skip)]
+    pub chart: bool,
 }
 
 /// The relay the bridge runs, beside this CLI's.
@@ -128,6 +134,11 @@ pub async fn run(settings: &GlobalSettings, printer: Printer) -> Result<ExitStat
             None
         })
         .map(|t| humantime::format_rfc3339_seconds(t).to_string());
+    let requests = monitoring
+        .requests_by_hour(&bridge.name, std::time::SystemTime::now())
+        .await
+        .map_err(|e| unknown("the requests of the last 24 hours", e))
+        .ok();
     let relay = relay_code(&bridge, printer).await;
     printer.result(&BridgeStatus {
         bridge: bridge.name.clone(),
@@ -152,7 +163,9 @@ pub async fn run(settings: &GlobalSettings, printer: Printer) -> Result<ExitStat
         dead_letters,
         alarms,
         last_relayed,
+        requests,
         relay,
+        chart: std::io::IsTerminal::is_terminal(&std::io::stdout()),
     });
     Ok(ExitStatus::Success)
 }
@@ -206,6 +219,46 @@ async fn subscriptions(bridge: &Bridge, topic: &str) -> Result<Vec<Subscription>
         });
     }
     Ok(found)
+}
+
+/// The last 24 hours' requests: totals, then per hour as unicode blocks on a terminal, or
+/// as numbers elsewhere.
+fn write_requests(f: &mut fmt::Formatter<'_>, hours: &[HourCount], chart: bool) -> fmt::Result {
+    let sum = |count: fn(&HourCount) -> u64| hours.iter().map(count).sum::<u64>();
+    let (dev_relayed, dev_refused) = (sum(|h| h.dev_relayed), sum(|h| h.dev_refused));
+    write!(
+        f,
+        "\n  last 24 hours   {} relayed, {} refused",
+        sum(|h| h.relayed) + dev_relayed,
+        sum(|h| h.refused) + dev_refused
+    )?;
+    if dev_relayed + dev_refused > 0 {
+        write!(f, " (by dev: {dev_relayed} relayed, {dev_refused} refused)")?;
+    }
+    for (name, count) in [
+        (
+            "relayed",
+            (|h: &HourCount| h.relayed + h.dev_relayed) as fn(&HourCount) -> u64,
+        ),
+        ("refused", |h: &HourCount| h.refused + h.dev_refused),
+    ] {
+        let values: Vec<u64> = hours.iter().map(count).collect();
+        if chart {
+            write!(
+                f,
+                "\n                  {name}  {}  per hour, to now",
+                sparkline(&values)
+            )?;
+        } else {
+            let numbers: Vec<String> = values.iter().map(u64::to_string).collect();
+            write!(
+                f,
+                "\n                  {name} per hour, to now: {}",
+                numbers.join(" ")
+            )?;
+        }
+    }
+    Ok(())
 }
 
 /// The label column of the text form, filled on a row's first line only.
@@ -348,6 +401,9 @@ impl fmt::Display for BridgeStatus {
                 .map(|hour| format!("in the hour from {hour}"))
                 .unwrap_or_else(|| "no event in the last 30 days".into())
         )?;
+        if let Some(hours) = &self.requests {
+            write_requests(f, hours, self.chart)?;
+        }
         Ok(())
     }
 }

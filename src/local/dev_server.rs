@@ -22,8 +22,8 @@ use relay_function::webhook::WebhookRequest;
 use tokio::net::TcpListener;
 use tokio::time::Instant;
 
-/// What the local relay reports of each request it answered.
-pub type Report = Arc<dyn Fn(&WebhookRequest, &Outcome) + Send + Sync>;
+/// What the local relay reports of each request it answered, and how long it took.
+pub type Report = Arc<dyn Fn(&WebhookRequest, &Outcome, Duration) + Send + Sync>;
 
 /// Serves `relay` on `listener` until `shutdown` completes. Each request must be
 /// answered within `answer_within`, as the Lambda's deadline bounds it.
@@ -63,7 +63,8 @@ async fn answer(
     answer_within: Duration,
     report: &Report,
 ) -> Response<Full<Bytes>> {
-    let deadline = Instant::now() + answer_within;
+    let started = Instant::now();
+    let deadline = started + answer_within;
     let (parts, body) = request.into_parts();
     // Read no more than the relay takes, as API Gateway caps what it passes on.
     let body = match Limited::new(body, relay.max_body_bytes).collect().await {
@@ -79,7 +80,7 @@ async fn answer(
         request_id,
     );
     let outcome = Box::pin(relay.handle(&request, deadline)).await;
-    report(&request, &outcome);
+    report(&request, &outcome, started.elapsed());
     let response = outcome.response();
     Response::builder()
         .status(response.status)

@@ -73,7 +73,8 @@ impl Printer {
     /// text, or one JSON object per line (JSON Lines).
     pub fn record<T: Serialize + Display>(&self, value: &T) {
         match self.format {
-            OutputFormat::Text => println!("{value}"),
+            // Styled where the terminal takes colour; anstream strips it elsewhere.
+            OutputFormat::Text => anstream::println!("{value}"),
             OutputFormat::Json => println!(
                 "{}",
                 serde_json::to_string(value).expect("a record serialises")

@@ -1,5 +1,8 @@
 //! Pure formatters for what a deploy shows: the change-set table, one line per stack
-//! event, and the outputs; and Unix times as people read them.
+//! event, and the outputs; Unix times as people read them; and the line per request that
+//! `dev` and `tail` print.
+
+use crate::aws::relay_logs::RequestLine;
 
 use std::fmt::Write as _;
 
@@ -10,6 +13,61 @@ use crate::aws::stack::{ResourceChange, StackEvent};
 pub fn rfc3339(secs: i64) -> String {
     let at = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs.max(0) as u64);
     humantime::format_rfc3339_seconds(at).to_string()
+}
+
+/// Milliseconds since the epoch as RFC 3339, to the millisecond, as CloudWatch keeps them.
+pub fn rfc3339_millis(ms: i64) -> String {
+    let at = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms.max(0) as u64);
+    humantime::format_rfc3339_millis(at).to_string()
+}
+
+/// One request as `dev` and `tail` print it: time, status, event type, event id, and what
+/// happened, the status coloured where the terminal takes colour; `(dev)` after a local
+/// relay's, when `tail` shows it beside the Lambda's.
+pub struct RequestLineText<'a> {
+    pub time: &'a str,
+    pub line: &'a RequestLine,
+    pub local: bool,
+}
+
+impl std::fmt::Display for RequestLineText<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let line = self.line;
+        let what = match (&line.reason, &line.detail) {
+            (None, _) if line.claim_check => "relayed (claim check)".to_owned(),
+            (None, _) => "relayed".to_owned(),
+            (Some(reason), Some(detail)) => format!("{reason}: {detail}"),
+            (Some(reason), None) => reason.clone(),
+        };
+        let style = match line.status {
+            0..300 => anstyle::AnsiColor::Green.on_default(),
+            300..500 => anstyle::AnsiColor::Yellow.on_default(),
+            _ => anstyle::AnsiColor::Red.on_default().bold(),
+        };
+        write!(
+            f,
+            "{}  {style}{}{style:#}  {}  {}  {what}{}",
+            self.time,
+            line.status,
+            line.event_type.as_deref().unwrap_or("-"),
+            line.event_id.as_deref().unwrap_or("-"),
+            if self.local { "  (dev)" } else { "" }
+        )
+    }
+}
+
+/// Counts as a row of unicode blocks, one per count, the highest a full block; a zero is
+/// the lowest block, so that the row keeps its length.
+pub fn sparkline(values: &[u64]) -> String {
+    const BLOCKS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let highest = values.iter().copied().max().unwrap_or(0);
+    values
+        .iter()
+        .map(|&value| match value {
+            0 => BLOCKS[0],
+            _ => BLOCKS[((value * 7).div_ceil(highest) as usize).clamp(1, 7)],
+        })
+        .collect()
 }
 
 /// A length of time as people give one: `400d`, `36h`, `90m` (humantime would say

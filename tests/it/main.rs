@@ -18,6 +18,7 @@ mod malformed_requests;
 mod newcomer_audit;
 mod no_secrets;
 mod notice_flood;
+mod operate;
 mod package;
 mod propagation;
 mod redeploy;

@@ -41,8 +41,8 @@ async fn status_shows_the_stack_the_url_the_secrets_and_the_rules() {
     }
     assert!(fresh["alarms"][0]["state"].is_string(), "{fresh}");
     assert_eq!(fresh["last_relayed"], serde_json::Value::Null);
-    // CloudWatch makes this metric from the relay's Embedded Metric Format lines; the
-    // emulator reads no logs, so the test puts the data point CloudWatch would.
+    // CloudWatch makes this metric from the Embedded Metric Format lines the Lambda
+    // writes; the emulator runs no Lambda, so the test puts the data point CloudWatch would.
     aws_sdk_cloudwatch::Client::new(&sdk_config().await)
         .put_metric_data()
         .namespace(relay_function::relay_metrics::NAMESPACE)

@@ -1,0 +1,137 @@
+//! `stripe-bridge tail`: one line per request the relay handles, as it happens, from the
+//! relay's log group: the Lambda's lines, and those of any `dev` session of the bridge.
+//!
+//! It polls FilterLogEvents every two seconds, with a filter pattern so that CloudWatch
+//! skips what was not asked for. CloudWatch takes a line a few seconds after it is
+//! written, so each poll looks back over the last minutes and leaves out what it printed.
+//! (Live Tail, `StartLiveTail`, streams within a second, but the SDK's event streams and
+//! its per-session billing are not worth that second here; see the README.)
+
+use std::fmt;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::Result;
+use serde::Serialize;
+
+use super::ExitStatus;
+use crate::aws::connect;
+use crate::aws::relay_logs::{LineFilter, Logged, RelayLogs, RequestLine, Seen};
+use crate::cli::TailArgs;
+use crate::settings::GlobalSettings;
+use crate::stripe::event_types::{self, TypeFilter};
+use crate::ui::Printer;
+use crate::ui::report::{RequestLineText, rfc3339_millis};
+
+/// Between two polls.
+const POLL_EVERY: Duration = Duration::from_secs(2);
+/// How far back each poll reads, for the lines CloudWatch takes late.
+const LOOK_BACK: Duration = Duration::from_secs(300);
+
+/// One request, as `tail` prints it.
+#[derive(Debug, Serialize)]
+pub struct Tailed<'a> {
+    pub time: String,
+    /// `lambda`, or `dev` for a local relay's.
+    pub relay: &'static str,
+    #[serde(flatten)]
+    pub line: &'a RequestLine,
+}
+
+impl<'a> From<&'a Logged> for Tailed<'a> {
+    fn from(logged: &'a Logged) -> Self {
+        Self {
+            time: rfc3339_millis(logged.timestamp),
+            relay: if logged.is_local() { "dev" } else { "lambda" },
+            line: &logged.line,
+        }
+    }
+}
+
+impl fmt::Display for Tailed<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        RequestLineText {
+            time: &self.time,
+            line: self.line,
+            local: self.relay == "dev",
+        }
+        .fmt(f)
+    }
+}
+
+pub async fn run(
+    settings: &GlobalSettings,
+    args: &TailArgs,
+    printer: Printer,
+) -> Result<ExitStatus> {
+    let filter = LineFilter {
+        types: type_patterns(&args.types)?,
+        event_id: None,
+        failures: args.failures,
+    };
+    let ctx = connect::connect(&settings.aws).await?;
+    let logs = RelayLogs::new(&ctx.sdk, &settings.bridge);
+    let started = now_ms();
+    let since = started - args.since.map_or(0, |s| s.as_millis() as i64);
+    printer.status(format!(
+        "Tailing {} in {} (Ctrl-C to stop).",
+        logs.group(),
+        ctx.region
+    ));
+
+    let mut seen = Seen::new();
+    let mut interrupted = std::pin::pin!(tokio::signal::ctrl_c());
+    loop {
+        let from = since.max(now_ms() - LOOK_BACK.as_millis() as i64);
+        let read = tokio::select! {
+            _ = &mut interrupted => break,
+            read = logs.read(&filter, from, &mut seen) => read?,
+        };
+        for logged in &read {
+            printer.record(&Tailed::from(logged));
+        }
+        tokio::select! {
+            _ = &mut interrupted => break,
+            () = tokio::time::sleep(POLL_EVERY) => {}
+        }
+    }
+    printer.status("Stopped.");
+    Ok(ExitStatus::Success)
+}
+
+/// `--type`s as filter-pattern values: a whole type, or a prefix with CloudWatch's `*`.
+fn type_patterns(types: &[String]) -> Result<Vec<String>> {
+    let filters = types
+        .iter()
+        .map(|t| TypeFilter::parse(t))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(event_types::normalise(filters)
+        .into_iter()
+        .filter_map(|filter| match filter {
+            TypeFilter::All => None,
+            TypeFilter::Prefix(prefix) => Some(format!("{prefix}*")),
+            TypeFilter::Exact(exact) => Some(exact),
+        })
+        .collect())
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn types_become_filter_values_and_star_takes_all() {
+        let types = ["invoice.*", "customer.created", "invoice.*"].map(String::from);
+        assert_eq!(
+            type_patterns(&types).unwrap(),
+            ["invoice.*", "customer.created"]
+        );
+        assert!(type_patterns(&["*".into()]).unwrap().is_empty());
+        assert!(type_patterns(&["invoice.payd".into()]).is_err());
+    }
+}
