@@ -1,6 +1,7 @@
 """CloudFormation support that moto 5.2.5 lacks, for the resource types stripe-bridge's
 stack uses: AWS::SecretsManager::Secret, AWS::ApiGatewayV2::Api/Integration/Route/Stage,
-AWS::Events::EventBusPolicy, AWS::CloudWatch::Alarm and AWS::SQS::QueuePolicy.
+AWS::Events::EventBusPolicy, AWS::CloudWatch::Alarm, AWS::SQS::QueuePolicy and
+AWS::SNS::Subscription.
 
 moto skips resource types it has no model for, so a stack "creates" without them and
 an Output with `!GetAtt HttpApi.ApiEndpoint` fails. Each class here delegates to moto's
@@ -18,6 +19,7 @@ from moto.cloudwatch.models import cloudwatch_backends
 from moto.core.common_models import CloudFormationModel
 from moto.events.models import events_backends
 from moto.secretsmanager.models import secretsmanager_backends
+from moto.sns.models import sns_backends
 from moto.sqs.models import sqs_backends
 
 
@@ -545,4 +547,45 @@ class QueuePolicy(CloudFormationModel):
         try:
             self._set(self.queue_urls, "", account_id, region_name)
         except Exception:  # the queue went first: its policy went with it
+            pass
+
+
+class TopicSubscription(CloudFormationModel):
+    """A topic's subscription (`--notify-email`), made and on delete removed through SNS's
+    Subscribe and Unsubscribe, as CloudFormation's own handler does; its physical id is
+    the subscription's ARN. An email one then waits for its confirmation
+    (subscription_confirmations.py)."""
+
+    __module__ = "moto.sns.stripe_bridge"
+
+    def __init__(self, arn):
+        self.arn = arn
+
+    @property
+    def physical_resource_id(self):
+        return self.arn
+
+    @staticmethod
+    def cloudformation_name_type():
+        return ""
+
+    @staticmethod
+    def cloudformation_type():
+        return "AWS::SNS::Subscription"
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        p = _properties(cloudformation_json)
+        subscription = sns_backends[account_id][region_name].subscribe(p["TopicArn"], p["Endpoint"], p["Protocol"])
+        return cls(subscription.arn)
+
+    @classmethod
+    def update_from_cloudformation_json(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):
+        original_resource.delete(account_id, region_name)
+        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+
+    def delete(self, account_id, region_name):
+        try:
+            sns_backends[account_id][region_name].unsubscribe(self.arn)
+        except Exception:  # the topic went first: its subscriptions went with it
             pass

@@ -113,3 +113,21 @@ pub fn settle_at(endpoint: &str) {
 pub fn settle() {
     settle_at(endpoint());
 }
+
+/// The recipient of the email subscriptions to `address` follows the link in SNS's mail
+/// (tests/emulator/subscription_confirmations.py).
+pub fn confirm_subscriptions(address: &str) {
+    let url = format!(
+        "{}/moto-api/stripe-bridge/confirm-subscriptions?endpoint={address}",
+        endpoint()
+    );
+    let confirmed = Command::new(python())
+        .args([
+            "-c",
+            "import sys, urllib.request; urllib.request.urlopen(urllib.request.Request(sys.argv[1], method='POST'))",
+            &url,
+        ])
+        .status()
+        .unwrap();
+    assert!(confirmed.success(), "cannot reach {url}");
+}
