@@ -126,6 +126,11 @@ pub enum Command {
         after_help = "Examples:\n  stripe-bridge status\n  stripe-bridge --name stripe-live status --output json"
     )]
     Status,
+    /// Check the bridge as a careful operator would, each check passed or failed with its fix.
+    #[command(
+        after_help = "Examples:\n  stripe-bridge doctor\n  stripe-bridge --name stripe-live doctor --output json\n\nExit status: 0 if every check passes, 1 if any fails."
+    )]
+    Doctor,
     /// Print a shell completion script.
     #[command(
         after_help = "Examples:\n  stripe-bridge completions bash > ~/.local/share/bash-completion/completions/stripe-bridge\n  stripe-bridge completions zsh > \"${fpath[1]}/_stripe-bridge\"\n  stripe-bridge completions fish > ~/.config/fish/completions/stripe-bridge.fish"

@@ -11,6 +11,7 @@ pub mod dead_letters;
 pub mod delivery_probe;
 pub mod errors;
 pub mod event_bus;
+pub mod failure_topic;
 pub mod monitoring;
 pub mod propagation;
 pub mod publishers;

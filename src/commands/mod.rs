@@ -6,6 +6,7 @@ pub mod completions;
 pub mod dead_letters;
 pub mod deploy;
 pub mod dev;
+pub mod doctor;
 pub mod package;
 pub mod remove;
 pub mod replay;
@@ -68,6 +69,7 @@ pub async fn run(
         Command::Tail(args) => tail::run(settings, args, printer).await,
         Command::Test(args) => test_event::run(settings, args, printer).await,
         Command::Status => status::run(settings, printer).await,
+        Command::Doctor => doctor::run(settings, printer).await,
         Command::Verify(args) => verify::run(args, printer),
         Command::Completions(args) => completions::run(args),
     }

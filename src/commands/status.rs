@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use relay_function::signature::unix_now;
 use serde::Serialize;
 
@@ -11,6 +11,7 @@ use super::ExitStatus;
 use super::set_secret::{ActiveSecrets, MaskedSecret};
 use crate::aws::bridge::Bridge;
 use crate::aws::dead_letters::DeadLetters;
+use crate::aws::failure_topic::{self, Subscription};
 use crate::aws::monitoring::{AlarmState, HourCount, Monitoring};
 use crate::aws::relay_code;
 use crate::aws::replays::{Archive, Replays};
@@ -84,13 +85,6 @@ pub struct FailureTopic {
     pub subscriptions: Vec<Subscription>,
 }
 
-#[derive(Debug, Serialize)]
-pub struct Subscription {
-    pub protocol: Option<String>,
-    pub endpoint: Option<String>,
-    pub confirmed: bool,
-}
-
 pub async fn run(settings: &GlobalSettings, printer: Printer) -> Result<ExitStatus> {
     let bridge = Bridge::find(settings).await?;
     let stack = &bridge.stack;
@@ -154,7 +148,7 @@ pub async fn run(settings: &GlobalSettings, printer: Printer) -> Result<ExitStat
         event_bus_arn: output("EventBusArn"),
         failure_topic: FailureTopic {
             arn: topic.to_owned(),
-            subscriptions: subscriptions(&bridge, topic).await?,
+            subscriptions: failure_topic::subscriptions(&bridge.ctx.sdk, topic).await?,
         },
         signing_secret_arn: output("SigningSecretArn"),
         signing_secrets: ActiveSecrets::of(&bridge.name, &secrets, unix_now()).secrets,
@@ -171,7 +165,7 @@ pub async fn run(settings: &GlobalSettings, printer: Printer) -> Result<ExitStat
 }
 
 /// The deployed relay's code beside the one this CLI built from the source it carries.
-async fn relay_code(bridge: &Bridge, printer: Printer) -> RelayCode {
+pub async fn relay_code(bridge: &Bridge, printer: Printer) -> RelayCode {
     let deployed_sha256 = relay_code::deployed_sha256(&bridge.ctx.sdk, &bridge.name)
         .await
         .map_err(|e| printer.warning(format!("the deployed relay unknown: {}", error_lines(&e).0)))
@@ -198,27 +192,6 @@ async fn relay_code(bridge: &Bridge, printer: Printer) -> RelayCode {
         this_cli_sha256,
         current,
     }
-}
-
-/// The failure topic's subscriptions: endpoint and whether it is confirmed.
-async fn subscriptions(bridge: &Bridge, topic: &str) -> Result<Vec<Subscription>> {
-    let sns = aws_sdk_sns::Client::new(&bridge.ctx.sdk);
-    let mut pages = sns
-        .list_subscriptions_by_topic()
-        .topic_arn(topic)
-        .into_paginator()
-        .items()
-        .send();
-    let mut found = Vec::new();
-    while let Some(subscription) = pages.next().await {
-        let subscription = subscription.context("cannot list the failure topic's subscriptions")?;
-        found.push(Subscription {
-            confirmed: subscription.subscription_arn() != Some("PendingConfirmation"),
-            protocol: subscription.protocol,
-            endpoint: subscription.endpoint,
-        });
-    }
-    Ok(found)
 }
 
 /// The last 24 hours' requests: totals, then per hour as unicode blocks on a terminal, or

@@ -61,7 +61,8 @@ impl Printer {
     /// form for people, or its JSON form for scripts.
     pub fn result<T: Serialize + Display>(&self, value: &T) {
         match self.format {
-            OutputFormat::Text => println!("{value}"),
+            // Styled where the terminal takes colour; anstream strips it elsewhere.
+            OutputFormat::Text => anstream::println!("{value}"),
             OutputFormat::Json => println!(
                 "{}",
                 serde_json::to_string_pretty(value).expect("a result serialises")

@@ -8,8 +8,11 @@
 use std::time::Duration;
 
 use crate::support::aws::{sdk_config, unique};
-use crate::support::cli::{cli, cli_json, deployed_bridge, stderr};
+use crate::support::cli::{
+    artifact, cli, cli_json, cli_with_env, cli_with_input, deploy_with, deployed_bridge, stderr,
+};
 use crate::support::dev_server::{DevServer, Tail};
+use crate::support::emulator::confirm_subscriptions;
 use crate::support::stripe::SECRET;
 
 #[tokio::test]
@@ -133,6 +136,100 @@ async fn requests_through_dev_appear_in_tail_as_they_are_sent() {
         "Ctrl-C ends tail cleanly: {status:?} {said}"
     );
     assert!(said.contains("Stopped."), "{said}");
+}
+
+#[test]
+fn doctor_fails_on_an_alarm_topic_nobody_hears_and_passes_once_a_subscription_is_confirmed() {
+    let name = unique("doctor");
+    deployed_bridge(&name, SECRET);
+    // An empty cache: this CLI has built no relay to compare the deployed one with.
+    let cache = std::env::temp_dir().join(unique("doctor-cache"));
+    let doctor = |name: &str| {
+        let output = cli_with_env(
+            &["--name", name, "--output", "json", "doctor"],
+            &[("XDG_CACHE_HOME", cache.to_str().unwrap())],
+        );
+        let diagnosis = serde_json::from_slice::<serde_json::Value>(&output.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", stderr(&output)));
+        (output.status.code(), diagnosis)
+    };
+    let (code, diagnosis) = doctor(&name);
+    assert_eq!(code, Some(1), "{diagnosis}");
+    assert_eq!(diagnosis["healthy"], false);
+    let verdicts: Vec<(String, String)> = diagnosis["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["check"].as_str().unwrap().to_owned(),
+                c["verdict"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    for check in [
+        "credentials",
+        "stack",
+        "signing secret",
+        "dead letters",
+        "archive",
+        "concurrency",
+    ] {
+        assert!(
+            verdicts.contains(&(check.to_owned(), "pass".to_owned())),
+            "{check}: {diagnosis}"
+        );
+    }
+    let topic = check(&diagnosis, "alarm topic");
+    assert_eq!(topic["verdict"], "fail", "{diagnosis}");
+    assert!(
+        topic["fix"].as_str().unwrap().contains("--notify-email"),
+        "{topic}"
+    );
+    let text = cli_with_env(
+        &["--name", &name, "doctor"],
+        &[("XDG_CACHE_HOME", cache.to_str().unwrap())],
+    );
+    let text = String::from_utf8_lossy(&text.stdout).into_owned();
+    assert!(
+        text.contains("✗ alarm topic     no subscription") && text.contains("1 check failed."),
+        "{text}"
+    );
+
+    // A bridge whose alerts someone asked for: until they answer SNS's mail, nobody
+    // hears them.
+    let name = unique("doctor-mail");
+    let (zip, _) = artifact("v1");
+    let deployed = deploy_with(&name, &zip, &["--notify-email", "ops@example.com"]);
+    assert!(deployed.status.success(), "{}", stderr(&deployed));
+    let set = cli_with_input(&["--name", &name, "set-secret", "-"], &[], SECRET);
+    assert!(set.status.success(), "{}", stderr(&set));
+    let (code, diagnosis) = doctor(&name);
+    assert_eq!(code, Some(1), "{diagnosis}");
+    let topic = check(&diagnosis, "alarm topic");
+    assert_eq!(topic["verdict"], "fail", "{diagnosis}");
+    assert!(
+        topic["found"]
+            .as_str()
+            .unwrap()
+            .contains("waiting for confirmation"),
+        "{topic}"
+    );
+    confirm_subscriptions("ops@example.com");
+    let (code, diagnosis) = doctor(&name);
+    assert_eq!(code, Some(0), "{diagnosis}");
+    assert_eq!(diagnosis["healthy"], true);
+    assert_eq!(check(&diagnosis, "alarm topic")["verdict"], "pass");
+}
+
+fn check(diagnosis: &serde_json::Value, name: &str) -> serde_json::Value {
+    diagnosis["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == name)
+        .unwrap_or_else(|| panic!("no {name} check: {diagnosis}"))
+        .clone()
 }
 
 #[test]
