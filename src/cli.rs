@@ -111,6 +111,11 @@ pub enum Command {
         after_help = "Examples:\n  stripe-bridge tail\n  stripe-bridge tail --failures\n  stripe-bridge tail --type 'invoice.*' --since 1h --output json\n\nCtrl-C ends it."
     )]
     Tail(TailArgs),
+    /// Show what became of one Stripe event: each request for it, the bus, the rules, dead letters.
+    #[command(
+        after_help = "Examples:\n  stripe-bridge trace evt_1QxYzAbCdEfGh\n  stripe-bridge trace evt_1QxYzAbCdEfGh --since 7d --output json\n\nExit status: 1 if the relay's log holds no request for it."
+    )]
+    Trace(TraceArgs),
     /// Send a signed sample Stripe event to the bridge and report the answer.
     #[command(
         after_help = "Examples:\n  stripe-bridge test\n  stripe-bridge test --type customer.subscription.updated --expect-delivery\n  stripe-bridge test --url http://127.0.0.1:8787/webhook --secret whsec_…"
@@ -224,6 +229,15 @@ pub struct DevArgs {
     /// log group, where `tail` reads them.
     #[arg(long)]
     pub no_cloud_logs: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TraceArgs {
+    /// The Stripe event's id (evt_…).
+    pub event_id: String,
+    /// How far back to look in the relay's log (e.g. 3d), as far as the log group keeps it.
+    #[arg(long, default_value = "30d", value_parser = parse_since)]
+    pub since: std::time::Duration,
 }
 
 #[derive(Debug, Args)]

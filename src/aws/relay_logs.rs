@@ -18,6 +18,13 @@ use super::errors::is_access_denied;
 use super::relay_code::function_name;
 use crate::hint::hinted;
 
+/// Now, in milliseconds since the epoch, as CloudWatch Logs stamps its events.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
 /// The relay's log group, as the stack names it.
 pub fn log_group(bridge: &str) -> String {
     format!("/aws/lambda/{}", function_name(bridge))

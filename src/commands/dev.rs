@@ -22,7 +22,7 @@ use tokio::net::TcpListener;
 
 use super::ExitStatus;
 use crate::aws::bridge::read_secrets;
-use crate::aws::relay_logs::{LOCAL_RELAY_DIMENSION, LogShipper, RelayLogs, RequestLine};
+use crate::aws::relay_logs::{LOCAL_RELAY_DIMENSION, LogShipper, RelayLogs, RequestLine, now_ms};
 use crate::aws::stack::StackState;
 use crate::aws::{connect, event_bus, publishers, stack};
 use crate::cli::DevArgs;
@@ -184,7 +184,7 @@ pub async fn run(
         let shipper = shipper.clone();
         Arc::new(
             move |request: &WebhookRequest, outcome: &Outcome, took: Duration| {
-                let now_ms = unix_now_ms();
+                let now_ms = now_ms();
                 let line = RequestLine::new(&request.request_id, outcome, took.as_millis() as u64);
                 if let Some(shipper) = &shipper {
                     shipper.send(now_ms, &line);
@@ -232,7 +232,7 @@ async fn ship_logs(
         ));
         printer.hint("pass --no-cloud-logs to keep the request lines on this machine only");
     };
-    match LogShipper::start(logs, &host, unix_now_ms(), warn).await {
+    match LogShipper::start(logs, &host, now_ms(), warn).await {
         Ok(shipper) => {
             printer.detail(format!("Writing the request lines to {group} too."));
             Some(shipper)
@@ -279,12 +279,6 @@ fn hostname() -> String {
         .map(|h| h.trim().replace([':', '*'], "-"))
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "localhost".to_owned())
-}
-
-fn unix_now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }
 
 /// Refuses at start, rather than answering 5xx for every event, a caller whom the

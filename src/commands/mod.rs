@@ -16,6 +16,7 @@ pub mod status;
 pub mod tail;
 pub mod template;
 pub mod test_event;
+pub mod trace;
 pub mod verify;
 
 use std::process::ExitCode;
@@ -67,6 +68,7 @@ pub async fn run(
         Command::Remove(args) => remove::run(settings, args, printer).await,
         Command::Dev(args) => dev::run(settings, args, printer).await,
         Command::Tail(args) => tail::run(settings, args, printer).await,
+        Command::Trace(args) => trace::run(settings, args, printer).await,
         Command::Test(args) => test_event::run(settings, args, printer).await,
         Command::Status => status::run(settings, printer).await,
         Command::Doctor => doctor::run(settings, printer).await,

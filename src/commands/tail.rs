@@ -8,14 +8,14 @@
 //! its per-session billing are not worth that second here; see the README.)
 
 use std::fmt;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use anyhow::Result;
 use serde::Serialize;
 
 use super::ExitStatus;
 use crate::aws::connect;
-use crate::aws::relay_logs::{LineFilter, Logged, RelayLogs, RequestLine, Seen};
+use crate::aws::relay_logs::{LineFilter, Logged, RelayLogs, RequestLine, Seen, now_ms};
 use crate::cli::TailArgs;
 use crate::settings::GlobalSettings;
 use crate::stripe::event_types::{self, TypeFilter};
@@ -112,12 +112,6 @@ fn type_patterns(types: &[String]) -> Result<Vec<String>> {
             TypeFilter::Exact(exact) => Some(exact),
         })
         .collect())
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }
 
 #[cfg(test)]

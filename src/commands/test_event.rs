@@ -269,17 +269,13 @@ async fn confirm_consumers(
         bridge.output("EventBusName")?,
         &bridge.name,
     );
-    let envelope = serde_json::json!({
-        "version": "0",
-        "id": "00000000-0000-0000-0000-000000000000",
-        "detail-type": sample.event_type,
-        "source": relay_function::bus_entry::SOURCE,
-        "account": bridge.ctx.account_id,
-        "time": crate::ui::report::rfc3339(now),
-        "region": bridge.ctx.region,
-        "resources": [],
-        "detail": serde_json::from_str::<Value>(&sample.body)?,
-    });
+    let envelope = crate::aws::rules::envelope(
+        &sample.event_type,
+        serde_json::from_str::<Value>(&sample.body)?,
+        &bridge.ctx.account_id,
+        &bridge.ctx.region,
+        &crate::ui::report::rfc3339(now),
+    );
     let matching = rules.matching(&envelope).await?;
     if matching.is_empty() {
         return Ok(true);

@@ -3,7 +3,8 @@
 //! and `dev` writes the same ones; `--failures` and `--type` are filter patterns the
 //! service applies (the emulator applies them as AWS documents, tests/emulator/log_filters.py).
 //! `dev` also sends the relay's metrics as EMF, which `status` counts
-//! (tests/emulator/emf_metrics.py extracts them as CloudWatch does).
+//! (tests/emulator/emf_metrics.py extracts them as CloudWatch does). `trace` tells one
+//! event's story from the same lines; `doctor` judges the bridge.
 
 use std::time::Duration;
 
@@ -128,6 +129,42 @@ async fn requests_through_dev_appear_in_tail_as_they_are_sent() {
             serde_json::Value::Null,
             "evt_fromLambda".into()
         ]
+    );
+
+    // `trace` tells one event's story: its requests (here a failed delivery from the
+    // Lambda, then Stripe's retry through dev), the bus, and the rules matching it now.
+    let id = paid["event_id"].as_str().unwrap();
+    let (_, queue_arn) = crate::support::aws::queue(
+        &aws_sdk_sqs::Client::new(&sdk_config().await),
+        &format!("{name}-invoices"),
+    )
+    .await;
+    let rule = crate::support::cli::add_rule(&name, "invoice.paid", &queue_arn);
+    let trace = cli_json(&name, &["trace", id]);
+    assert_eq!(trace["event_type"], "invoice.paid", "{trace}");
+    assert_eq!(trace["requests"].as_array().unwrap().len(), 1, "{trace}");
+    assert_eq!(trace["requests"][0]["relay"], "dev");
+    assert!(trace["relayed_at"].is_string(), "{trace}");
+    assert_eq!(trace["rules"][0]["rule"], rule.as_str(), "{trace}");
+    assert_eq!(trace["rules"][0]["test_mode"], true);
+    assert_eq!(trace["dead_letters"], serde_json::json!([]));
+    let failed = cli_json(&name, &["trace", "evt_fromLambda"]);
+    assert_eq!(failed["relayed_at"], serde_json::Value::Null, "{failed}");
+    assert_eq!(failed["requests"][0]["reason"], "bus_unavailable");
+    let text = cli(&["--name", &name, "trace", "evt_fromLambda"]);
+    let text = String::from_utf8_lossy(&text.stdout).into_owned();
+    assert!(
+        text.starts_with("evt_fromLambda (invoice.payment_failed)")
+            && text.contains("503  invoice.payment_failed  evt_fromLambda  bus_unavailable")
+            && text.contains("never put on the bus"),
+        "{text}"
+    );
+    let unseen = cli(&["--name", &name, "trace", "evt_neverSeen"]);
+    assert_eq!(unseen.status.code(), Some(1));
+    assert!(
+        stderr(&unseen).contains("no request for evt_neverSeen"),
+        "{}",
+        stderr(&unseen)
     );
 
     let (status, said) = every.interrupt();

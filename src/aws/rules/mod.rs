@@ -353,8 +353,8 @@ impl Rules {
         Ok(rules)
     }
 
-    /// The bridge's rules that would deliver `event` (an EventBridge envelope), as
-    /// EventBridge's own matcher (TestEventPattern) decides.
+    /// The bridge's rules that would deliver `event` (an EventBridge envelope, see
+    /// `envelope`), as EventBridge's own matcher (TestEventPattern) decides.
     pub async fn matching(&self, event: &Value) -> Result<Vec<RuleInfo>> {
         let mut matching = Vec::new();
         // A leftover probe is no consumer.
@@ -605,4 +605,20 @@ impl Rules {
             ))
         }
     }
+}
+
+/// A Stripe event as the relay puts it on the bus: the envelope EventBridge matches
+/// rules against, with `detail` the event (`relay_function::bus_entry`).
+pub fn envelope(event_type: &str, detail: Value, account: &str, region: &str, time: &str) -> Value {
+    serde_json::json!({
+        "version": "0",
+        "id": "00000000-0000-0000-0000-000000000000",
+        "detail-type": event_type,
+        "source": relay_function::bus_entry::SOURCE,
+        "account": account,
+        "time": time,
+        "region": region,
+        "resources": [],
+        "detail": detail,
+    })
 }
