@@ -43,6 +43,7 @@ def main():
     import emf_metrics  # noqa: F401
     import metric_dimensions  # noqa: F401
     import subscription_confirmations  # noqa: F401
+    import dashboards  # noqa: F401
     import iam_enforcement  # noqa: F401
     import delays  # noqa: F401
     import lambda_settings  # noqa: F401
