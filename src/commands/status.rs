@@ -31,6 +31,8 @@ pub struct BridgeStatus {
     pub account: String,
     pub stack: StackSummary,
     pub webhook_url: Option<String>,
+    /// The bridge's CloudWatch dashboard; none for a stack deployed before it had one.
+    pub dashboard_url: Option<String>,
     pub event_bus: String,
     pub event_bus_arn: Option<String>,
     pub failure_topic: FailureTopic,
@@ -144,6 +146,7 @@ pub async fn run(settings: &GlobalSettings, printer: Printer) -> Result<ExitStat
             updated: stack.updated.map(rfc3339),
         },
         webhook_url: output("WebhookUrl"),
+        dashboard_url: output("DashboardUrl"),
         event_bus: bus.to_owned(),
         event_bus_arn: output("EventBusArn"),
         failure_topic: FailureTopic {
@@ -255,6 +258,9 @@ impl fmt::Display for BridgeStatus {
             or_dash(&self.stack.updated)
         )?;
         writeln!(f, "  webhook URL     {}", or_dash(&self.webhook_url))?;
+        if let Some(url) = &self.dashboard_url {
+            writeln!(f, "  dashboard       {url}")?;
+        }
         let short = |sha: &String| sha[..12.min(sha.len())].to_owned();
         let RelayCode {
             deployed_sha256,

@@ -72,6 +72,12 @@ async fn requests_through_dev_appear_in_tail_as_they_are_sent() {
     );
     assert_eq!((total("relayed"), total("refused")), (0, 0), "{status}");
     assert!(status["last_relayed"].is_string(), "{status}");
+    assert!(
+        status["dashboard_url"]
+            .as_str()
+            .is_some_and(|url| url.ends_with(&format!("#dashboards/dashboard/{name}-us-east-1"))),
+        "{status}"
+    );
     let text = cli(&["--name", &name, "status"]);
     let text = String::from_utf8_lossy(&text.stdout).into_owned();
     assert!(
