@@ -6,10 +6,13 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use aws_config::SdkConfig;
 use aws_sdk_cloudwatchlogs::Client;
-use aws_sdk_cloudwatchlogs::types::InputLogEvent;
+use aws_sdk_cloudwatchlogs::error::SdkError;
+use aws_sdk_cloudwatchlogs::operation::start_live_tail::StartLiveTailOutput;
+use aws_sdk_cloudwatchlogs::types::error::StartLiveTailResponseStreamError;
+use aws_sdk_cloudwatchlogs::types::{InputLogEvent, StartLiveTailResponseStream};
 use relay_function::outcome::Outcome;
 use relay_function::reason::Reason;
 use serde::{Deserialize, Serialize};
@@ -153,6 +156,7 @@ pub type Seen = HashMap<String, i64>;
 pub struct RelayLogs {
     client: Client,
     group: String,
+    endpoint_override: bool,
 }
 
 impl RelayLogs {
@@ -160,6 +164,7 @@ impl RelayLogs {
         Self {
             client: Client::new(sdk),
             group: log_group(bridge),
+            endpoint_override: sdk.endpoint_url().is_some(),
         }
     }
 
@@ -237,6 +242,33 @@ impl RelayLogs {
         anyhow::Error::new(error).context(format!("cannot read the log group {group}"))
     }
 
+    /// Starts a CloudWatch Logs Live Tail session on the group (named by `group_arn`, as
+    /// StartLiveTail takes it) with `filter`, and waits for it to begin. An error means
+    /// no Live Tail here (a region without it, or no `logs:StartLiveTail`). Never under
+    /// an endpoint override (an emulator, a proxy): the SDK sends StartLiveTail to the
+    /// host `stream-` + the endpoint's, which only AWS's own endpoints have.
+    pub async fn live_tail(&self, group_arn: &str, filter: &LineFilter) -> Result<LiveTail> {
+        if self.endpoint_override {
+            bail!("Live Tail needs AWS's own endpoint, and an endpoint URL is set");
+        }
+        let started = self
+            .client
+            .start_live_tail()
+            .log_group_identifiers(group_arn)
+            .log_event_filter_pattern(filter.pattern())
+            .send()
+            .await
+            .context("StartLiveTail failed")?;
+        let mut session = started;
+        match session.response_stream.recv().await {
+            Ok(Some(StartLiveTailResponseStream::SessionStart(_))) => Ok(LiveTail { session }),
+            Ok(_) => bail!("the Live Tail session did not start"),
+            Err(error) => {
+                Err(anyhow::Error::new(error).context("the Live Tail session did not start"))
+            }
+        }
+    }
+
     /// A new log stream for a `dev` session, named after this machine and the time.
     pub async fn open_dev_stream(&self, host: &str, started_ms: i64) -> Result<String> {
         let stream = format!("{DEV_STREAM_PREFIX}{host}/{started_ms}");
@@ -284,6 +316,58 @@ impl RelayLogs {
             .await
             .with_context(|| format!("cannot write to the log group {}", self.group))?;
         Ok(())
+    }
+}
+
+/// A Live Tail session: the lines CloudWatch streams as they are written.
+pub struct LiveTail {
+    session: StartLiveTailOutput,
+}
+
+/// What one Live Tail update brought.
+pub struct LiveUpdate {
+    pub lines: Vec<Logged>,
+    /// CloudWatch sends a sample, not every line, above 500 lines a second.
+    pub sampled: bool,
+}
+
+impl LiveTail {
+    /// The next update; `None` once the session ended (CloudWatch ends each after three
+    /// hours).
+    pub async fn next(&mut self) -> Result<Option<LiveUpdate>> {
+        loop {
+            let update = match self.session.response_stream.recv().await {
+                Ok(Some(StartLiveTailResponseStream::SessionUpdate(update))) => update,
+                Ok(Some(_)) => continue,
+                Ok(None) => return Ok(None),
+                Err(SdkError::ServiceError(error))
+                    if matches!(
+                        error.err(),
+                        StartLiveTailResponseStreamError::SessionTimeoutException(_)
+                    ) =>
+                {
+                    return Ok(None);
+                }
+                Err(error) => {
+                    return Err(anyhow::Error::new(error).context("the Live Tail session failed"));
+                }
+            };
+            let lines = update
+                .session_results()
+                .iter()
+                .filter_map(|event| {
+                    let line =
+                        serde_json::from_str::<RequestLine>(event.message()?.trim_end()).ok()?;
+                    Some(Logged {
+                        timestamp: event.timestamp().unwrap_or_default(),
+                        log_stream: event.log_stream_name().unwrap_or_default().to_owned(),
+                        line,
+                    })
+                })
+                .collect();
+            let sampled = update.session_metadata().is_some_and(|m| m.sampled());
+            return Ok(Some(LiveUpdate { lines, sampled }));
+        }
     }
 }
 
@@ -388,6 +472,84 @@ mod tests {
         assert_eq!(
             filter.pattern(),
             r#"{ $.message = "webhook" && ($.event_type = "invoice.*" || $.event_type = "customer.created") && $.status >= 300 }"#
+        );
+    }
+
+    use std::sync::{Arc, Mutex};
+
+    use aws_sdk_cloudwatchlogs::config::interceptors::BeforeTransmitInterceptorContextRef;
+    use aws_sdk_cloudwatchlogs::config::{
+        ConfigBag, Credentials, Intercept, Region, RuntimeComponents,
+    };
+    use aws_sdk_cloudwatchlogs::error::BoxError;
+
+    /// A request as sent: its URI, X-Amz-Target and body.
+    type Sent = (String, Option<String>, String);
+
+    /// Keeps the request the SDK is about to send, and stops it there: nothing leaves
+    /// this machine, not even a DNS lookup.
+    #[derive(Debug, Clone, Default)]
+    struct Capture(Arc<Mutex<Option<Sent>>>);
+
+    impl Intercept for Capture {
+        fn name(&self) -> &'static str {
+            "capture"
+        }
+
+        fn read_before_transmit(
+            &self,
+            context: &BeforeTransmitInterceptorContextRef<'_>,
+            _: &RuntimeComponents,
+            _: &mut ConfigBag,
+        ) -> Result<(), BoxError> {
+            let request = context.request();
+            *self.0.lock().unwrap() = Some((
+                request.uri().to_owned(),
+                request.headers().get("x-amz-target").map(str::to_owned),
+                String::from_utf8_lossy(request.body().bytes().unwrap_or_default()).into_owned(),
+            ));
+            Err("captured".into())
+        }
+    }
+
+    #[tokio::test]
+    async fn the_live_tail_request_has_the_shape_aws_documents() {
+        let capture = Capture::default();
+        let config = aws_sdk_cloudwatchlogs::Config::builder()
+            .behavior_version_latest()
+            .region(Region::new("eu-west-1"))
+            .credentials_provider(Credentials::new(
+                "AKIDEXAMPLE",
+                "secret",
+                None,
+                None,
+                "test",
+            ))
+            .interceptor(capture.clone())
+            .build();
+        let logs = RelayLogs {
+            client: Client::from_conf(config),
+            group: log_group("stripe-live"),
+            endpoint_override: false,
+        };
+        let arn = "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/stripe-live-relay";
+        let filter = LineFilter {
+            failures: true,
+            ..LineFilter::default()
+        };
+        assert!(logs.live_tail(arn, &filter).await.is_err());
+        let (uri, target, body) = capture.0.lock().unwrap().clone().expect("a request");
+        // StartLiveTail ("CloudWatch Logs API Reference"): the `stream-` host prefix, the
+        // group by ARN (a name is refused), and the same filter pattern as the polls.
+        assert_eq!(uri, "https://stream-logs.eu-west-1.amazonaws.com/");
+        assert_eq!(target.as_deref(), Some("Logs_20140328.StartLiveTail"));
+        let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({
+                "logGroupIdentifiers": [arn],
+                "logEventFilterPattern": r#"{ $.message = "webhook" && $.status >= 300 }"#,
+            })
         );
     }
 
