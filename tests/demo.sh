@@ -4,7 +4,8 @@
 # It installs the emulator (moto, pinned) if it is missing, starts it on a free port of
 # 127.0.0.1, builds stripe-bridge, and then runs what a user runs: deploy, set-secret,
 # add-rule to a queue, signed sample events through the relay (`stripe-bridge dev`,
-# the Lambda's own code on 127.0.0.1), the events arriving in the queue, status, and
+# the Lambda's own code on 127.0.0.1), the same requests in `tail` and one event's
+# `trace`, the events arriving in the queue, replay, dead letters, status, `doctor`, and
 # remove, after which nothing of the bridge is left. It stops everything it started.
 # Nothing leaves this machine.
 set -euo pipefail
@@ -91,7 +92,9 @@ echo "the relay is listening on $url"
 step "Sending signed sample events"
 # `test` names the rules a sample would reach and asks first, with --expect-delivery too;
 # the demo's queue is no live consumer, so --yes.
-sb test --url "$url" --type invoice.paid --yes
+paid_id="$(sb --output json test --url "$url" --type invoice.paid --yes |
+  "$python" -c 'import json, sys; print(json.load(sys.stdin)["event_id"])')"
+echo "sent invoice.paid $paid_id"
 sb test --url "$url" --type invoice.payment_failed --expect-delivery --yes
 sb test --url "$url" --type customer.created
 echo "A request signed with another secret is refused, and never reaches the bus:"
@@ -100,6 +103,12 @@ sb test --url "$url" --secret "whsec_forged$("$python" -c 'import secrets; print
 echo
 echo "The relay's log, one line per request:"
 sed -n '2,$p' "$dev_out"
+
+step "dev wrote the same lines to the bridge's log group: tail shows them (Ctrl-C after 5 s)"
+echo "\$ stripe-bridge tail --since 10m" >&2
+timeout --preserve-status -s INT 5 "$bin" tail --since 10m
+step "One event's story: trace"
+sb trace "$paid_id"
 
 drain='
 out = []
@@ -154,8 +163,14 @@ assert len(out) >= 1, out
 ' "$queue_url"
 sb dead-letters
 
-step "The bridge's status"
+step "The bridge's status (the requests counted include dev's)"
 sb status
+
+step "What a careful operator checks: doctor (here the alarms have no subscriber yet)"
+if sb doctor; then
+  echo "doctor found nothing wrong, but nobody subscribed to the demo's alarms" >&2
+  exit 1
+fi
 
 step "Removing everything the bridge made"
 kill "$dev_pid"
