@@ -1,8 +1,9 @@
 //! `stripe-bridge doctor`: the checks a careful operator makes of a bridge, each passed
 //! or failed with its fix: that these credentials reach the bridge, that its stack is
 //! healthy and runs this CLI's relay, that it has a signing secret, that someone hears
-//! its alarms, that no dead letter waits, that its archive keeps events, and how its
-//! concurrency is capped. Exit 1 when any fails.
+//! its alarms, that every rule's target is there and lets the rule deliver, that no dead
+//! letter waits, that its archive keeps events, and how its concurrency is capped. Exit 1
+//! when any fails.
 
 use std::fmt;
 
@@ -15,6 +16,7 @@ use super::status::{RelayCode, relay_code};
 use crate::aws::bridge::{Bridge, read_secrets};
 use crate::aws::dead_letters::DeadLetters;
 use crate::aws::replays::Replays;
+use crate::aws::rules::Rules;
 use crate::aws::stack::StackState;
 use crate::aws::{concurrency, connect, failure_topic, relay_code as deployed, stack};
 use crate::hint::command;
@@ -182,6 +184,7 @@ async fn checks(settings: &GlobalSettings, printer: Printer) -> Vec<Check> {
     checks.push(relay_check(&bridge, printer).await);
     checks.push(secret_check(&bridge).await);
     checks.push(alarm_topic_check(&bridge).await);
+    checks.push(rules_check(&bridge).await);
     checks.push(dead_letter_check(&bridge).await);
     checks.push(archive_check(&bridge).await);
     checks.push(concurrency_check(&bridge).await);
@@ -315,6 +318,48 @@ async fn alarm_topic_check(bridge: &Bridge) -> Check {
             format!("{confirmed} confirmed subscription(s)"),
         ),
     }
+}
+
+async fn rules_check(bridge: &Bridge) -> Check {
+    let bus = match bridge.output("EventBusName") {
+        Ok(bus) => bus,
+        Err(error) => return Check::unanswered("rules", &error),
+    };
+    let rules = Rules::new(&bridge.ctx.sdk, bus, &bridge.name);
+    let listed = match rules.list().await {
+        Ok(listed) => listed,
+        Err(error) => return Check::unanswered("rules", &error),
+    };
+    let mut problems = Vec::new();
+    for rule in listed.iter().filter(|r| !r.leftover_probe) {
+        match rules.target_problems(rule).await {
+            Ok(found) => problems.extend(
+                found
+                    .into_iter()
+                    .map(|p| format!("rule {}: {p}", rule.name)),
+            ),
+            Err(error) => return Check::unanswered("rules", &error),
+        }
+    }
+    let count = listed.iter().filter(|r| !r.leftover_probe).count();
+    if problems.is_empty() {
+        return Check::pass(
+            "rules",
+            match count {
+                0 => "none yet: no event goes anywhere but the archive".to_owned(),
+                n => format!("{n}, each target there and granted"),
+            },
+        );
+    }
+    Check::fail(
+        "rules",
+        problems.join("; "),
+        format!(
+            "run that rule's add-rule again (`{}` shows its types): it restores the grant; or `{}`",
+            command(&bridge.name, "list-rules"),
+            command(&bridge.name, "remove-rule NAME")
+        ),
+    )
 }
 
 async fn dead_letter_check(bridge: &Bridge) -> Check {

@@ -181,8 +181,8 @@ async fn requests_through_dev_appear_in_tail_as_they_are_sent() {
     assert!(said.contains("Stopped."), "{said}");
 }
 
-#[test]
-fn doctor_fails_on_an_alarm_topic_nobody_hears_and_passes_once_a_subscription_is_confirmed() {
+#[tokio::test]
+async fn doctor_fails_on_an_alarm_topic_nobody_hears_and_passes_once_a_subscription_is_confirmed() {
     let name = unique("doctor");
     deployed_bridge(&name, SECRET);
     // An empty cache: this CLI has built no relay to compare the deployed one with.
@@ -212,6 +212,7 @@ fn doctor_fails_on_an_alarm_topic_nobody_hears_and_passes_once_a_subscription_is
         .collect();
     for check in [
         "credentials",
+        "rules",
         "stack",
         "signing secret",
         "dead letters",
@@ -237,6 +238,32 @@ fn doctor_fails_on_an_alarm_topic_nobody_hears_and_passes_once_a_subscription_is
     assert!(
         text.contains("✗ alarm topic     no subscription") && text.contains("1 check failed."),
         "{text}"
+    );
+
+    // A rule's target that lost the grant add-rule gave it (someone rewrote the queue's
+    // policy) would get nothing: doctor says which.
+    let sdk = sdk_config().await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let (queue_url, queue_arn) =
+        crate::support::aws::queue(&sqs, &format!("{name}-invoices")).await;
+    let rule = crate::support::cli::add_rule(&name, "invoice.paid", &queue_arn);
+    let (_, diagnosis) = doctor(&name);
+    assert_eq!(check(&diagnosis, "rules")["verdict"], "pass", "{diagnosis}");
+    sqs.set_queue_attributes()
+        .queue_url(&queue_url)
+        .attributes(aws_sdk_sqs::types::QueueAttributeName::Policy, "")
+        .send()
+        .await
+        .unwrap();
+    let (code, diagnosis) = doctor(&name);
+    assert_eq!(code, Some(1));
+    let rules = check(&diagnosis, "rules");
+    assert_eq!(rules["verdict"], "fail", "{diagnosis}");
+    assert!(
+        rules["found"].as_str().unwrap().contains(&format!(
+            "rule {rule}: {queue_arn} does not let the rule deliver"
+        )),
+        "{rules}"
     );
 
     // A bridge whose alerts someone asked for: until they answer SNS's mail, nobody

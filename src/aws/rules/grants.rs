@@ -58,6 +58,62 @@ impl Grants {
         }))
     }
 
+    /// Whether `target` holds the grant `grant` gives the rule: the Lambda permission
+    /// with the rule's statement id, or the queue's or topic's policy statement (`None`
+    /// for kinds a delivery role serves, and for a target that is not there).
+    pub async fn holds(&self, rule: &str, rule_arn: &str, target: &Target) -> Result<Option<bool>> {
+        let sid = statement_id(rule);
+        Ok(match &target.kind {
+            TargetKind::Lambda {
+                function,
+                qualifier,
+            } => {
+                let answer = self
+                    .lambda
+                    .get_policy()
+                    .function_name(function)
+                    .set_qualifier(qualifier.clone())
+                    .send()
+                    .await;
+                // A function without any resource policy answers ResourceNotFound.
+                match found(answer, |e| e.is_resource_not_found_exception(), &target.arn)? {
+                    Some(answer) => Some(answer.policy().is_some_and(|p| has_statement(p, &sid))),
+                    None => Some(false),
+                }
+            }
+            TargetKind::Sqs { .. } => {
+                let Some(url) = self.find_queue_url(target).await? else {
+                    return Ok(None);
+                };
+                let policy = self
+                    .sqs
+                    .get_queue_attributes()
+                    .queue_url(&url)
+                    .attribute_names(QueueAttributeName::Policy)
+                    .send()
+                    .await
+                    .with_context(|| format!("cannot read the policy of queue {url}"))?
+                    .attributes
+                    .and_then(|mut a| a.remove(&QueueAttributeName::Policy));
+                let statement = policy_statement(rule, rule_arn, &target.arn, "sqs:SendMessage");
+                Some(holds_statement(policy.as_deref(), &statement))
+            }
+            TargetKind::Sns => {
+                let Some(mut attributes) = self.topic_attributes(target).await? else {
+                    return Ok(None);
+                };
+                let statement = policy_statement(rule, rule_arn, &target.arn, "sns:Publish");
+                Some(holds_statement(
+                    attributes.remove("Policy").as_deref(),
+                    &statement,
+                ))
+            }
+            TargetKind::StateMachine
+            | TargetKind::EventBus { .. }
+            | TargetKind::KinesisStream { .. } => None,
+        })
+    }
+
     /// The KMS key a queue or topic is encrypted with (`KmsMasterKeyId`: a key id, ARN or
     /// alias), if any; `None` for other kinds and for SQS-managed encryption.
     pub async fn encryption_key(&self, target: &Target) -> Result<Option<String>> {

@@ -75,6 +75,8 @@ pub struct ClaimCheckReader {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct RuleInfo {
     pub name: String,
+    #[serde(skip)]
+    pub arn: String,
     /// The event pattern as JSON (as `add-rule` reports it too).
     pub pattern: Value,
     pub targets: Vec<String>,
@@ -341,7 +343,7 @@ impl Rules {
                     continue;
                 };
                 if let Some(tags) = self.our_tags(arn).await? {
-                    rules.push(self.info(name, rule.event_pattern(), &tags).await?);
+                    rules.push(self.info(name, arn, rule.event_pattern(), &tags).await?);
                 }
             }
             next = page.next_token;
@@ -372,6 +374,32 @@ impl Rules {
             }
         }
         Ok(matching)
+    }
+
+    /// What stands in the way of `rule` delivering to each of its targets: a target that
+    /// is gone, or one that no longer holds the grant `add-rule` gave the rule. Empty when
+    /// nothing does. Targets a delivery role serves are checked for existence only as far
+    /// as their service says (state machines, buses and streams are not looked up).
+    pub async fn target_problems(&self, rule: &RuleInfo) -> Result<Vec<String>> {
+        let mut problems = Vec::new();
+        for arn in &rule.targets {
+            let Ok(target) = Target::parse_anywhere(arn) else {
+                continue;
+            };
+            match self.grants.exists(&target).await? {
+                Some(false) => {
+                    problems.push(format!("{arn} is gone"));
+                    continue;
+                }
+                Some(true) | None => {}
+            }
+            if self.grants.holds(&rule.name, &rule.arn, &target).await? == Some(false) {
+                problems.push(format!(
+                    "{arn} does not let the rule deliver (the grant add-rule gave is gone)"
+                ));
+            }
+        }
+        Ok(problems)
     }
 
     /// Deletes one of the bridge's rules with the permissions it was given.
@@ -458,7 +486,13 @@ impl Rules {
             return Ok(Lookup::Foreign);
         };
         Ok(Lookup::Ours(
-            self.info(name, rule.event_pattern(), &tags).await?,
+            self.info(
+                name,
+                rule.arn().unwrap_or_default(),
+                rule.event_pattern(),
+                &tags,
+            )
+            .await?,
         ))
     }
 
@@ -501,13 +535,20 @@ impl Rules {
     }
 
     /// A rule as the bridge reports it: its name, pattern and targets.
-    async fn info(&self, name: &str, pattern: Option<&str>, tags: &[Tag]) -> Result<RuleInfo> {
+    async fn info(
+        &self,
+        name: &str,
+        arn: &str,
+        pattern: Option<&str>,
+        tags: &[Tag],
+    ) -> Result<RuleInfo> {
         let pattern = pattern.unwrap_or_default();
         let targets = self.targets(name).await?;
         let first = targets.first();
         let retry = first.and_then(|t| t.retry_policy());
         Ok(RuleInfo {
             name: name.to_owned(),
+            arn: arn.to_owned(),
             pattern: serde_json::from_str(pattern).unwrap_or_else(|_| pattern.into()),
             dead_letter_queue: first
                 .and_then(|t| t.dead_letter_config())
