@@ -98,7 +98,7 @@ pub struct RuleInfo {
 /// What a rule name stands for on the bridge's bus.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Lookup {
-    Ours(RuleInfo),
+    Ours(Box<RuleInfo>),
     Absent,
     /// A rule of that name that the bridge did not make.
     Foreign,
@@ -135,7 +135,7 @@ impl Rules {
         }
         let pattern = spec.pattern.to_string();
         let existing = match self.lookup(&spec.name).await? {
-            Lookup::Ours(info) => Some(info),
+            Lookup::Ours(info) => Some(*info),
             Lookup::Absent => None,
             Lookup::Foreign => {
                 return Err(hinted(
@@ -386,12 +386,9 @@ impl Rules {
             let Ok(target) = Target::parse_anywhere(arn) else {
                 continue;
             };
-            match self.grants.exists(&target).await? {
-                Some(false) => {
-                    problems.push(format!("{arn} is gone"));
-                    continue;
-                }
-                Some(true) | None => {}
+            if self.grants.exists(&target).await? == Some(false) {
+                problems.push(format!("{arn} is gone"));
+                continue;
             }
             if self.grants.holds(&rule.name, &rule.arn, &target).await? == Some(false) {
                 problems.push(format!(
@@ -485,7 +482,7 @@ impl Rules {
         let Some(tags) = self.our_tags(rule.arn().unwrap_or_default()).await? else {
             return Ok(Lookup::Foreign);
         };
-        Ok(Lookup::Ours(
+        Ok(Lookup::Ours(Box::new(
             self.info(
                 name,
                 rule.arn().unwrap_or_default(),
@@ -493,13 +490,13 @@ impl Rules {
                 &tags,
             )
             .await?,
-        ))
+        )))
     }
 
     /// The bridge's rule `name`, or `None` if there is no rule of that name.
     pub async fn find(&self, name: &str) -> Result<Option<RuleInfo>> {
         match self.lookup(name).await? {
-            Lookup::Ours(info) => Ok(Some(info)),
+            Lookup::Ours(info) => Ok(Some(*info)),
             Lookup::Absent => Ok(None),
             Lookup::Foreign => Err(hinted(
                 format!(
