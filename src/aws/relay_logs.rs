@@ -109,6 +109,17 @@ pub struct Logged {
 }
 
 impl Logged {
+    /// A log event, if it is a request's line. Any other (another version's, or a stray)
+    /// is skipped, not fatal: the log group is the user's to write to as well.
+    fn parse(timestamp: i64, log_stream: &str, message: &str) -> Option<Self> {
+        let line = serde_json::from_str::<RequestLine>(message.trim_end()).ok()?;
+        Some(Self {
+            timestamp,
+            log_stream: log_stream.to_owned(),
+            line,
+        })
+    }
+
     /// Whether a local relay (`dev`) wrote it, not the Lambda.
     pub fn is_local(&self) -> bool {
         self.log_stream.starts_with(DEV_STREAM_PREFIX)
@@ -202,15 +213,11 @@ impl RelayLogs {
                 if seen.insert(id.to_owned(), timestamp).is_some() {
                     continue;
                 }
-                // A line that is not a request's (another version's, or a stray) is
-                // skipped, not fatal: the log group is the user's to write to as well.
-                if let Ok(line) = serde_json::from_str::<RequestLine>(message.trim_end()) {
-                    found.push(Logged {
-                        timestamp,
-                        log_stream: event.log_stream_name().unwrap_or_default().to_owned(),
-                        line,
-                    });
-                }
+                found.extend(Logged::parse(
+                    timestamp,
+                    event.log_stream_name().unwrap_or_default(),
+                    message,
+                ));
             }
         }
         found.sort_by_key(|l| l.timestamp);
@@ -356,13 +363,11 @@ impl LiveTail {
                 .session_results()
                 .iter()
                 .filter_map(|event| {
-                    let line =
-                        serde_json::from_str::<RequestLine>(event.message()?.trim_end()).ok()?;
-                    Some(Logged {
-                        timestamp: event.timestamp().unwrap_or_default(),
-                        log_stream: event.log_stream_name().unwrap_or_default().to_owned(),
-                        line,
-                    })
+                    Logged::parse(
+                        event.timestamp().unwrap_or_default(),
+                        event.log_stream_name().unwrap_or_default(),
+                        event.message()?,
+                    )
                 })
                 .collect();
             let sampled = update.session_metadata().is_some_and(|m| m.sampled());
