@@ -361,13 +361,9 @@ fn losses(changes: &[ParameterChange]) -> Vec<String> {
                     continue;
                 };
                 if new != 0 && (old == 0 || new < old) {
-                    let kept = if old == 0 {
-                        "forever".to_owned()
-                    } else {
-                        format!("{old} days")
-                    };
                     losses.push(format!(
-                        "deletes archived events older than {new} days (the archive keeps them {kept} now)"
+                        "deletes archived events older than {new} days (the archive keeps them {} now)",
+                        report::kept_for(old.into())
                     ));
                 }
             }

@@ -23,6 +23,7 @@ use crate::hint::command;
 use crate::settings::GlobalSettings;
 use crate::ui::Printer;
 use crate::ui::printer::error_lines;
+use crate::ui::report::{kept_for, short_sha};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -220,17 +221,16 @@ async fn relay_check(bridge: &Bridge, printer: Printer) -> Check {
         this_cli_sha256,
         current,
     } = relay_code(bridge, printer).await;
-    let short = |sha: &str| sha[..12.min(sha.len())].to_owned();
     match (deployed_sha256, this_cli_sha256, current) {
         (Some(sha), _, Some(true)) => {
-            Check::pass("relay", format!("this CLI's (sha256 {}…)", short(&sha)))
+            Check::pass("relay", format!("this CLI's (sha256 {}…)", short_sha(&sha)))
         }
         (Some(sha), Some(ours), _) => Check::fail(
             "relay",
             format!(
                 "not this CLI's: sha256 {}… deployed, {}… here",
-                short(&sha),
-                short(&ours)
+                short_sha(&sha),
+                short_sha(&ours)
             ),
             format!("`{}` deploys this CLI's", command(&bridge.name, "deploy")),
         ),
@@ -238,7 +238,7 @@ async fn relay_check(bridge: &Bridge, printer: Printer) -> Check {
             "relay",
             format!(
                 "sha256 {}…; this CLI has not built its relay to compare (`stripe-bridge package`)",
-                short(&sha)
+                short_sha(&sha)
             ),
         ),
         (None, _, _) => Check::unknown(
@@ -403,10 +403,7 @@ async fn archive_check(bridge: &Bridge) -> Check {
                 "{}: {} events, kept {}",
                 archive.name,
                 archive.event_count,
-                match archive.retention_days {
-                    0 => "forever".to_owned(),
-                    days => format!("{days} days"),
-                }
+                kept_for(archive.retention_days.into())
             ),
         ),
         Ok(archive) => Check::fail(

@@ -21,7 +21,7 @@ use crate::build::relay_build;
 use crate::settings::GlobalSettings;
 use crate::ui::Printer;
 use crate::ui::printer::error_lines;
-use crate::ui::report::{rfc3339, sparkline};
+use crate::ui::report::{kept_for, rfc3339, short_sha, sparkline};
 
 /// Everything `status` reports, for people (`Display`) and scripts (JSON).
 #[derive(Debug, Serialize)]
@@ -261,7 +261,6 @@ impl fmt::Display for BridgeStatus {
         if let Some(url) = &self.dashboard_url {
             writeln!(f, "  dashboard       {url}")?;
         }
-        let short = |sha: &String| sha[..12.min(sha.len())].to_owned();
         let RelayCode {
             deployed_sha256,
             this_cli_sha256,
@@ -271,19 +270,19 @@ impl fmt::Display for BridgeStatus {
             (Some(deployed), _, Some(true)) => writeln!(
                 f,
                 "  relay           this CLI's (sha256 {}…)",
-                short(deployed)
+                short_sha(deployed)
             )?,
             (Some(deployed), Some(ours), _) => writeln!(
                 f,
                 "  relay           not this CLI's: sha256 {}… deployed, {}… here; `{}` deploys this one",
-                short(deployed),
-                short(ours),
+                short_sha(deployed),
+                short_sha(ours),
                 crate::hint::command(&self.bridge, "deploy")
             )?,
             (Some(deployed), None, _) => writeln!(
                 f,
                 "  relay           sha256 {}… (this CLI has not built its relay yet to compare: `stripe-bridge package`)",
-                short(deployed)
+                short_sha(deployed)
             )?,
             (None, _, _) => writeln!(f, "  relay           unknown")?,
         }
@@ -347,10 +346,7 @@ impl fmt::Display for BridgeStatus {
                 archive.name,
                 archive.event_count,
                 archive.size_bytes,
-                match archive.retention_days {
-                    0 => "forever".to_owned(),
-                    days => format!("{days} days"),
-                }
+                kept_for(archive.retention_days.into())
             )?;
         }
         if let Some(dead) = &self.dead_letters {

@@ -70,6 +70,20 @@ pub fn sparkline(values: &[u64]) -> String {
         .collect()
 }
 
+/// How long the archive keeps events, after "kept": `90 days`, or `forever` for 0 (as
+/// the stack's ArchiveRetentionDays and EventBridge take 0).
+pub fn kept_for(days: i64) -> String {
+    match days {
+        0 => "forever".to_owned(),
+        days => format!("{days} days"),
+    }
+}
+
+/// The first 12 hex digits of a SHA-256, enough to tell two relays apart at a glance.
+pub fn short_sha(sha: &str) -> &str {
+    &sha[..12.min(sha.len())]
+}
+
 /// A length of time as people give one: `400d`, `36h`, `90m` (humantime would say
 /// `1year 1month 4days 13h 30m` for 400 days); else humantime's form.
 pub fn length(length: std::time::Duration) -> String {
