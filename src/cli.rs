@@ -5,7 +5,7 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 pub use crate::build::package::Architecture;
-use crate::settings::{AwsSettings, GlobalSettings, OutputFormat, OutputSettings};
+use crate::settings::{AwsSettings, GlobalSettings, OutputFormat, OutputSettings, StripeSettings};
 use crate::stripe::event_types::Livemode;
 
 /// Stand up, in your own AWS account, a verified Stripe webhook → Amazon EventBridge
@@ -35,6 +35,21 @@ pub struct GlobalArgs {
     /// Send every AWS call to this endpoint (also read from AWS_ENDPOINT_URL).
     #[arg(long, global = true, value_parser = parse_endpoint_url)]
     pub endpoint_url: Option<String>,
+    /// A file holding the Stripe API key (default: STRIPE_API_KEY, else the key
+    /// `stripe login` stored).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub stripe_key_file: Option<std::path::PathBuf>,
+    /// The Stripe CLI project whose stored key to use (as `stripe --project-name`).
+    #[arg(
+        long,
+        global = true,
+        env = "STRIPE_PROJECT_NAME",
+        value_name = "PROJECT"
+    )]
+    pub stripe_project: Option<String>,
+    /// Use the live-mode key the Stripe CLI stored, not its test-mode one.
+    #[arg(long, global = true)]
+    pub stripe_live: bool,
     /// How to print results.
     #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
@@ -55,6 +70,11 @@ impl GlobalArgs {
                 profile: self.profile.clone(),
                 region: self.region.clone(),
                 endpoint_url: self.endpoint_url.clone(),
+            },
+            stripe: StripeSettings {
+                key_file: self.stripe_key_file.clone(),
+                project: self.stripe_project.clone(),
+                live: self.stripe_live,
             },
             output: OutputSettings {
                 format: self.output,
@@ -136,6 +156,21 @@ pub enum Command {
         after_help = "Examples:\n  stripe-bridge doctor\n  stripe-bridge --name stripe-live doctor --output json\n\nExit status: 0 if every check passes, 1 if any fails."
     )]
     Doctor,
+    /// Make (or adopt) the Stripe webhook endpoint that feeds the bridge, sending the types its rules route.
+    #[command(
+        after_help = "Examples:\n  stripe-bridge link\n  stripe-bridge link --all-events\n  stripe-bridge link --adopt we_1QxYzAbCdEfGh\n\nThe Stripe API key: STRIPE_API_KEY, --stripe-key-file, or the Stripe CLI's (`stripe login`).\nA restricted key needs Webhook Endpoints write and Events read."
+    )]
+    Link(LinkArgs),
+    /// Replace the Stripe endpoint with a new one and a new secret, with no gap in deliveries.
+    #[command(
+        after_help = "Examples:\n  stripe-bridge rotate-secret\n  stripe-bridge rotate-secret --endpoint connect --wait 10m\n\nInterrupted, run it again: it finishes what it started."
+    )]
+    RotateSecret(RotateSecretArgs),
+    /// Ask Stripe to resend the events it failed to deliver to the bridge.
+    #[command(
+        after_help = "Examples:\n  stripe-bridge reconcile --since 3d\n  stripe-bridge reconcile --since 7d --yes --output json\n\nEvents Stripe is still retrying are resent too: consumers de-duplicate on `detail.id`.\nExit status: 1 if any resend failed."
+    )]
+    Reconcile(ReconcileArgs),
     /// Print a shell completion script.
     #[command(
         after_help = "Examples:\n  stripe-bridge completions bash > ~/.local/share/bash-completion/completions/stripe-bridge\n  stripe-bridge completions zsh > \"${fpath[1]}/_stripe-bridge\"\n  stripe-bridge completions fish > ~/.config/fish/completions/stripe-bridge.fish"
@@ -447,6 +482,68 @@ fn parse_endpoint_name(name: &str) -> Result<String, String> {
         Err(format!(
             "`{name}` is not an endpoint name: use 1 to 32 lower-case letters, digits or -, such as connect"
         ))
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct LinkArgs {
+    /// Have Stripe send every event type (`*`), not only the rules' types; add-rule and
+    /// remove-rule then leave the types alone.
+    #[arg(long)]
+    pub all_events: bool,
+    /// Also make a Connect endpoint (connected accounts' events), even though no rule
+    /// names an --account yet.
+    #[arg(long)]
+    pub connect: bool,
+    /// The API version Stripe writes the events in (default: the account's).
+    #[arg(long, value_name = "VERSION")]
+    pub api_version: Option<String>,
+    /// Take over this endpoint, made by hand, instead of making one (its secret is then
+    /// given once with set-secret). With --connect, as the Connect endpoint.
+    #[arg(long, value_name = "WE_ID", value_parser = parse_webhook_endpoint_id)]
+    pub adopt: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RotateSecretArgs {
+    /// Which endpoint: main (default) or connect.
+    #[arg(long, value_name = "NAME", default_value = "main", value_parser = ["main", "connect"])]
+    pub endpoint: String,
+    /// Instead of waiting for a delivery to the new endpoint to verify, wait this long
+    /// (e.g. 10m, for an account with few events), then finish.
+    #[arg(long, value_parser = parse_since)]
+    pub wait: Option<std::time::Duration>,
+    /// How long to wait for a verified delivery to the new endpoint before stopping
+    /// (both secrets stay valid; run it again to finish).
+    #[arg(long, default_value = "15m", value_parser = parse_since)]
+    pub timeout: std::time::Duration,
+    /// The new endpoint's API version (default: the old endpoint's).
+    #[arg(long, value_name = "VERSION")]
+    pub api_version: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReconcileArgs {
+    /// How far back to look (e.g. 3d; Stripe keeps 30 days of events).
+    #[arg(long, default_value = "3d", value_parser = parse_since)]
+    pub since: std::time::Duration,
+    /// Resend without asking.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// A connected account whose events the Connect endpoint missed (repeatable;
+    /// default: the accounts the rules name).
+    #[arg(long = "account", value_name = "ACCT", value_parser = parse_account_id)]
+    pub accounts: Vec<String>,
+}
+
+fn parse_webhook_endpoint_id(id: &str) -> Result<String, String> {
+    match id.strip_prefix("we_") {
+        Some(rest) if !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_alphanumeric()) => {
+            Ok(id.to_owned())
+        }
+        _ => Err(format!(
+            "`{id}` is not a webhook endpoint's id (we_ and letters or digits, as the Dashboard shows it)"
+        )),
     }
 }
 

@@ -11,6 +11,7 @@ mod local;
 mod settings;
 mod short_hash;
 mod stripe;
+mod stripe_api;
 mod ui;
 
 use std::process::ExitCode;

@@ -33,5 +33,18 @@ pub struct GlobalSettings {
     /// The bridge's name: its stack's, and part of every name it makes.
     pub bridge: String,
     pub aws: AwsSettings,
+    pub stripe: StripeSettings,
     pub output: OutputSettings,
+}
+
+/// Where the Stripe API key comes from, narrowing the order Stripe's own tools read it
+/// in (`stripe_api::credentials`).
+#[derive(Debug, Clone, Default)]
+pub struct StripeSettings {
+    /// `--stripe-key-file`: a file holding the key.
+    pub key_file: Option<std::path::PathBuf>,
+    /// `--stripe-project`: the Stripe CLI project whose stored key to use.
+    pub project: Option<String>,
+    /// `--stripe-live`: the Stripe CLI's live-mode key instead of its test-mode one.
+    pub live: bool,
 }

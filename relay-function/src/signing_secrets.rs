@@ -152,6 +152,10 @@ pub struct SecretEntry {
         with = "rfc3339_seconds"
     )]
     pub expires: Option<i64>,
+    /// The Stripe webhook endpoint (`we_…`) that signs with it, where `link` or
+    /// `rotate-secret` made that endpoint and stored its secret; the relay ignores it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_endpoint: Option<String>,
 }
 
 impl SecretEntry {
@@ -230,6 +234,7 @@ impl SigningSecrets {
                     secret,
                     endpoint: None,
                     expires: None,
+                    webhook_endpoint: None,
                 })
                 .collect(),
         }

@@ -7,9 +7,13 @@ pub mod dead_letters;
 pub mod deploy;
 pub mod dev;
 pub mod doctor;
+pub mod link;
+pub mod linked;
 pub mod package;
+pub mod reconcile;
 pub mod remove;
 pub mod replay;
+pub mod rotate_secret;
 pub mod rules;
 pub mod set_secret;
 pub mod status;
@@ -73,6 +77,9 @@ pub async fn run(
         Command::Status => status::run(settings, printer).await,
         Command::Doctor => doctor::run(settings, printer).await,
         Command::Verify(args) => verify::run(args, printer),
+        Command::Link(args) => link::run(settings, args, printer).await,
+        Command::RotateSecret(args) => rotate_secret::run(settings, args, printer).await,
+        Command::Reconcile(args) => reconcile::run(settings, args, printer).await,
         Command::Completions(args) => completions::run(args),
     }
 }

@@ -7,12 +7,15 @@ use aws_sdk_cloudformation::primitives::DateTime;
 use serde::Serialize;
 
 use super::ExitStatus;
+use super::linked::{REPLACES_KEY, StripeSide};
 use crate::aws::replays::{self, Replays};
 use crate::aws::rules::Rules;
 use crate::aws::{artifacts, connect, delivery_probe, event_bus, stack};
 use crate::cli::RemoveArgs;
 use crate::hint::hinted;
 use crate::settings::GlobalSettings;
+use crate::stripe_api::client::Form;
+use crate::stripe_api::webhook_endpoints;
 use crate::ui::Printer;
 use crate::ui::printer::{check_can_ask, confirmed};
 use crate::ui::progress::Progress;
@@ -24,16 +27,37 @@ pub struct Removed {
     pub region: String,
     /// False when there was no such bridge.
     pub removed: bool,
+    /// The Stripe webhook endpoints `link` made, deleted.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub stripe_endpoints_deleted: Vec<String>,
+    /// Endpoints `link --adopt` took over: left in Stripe, unmarked.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub stripe_endpoints_left: Vec<String>,
 }
 
 impl fmt::Display for Removed {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let Self { stack, region, .. } = self;
         if self.removed {
-            write!(f, "Removed bridge {stack} from {region}.")
+            write!(f, "Removed bridge {stack} from {region}.")?;
+        } else if self.stripe_endpoints_deleted.is_empty() {
+            write!(f, "No bridge {stack} in {region}; nothing to remove.")?;
         } else {
-            write!(f, "No bridge {stack} in {region}; nothing to remove.")
+            write!(
+                f,
+                "No bridge {stack} in {region}; removed what was left of it."
+            )?;
         }
+        for id in &self.stripe_endpoints_deleted {
+            write!(f, "\nDeleted its Stripe webhook endpoint {id}.")?;
+        }
+        for id in &self.stripe_endpoints_left {
+            write!(
+                f,
+                "\nLeft Stripe webhook endpoint {id}, which was adopted, not made: it still points at the bridge's old URL; delete or re-point it in Stripe's Dashboard."
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -64,10 +88,13 @@ pub async fn run(
         if has_bucket {
             artifacts::delete_bucket(&s3, &bucket).await?;
         }
+        let (deleted, left) = remove_stripe_endpoints(settings, &ctx, printer).await?;
         printer.result(&Removed {
             stack: name.to_owned(),
             region: ctx.region,
             removed: false,
+            stripe_endpoints_deleted: deleted,
+            stripe_endpoints_left: left,
         });
         return Ok(ExitStatus::Success);
     };
@@ -131,12 +158,61 @@ pub async fn run(
     if has_bucket {
         artifacts::delete_bucket(&s3, &bucket).await?;
     }
+    // Stripe's side last: until the stack is gone, the endpoint still feeds a bridge
+    // that works; a remove run again after a failure here finds the endpoints by their
+    // metadata, with no stack needed.
+    let (deleted, left) = remove_stripe_endpoints(settings, &ctx, printer).await?;
     printer.result(&Removed {
         stack: name.to_owned(),
         region: ctx.region,
         removed: true,
+        stripe_endpoints_deleted: deleted,
+        stripe_endpoints_left: left,
     });
     Ok(ExitStatus::Success)
+}
+
+/// Deletes the Stripe webhook endpoints `link` made for the bridge; an adopted one is
+/// left, with the bridge's marks taken off. Without a Stripe key there is nothing to
+/// look with: a hint says how to finish.
+async fn remove_stripe_endpoints(
+    settings: &GlobalSettings,
+    ctx: &connect::AwsContext,
+    printer: Printer,
+) -> Result<(Vec<String>, Vec<String>)> {
+    let Some(side) = StripeSide::open_if_keyed(settings, &ctx.account_id, &ctx.region).await?
+    else {
+        printer.hint(format!(
+            "if the bridge was linked to Stripe, set STRIPE_API_KEY (or run `stripe login`) and run `{}` again to delete its webhook endpoint",
+            crate::hint::command(&settings.bridge, "remove --yes")
+        ));
+        return Ok((Vec::new(), Vec::new()));
+    };
+    let (mut deleted, mut left) = (Vec::new(), Vec::new());
+    for endpoint in &side.endpoints {
+        if endpoint.adopted() {
+            let marks: Vec<(&str, &str)> = webhook_endpoints::MARKS
+                .iter()
+                .map(|k| (*k, ""))
+                .chain([(REPLACES_KEY, "")])
+                .collect();
+            webhook_endpoints::update(
+                &side.client,
+                &endpoint.id,
+                &Form::new().map("metadata", marks),
+            )
+            .await?;
+            left.push(endpoint.id.clone());
+        } else {
+            match webhook_endpoints::delete(&side.client, &endpoint.id).await {
+                Ok(()) => {}
+                Err(e) if crate::stripe_api::client::is_missing(&e) => {}
+                Err(e) => return Err(e),
+            }
+            deleted.push(endpoint.id.clone());
+        }
+    }
+    Ok((deleted, left))
 }
 
 /// Deletes the rules add-rule made, with their permissions, on every bus: the bridge may

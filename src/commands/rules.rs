@@ -9,6 +9,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::ExitStatus;
+use super::linked::{self, StripeSide, Synced};
 use super::replay::{Replayed, bridge_archive, replay_to};
 use crate::aws::bridge::Bridge;
 use crate::aws::propagation;
@@ -19,6 +20,7 @@ use crate::aws::rules::{Applied, ClaimCheckReader, RuleInfo, RuleSpec, Rules, na
 use crate::cli::{AddRuleArgs, RemoveRuleArgs};
 use crate::hint::{self, hinted};
 use crate::settings::GlobalSettings;
+use crate::stripe::endpoint_types::{self, RuleNeeds};
 use crate::stripe::event_types::{self, TypeFilter};
 use crate::ui::Printer;
 use crate::ui::printer::{ask, can_ask};
@@ -41,6 +43,9 @@ pub struct RuleApplied {
     /// those events: the command that replays them to it all the same.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub backfill_skipped: Option<String>,
+    /// The Stripe endpoints whose types changed for it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub stripe: Vec<Synced>,
     #[serde(skip)]
     applied: Applied,
 }
@@ -66,6 +71,9 @@ impl fmt::Display for RuleApplied {
                 "Rule {rule} already routes {pattern} to {target}; nothing changed."
             ),
         }?;
+        for synced in &self.stripe {
+            write!(f, "\n{synced}")?;
+        }
         match (&self.backfill, &self.backfill_later) {
             (Some(replayed), _) => write!(f, "\nBackfill: {replayed}"),
             (None, Some(later)) => write!(f, "\n{later}"),
@@ -161,6 +169,8 @@ impl fmt::Display for RuleList {
 pub struct RuleRemoved {
     pub rule: String,
     pub removed: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub stripe: Vec<Synced>,
 }
 
 impl fmt::Display for RuleRemoved {
@@ -169,7 +179,11 @@ impl fmt::Display for RuleRemoved {
             f,
             "Removed rule {} and the permissions it was given.",
             self.rule
-        )
+        )?;
+        for synced in &self.stripe {
+            write!(f, "\n{synced}")?;
+        }
+        Ok(())
     }
 }
 
@@ -257,6 +271,9 @@ pub async fn add(
         None => None,
     };
     let keys = key_grants(&rules, &spec, args.grant_kms, printer).await?;
+    // The Stripe endpoint sends the rule's types before the rule exists, so there is no
+    // moment when the rule waits for events Stripe does not send.
+    let stripe = stripe_in_step(&bridge, settings, Some(&spec), printer).await?;
     let applied = rules.apply(&spec).await?;
     for (key_arn, statement) in &keys {
         if let Err(error) = rules.grant_key(key_arn, statement).await {
@@ -313,6 +330,7 @@ pub async fn add(
         backfill,
         backfill_later,
         backfill_skipped,
+        stripe,
         applied,
     });
     Ok(if completed {
@@ -490,13 +508,94 @@ pub async fn remove(
     args: &RemoveRuleArgs,
     printer: Printer,
 ) -> Result<ExitStatus> {
-    let rules = connect(settings).await?;
+    let bridge = Bridge::find(settings).await?;
+    let rules = Rules::new(
+        &bridge.ctx.sdk,
+        bridge.output("EventBusName")?,
+        &settings.bridge,
+    );
     rules.delete(&args.rule).await?;
+    // The rule is gone: a type it alone needed is no longer asked of Stripe. Should
+    // that fail, Stripe sends a type nothing routes, which costs an invocation, not an
+    // event; `link` mends it.
+    let stripe = match stripe_in_step(&bridge, settings, None, printer).await {
+        Ok(synced) => synced,
+        Err(error) => {
+            printer.warning(format!(
+                "the Stripe endpoint still sends the rule's types ({}): `{}` brings it in step",
+                crate::ui::printer::error_lines(&error).0,
+                hint::command(&settings.bridge, "link")
+            ));
+            Vec::new()
+        }
+    };
     printer.result(&RuleRemoved {
         rule: args.rule.clone(),
         removed: true,
+        stripe,
     });
     Ok(ExitStatus::Success)
+}
+
+/// Brings the bridge's Stripe endpoints' types in step with its rules, `spec` among
+/// them (made or replaced) if given. An unlinked bridge (or one without a Stripe key to
+/// look with) gets one line saying that Stripe must send the rule's types.
+async fn stripe_in_step(
+    bridge: &Bridge,
+    settings: &GlobalSettings,
+    spec: Option<&RuleSpec>,
+    printer: Printer,
+) -> Result<Vec<Synced>> {
+    let side =
+        StripeSide::open_if_keyed(settings, &bridge.ctx.account_id, &bridge.ctx.region).await?;
+    let Some(mut side) = side.filter(StripeSide::linked) else {
+        if let Some(spec) = spec {
+            let needs = endpoint_types::needs(&spec.pattern);
+            let types = match &needs.types {
+                None => "every event type".to_owned(),
+                Some(types) => types.iter().cloned().collect::<Vec<_>>().join(", "),
+            };
+            printer.warning(format!(
+                "Stripe sends the bridge only the types its webhook endpoint lists: it must send {types}; `{}` makes the endpoint and keeps it in step",
+                hint::command(&settings.bridge, "link")
+            ));
+        }
+        return Ok(Vec::new());
+    };
+    let rules = Rules::new(
+        &bridge.ctx.sdk,
+        bridge.output("EventBusName")?,
+        &settings.bridge,
+    );
+    let mut needs: Vec<RuleNeeds> = rules
+        .list()
+        .await?
+        .iter()
+        .filter(|r| !r.leftover_probe && spec.is_none_or(|s| s.name != r.name))
+        .map(|r| endpoint_types::needs(&r.pattern))
+        .collect();
+    if let Some(spec) = spec {
+        needs.push(endpoint_types::needs(&spec.pattern));
+    }
+    let mut synced = side.sync(&needs).await?;
+    // A rule for connected accounts on a bridge with no Connect endpoint yet: the
+    // account's own endpoint never receives those events, so one is made.
+    if let Some(types) = endpoint_types::wanted(&needs, false, true).connect
+        && !side.has_connect()
+        && needs.iter().any(|n| n.connected_only)
+    {
+        let all = side.in_service("main").is_some_and(|e| e.all_events());
+        let types = if all { vec!["*".to_owned()] } else { types };
+        let (made, _) =
+            linked::make_endpoint(bridge, &mut side, "connect", &types, None, all).await?;
+        synced.push(Synced {
+            endpoint: made.id,
+            role: "connect".into(),
+            added: made.enabled_events,
+            removed: Vec::new(),
+        });
+    }
+    Ok(synced)
 }
 
 /// The bridge's rules, on the bus its stack reports.

@@ -130,6 +130,7 @@ pub fn rotate(
         secret: new.clone(),
         endpoint: endpoint.map(str::to_owned),
         expires: None,
+        webhook_endpoint: None,
     }];
     if let Some(until) = keep_until {
         for entry in endpoint_entries(current, endpoint, now).filter(|e| e.secret != new) {
@@ -175,6 +176,7 @@ pub fn add(
         secret: new,
         endpoint: endpoint.map(str::to_owned),
         expires: None,
+        webhook_endpoint: None,
     }];
     Ok(with_group(current, endpoint, group, now))
 }
@@ -199,6 +201,60 @@ pub fn forget(
         ));
     }
     Ok(with_group(current, endpoint, Vec::new(), now))
+}
+
+/// The secrets with `new`, the secret of Stripe's webhook endpoint `webhook_endpoint`
+/// (which `link` or `rotate-secret` just made), first among `endpoint`'s, tagged with
+/// that endpoint's id. `endpoint`'s other secrets stay, until `others_until` if given
+/// (never longer than they already would), else as they are: beside it, as
+/// `set-secret --add` keeps two endpoints' secrets.
+pub fn beside(
+    current: &SigningSecrets,
+    endpoint: Option<&str>,
+    new: SigningSecret,
+    webhook_endpoint: &str,
+    others_until: Option<i64>,
+    now: i64,
+) -> SigningSecrets {
+    let mut group = vec![SecretEntry {
+        secret: new.clone(),
+        endpoint: endpoint.map(str::to_owned),
+        expires: None,
+        webhook_endpoint: Some(webhook_endpoint.to_owned()),
+    }];
+    for entry in endpoint_entries(current, endpoint, now).filter(|e| e.secret != new) {
+        group.push(SecretEntry {
+            expires: match (others_until, entry.expires) {
+                (Some(until), Some(e)) => Some(e.min(until)),
+                (Some(until), None) => Some(until),
+                (None, expires) => expires,
+            },
+            ..entry.clone()
+        });
+    }
+    with_group(current, endpoint, group, now)
+}
+
+/// The secrets with only the one of webhook endpoint `webhook_endpoint` left among
+/// `endpoint`'s: the end of a rotation.
+pub fn keep_only(
+    current: &SigningSecrets,
+    endpoint: Option<&str>,
+    webhook_endpoint: &str,
+    now: i64,
+) -> SigningSecrets {
+    let group = endpoint_entries(current, endpoint, now)
+        .filter(|e| e.webhook_endpoint.as_deref() == Some(webhook_endpoint))
+        .cloned()
+        .collect();
+    with_group(current, endpoint, group, now)
+}
+
+/// Whether the secret of webhook endpoint `webhook_endpoint` is among those in force.
+pub fn holds(current: &SigningSecrets, webhook_endpoint: &str, now: i64) -> bool {
+    current
+        .active_entries_at(now)
+        .any(|e| e.webhook_endpoint.as_deref() == Some(webhook_endpoint))
 }
 
 /// `endpoint`'s active secrets, newest first.
@@ -426,6 +482,24 @@ mod tests {
             listed(&forget("b", &main, Some("connect"), 200).unwrap()),
             [("whsec_account2", None, None)]
         );
+    }
+
+    #[test]
+    fn a_made_endpoints_secret_goes_beside_the_old_until_the_old_is_dropped() {
+        let old = SigningSecrets::single(secret("whsec_old"));
+        let both = beside(&old, None, secret("whsec_new"), "we_new", None, 0);
+        assert_eq!(
+            listed(&both),
+            [("whsec_new", None, None), ("whsec_old", None, None)]
+        );
+        assert!(holds(&both, "we_new", 0));
+        assert_eq!(
+            listed(&keep_only(&both, None, "we_new", 0)),
+            [("whsec_new", None, None)]
+        );
+        // A hand-made endpoint's secret, when link makes the bridge's own: a day more.
+        let linked = beside(&old, None, secret("whsec_new"), "we_new", Some(86_400), 0);
+        assert_eq!(listed(&linked)[1], ("whsec_old", None, Some(86_400)));
     }
 
     #[test]

@@ -8,6 +8,7 @@ use relay_function::signature::unix_now;
 use serde::Serialize;
 
 use super::ExitStatus;
+use super::linked::{StripeSide, StripeStatus};
 use super::set_secret::{ActiveSecrets, MaskedSecret};
 use crate::aws::bridge::Bridge;
 use crate::aws::dead_letters::DeadLetters;
@@ -49,6 +50,9 @@ pub struct BridgeStatus {
     /// local relay's apart); none if CloudWatch could not be read.
     pub requests: Option<Vec<HourCount>>,
     pub relay: RelayCode,
+    /// The Stripe webhook endpoints feeding the bridge; none when there is no Stripe key
+    /// to look with.
+    pub stripe: Option<StripeStatus>,
     /// Whether the text form may draw with unicode blocks (standard output is a terminal).
     #[serde(skip)]
     pub chart: bool,
@@ -136,6 +140,20 @@ pub async fn run(settings: &GlobalSettings, printer: Printer) -> Result<ExitStat
         .map_err(|e| unknown("the requests of the last 24 hours", e))
         .ok();
     let relay = relay_code(&bridge, printer).await;
+    let stripe =
+        match StripeSide::open_if_keyed(settings, &bridge.ctx.account_id, &bridge.ctx.region).await
+        {
+            Ok(Some(side)) => side
+                .report(&bridge)
+                .await
+                .map_err(|e| unknown("the Stripe endpoint", e))
+                .ok(),
+            Ok(None) => None,
+            Err(e) => {
+                unknown("the Stripe endpoint", e);
+                None
+            }
+        };
     printer.result(&BridgeStatus {
         bridge: bridge.name.clone(),
         region: bridge.ctx.region.clone(),
@@ -162,6 +180,7 @@ pub async fn run(settings: &GlobalSettings, printer: Printer) -> Result<ExitStat
         last_relayed,
         requests,
         relay,
+        stripe,
         chart: std::io::IsTerminal::is_terminal(&std::io::stdout()),
     });
     Ok(ExitStatus::Success)
@@ -285,6 +304,47 @@ impl fmt::Display for BridgeStatus {
                 short_sha(deployed)
             )?,
             (None, _, _) => writeln!(f, "  relay           unknown")?,
+        }
+        match &self.stripe {
+            None => writeln!(
+                f,
+                "  Stripe          not looked at: no Stripe API key (STRIPE_API_KEY, or `stripe login`)"
+            )?,
+            Some(stripe) if stripe.endpoints.is_empty() => writeln!(
+                f,
+                "  Stripe          no webhook endpoint linked ({} mode): `{}` makes one",
+                stripe.mode,
+                crate::hint::command(&self.bridge, "link")
+            )?,
+            Some(stripe) => {
+                for (i, e) in stripe.endpoints.iter().enumerate() {
+                    let types = match e.enabled_events.as_slice() {
+                        [all] if all == "*" => "every type".to_owned(),
+                        many => format!("{} type(s)", many.len()),
+                    };
+                    writeln!(
+                        f,
+                        "  {}{} {} {}, {types}, API version {}{}",
+                        label(i == 0, "Stripe"),
+                        e.role,
+                        e.id,
+                        e.status,
+                        e.api_version.as_deref().unwrap_or("(account default)"),
+                        if e.adopted { ", adopted" } else { "" }
+                    )?;
+                    if e.undelivered_3d > 0 {
+                        writeln!(
+                            f,
+                            "                    {} event(s) of its types undelivered in 3 days: `{}`",
+                            e.undelivered_3d,
+                            crate::hint::command(&self.bridge, "reconcile --since 3d")
+                        )?;
+                    }
+                    for (problem, fix) in e.problems(&self.bridge) {
+                        writeln!(f, "                    {problem}: {fix}")?;
+                    }
+                }
+            }
         }
         writeln!(f, "  event bus       {}", self.event_bus)?;
         write!(f, "  failure topic   {}", self.failure_topic.arn)?;

@@ -149,3 +149,40 @@ impl ReplayProgress {
         }
     }
 }
+
+/// `Resending [=====>    ] 12/40` on a terminal, for a count of like steps; elsewhere
+/// the message once; nothing with `--quiet`.
+pub struct Counter {
+    bar: Option<ProgressBar>,
+}
+
+impl Counter {
+    pub fn new(printer: &Printer, message: &str, total: usize) -> Self {
+        let bar = (!printer.quiet && std::io::stderr().is_terminal()).then(|| {
+            let bar = ProgressBar::new(total as u64);
+            bar.set_style(
+                ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} {elapsed}")
+                    .expect("a valid template")
+                    .progress_chars("=> "),
+            );
+            bar.set_message(message.to_owned());
+            bar
+        });
+        if bar.is_none() {
+            printer.status(format!("{message} ({total})"));
+        }
+        Self { bar }
+    }
+
+    pub fn inc(&self) {
+        if let Some(bar) = &self.bar {
+            bar.inc(1);
+        }
+    }
+
+    pub fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}

@@ -15,6 +15,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("build", 1),
     ("aws", 2),
     ("local", 2),
+    ("stripe_api", 2),
     ("ui", 3),
     ("cli", 4),
     ("commands", 5),

@@ -31,6 +31,7 @@ mod rules;
 mod set_secret;
 mod signature_oracle;
 mod status;
+mod stripe_link;
 mod support;
 mod template;
 mod verify;

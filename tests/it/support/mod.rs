@@ -8,3 +8,4 @@ pub mod evidence;
 pub mod fault_proxy;
 pub mod runtime_api;
 pub mod stripe;
+pub mod stripe_api;

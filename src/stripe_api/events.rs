@@ -1,0 +1,77 @@
+//! Events (`/v1/events`): the ones Stripe has not delivered, and resending one to one
+//! endpoint (`POST /v1/events/{id}/retry`, the call the Stripe CLI's `events resend`
+//! makes: `stripe-cli/pkg/cmd/resource/events.go`).
+
+use anyhow::Result;
+use serde::Deserialize;
+
+use super::client::{Form, StripeClient};
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Event {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub event_type: String,
+    pub created: i64,
+    #[serde(default)]
+    pub pending_webhooks: u64,
+    /// The connected account, for a Connect event.
+    #[serde(default)]
+    pub account: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct List {
+    data: Vec<Event>,
+    has_more: bool,
+}
+
+/// Events created at or after `since` (Unix seconds) that did not reach every endpoint
+/// yet (`delivery_success=false`: failed, or still being retried), newest first, every
+/// page; a connected account's with `account`. `each_page` hears how many so far.
+pub async fn undelivered(
+    client: &StripeClient,
+    since: i64,
+    account: Option<&str>,
+    mut each_page: impl FnMut(usize),
+) -> Result<Vec<Event>> {
+    let mut all = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let mut query = Form::new()
+            .field("delivery_success", "false")
+            .field("created[gte]", since.to_string())
+            .field("limit", "100");
+        if let Some(id) = &after {
+            query = query.field("starting_after", id.as_str());
+        }
+        let page: List = client.get("/v1/events", &query, account).await?;
+        after = page.data.last().map(|e| e.id.clone());
+        all.extend(page.data);
+        each_page(all.len());
+        if !page.has_more || after.is_none() {
+            return Ok(all);
+        }
+    }
+}
+
+/// One event, as Stripe has it now (`pending_webhooks` says how many endpoints wait).
+pub async fn retrieve(client: &StripeClient, id: &str, account: Option<&str>) -> Result<Event> {
+    client
+        .get(&format!("/v1/events/{id}"), &Form::new(), account)
+        .await
+}
+
+/// Asks Stripe to send `event` again to `endpoint`, now.
+pub async fn resend(
+    client: &StripeClient,
+    event: &str,
+    endpoint: &str,
+    account: Option<&str>,
+) -> Result<()> {
+    let form = Form::new().field("webhook_endpoint", endpoint);
+    client
+        .post::<serde_json::Value>(&format!("/v1/events/{event}/retry"), &form, account)
+        .await
+        .map(drop)
+}

@@ -1,0 +1,415 @@
+//! The Stripe half (issue 26), against our emulator of Stripe's API
+//! (tests/emulator/stripe_api.py) and moto: `link` makes the webhook endpoint, its
+//! secret going straight into the bridge's secret; `add-rule` and `remove-rule` keep its
+//! types in step; `rotate-secret` replaces it with no gap; `reconcile` has Stripe resend
+//! what it failed to deliver; `remove` deletes it. No secret Stripe returns is ever in
+//! the CLI's output.
+
+use std::process::Output;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::support::aws::{drain, queue, sdk_config, unique};
+use crate::support::cli::{artifact, cli_with_env, deploy, json, stderr};
+use crate::support::dev_server::DevServer;
+use crate::support::stripe_api::StripeApi;
+
+/// The CLI for bridge `name`, with the Stripe emulator's key and address.
+fn stripe_cli(api: &StripeApi, name: &str, args: &[&str]) -> Output {
+    let env = api.env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut full = vec!["--name", name];
+    full.extend_from_slice(args);
+    cli_with_env(&full, &env)
+}
+
+fn stripe_json(api: &StripeApi, name: &str, args: &[&str]) -> Value {
+    let mut full = vec!["--output", "json"];
+    full.extend_from_slice(args);
+    json(&stripe_cli(api, name, &full))
+}
+
+/// Fails if any output shows a secret the emulator made.
+fn shows_no_secret(api: &StripeApi, outputs: &[&Output]) {
+    for secret in api.secrets() {
+        for output in outputs {
+            let all = format!(
+                "{}{}",
+                String::from_utf8_lossy(&output.stdout),
+                stderr(output)
+            );
+            assert!(
+                !all.contains(&secret),
+                "an output shows a Stripe secret: {all}"
+            );
+            assert!(!all.contains(&secret["whsec_".len()..]), "{all}");
+        }
+    }
+}
+
+/// The bridge's stored signing secrets, as the relay reads them.
+async fn stored_secrets(outputs: &Value) -> Value {
+    let sdk = sdk_config().await;
+    let value = aws_sdk_secretsmanager::Client::new(&sdk)
+        .get_secret_value()
+        .secret_id(outputs["SigningSecretArn"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .secret_string
+        .unwrap();
+    serde_json::from_str(&value).unwrap()
+}
+
+fn deployed(name: &str) -> Value {
+    let (zip, _) = artifact("v1");
+    json(&deploy(name, &zip))["outputs"].clone()
+}
+
+fn wait_for<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(found) = check() {
+            return found;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[tokio::test]
+async fn link_makes_the_endpoint_and_add_and_remove_rule_keep_its_types_in_step() {
+    let api = StripeApi::start();
+    let name = unique("link");
+    let outputs = deployed(&name);
+    let sdk = sdk_config().await;
+    let (_, queue_arn) = queue(&aws_sdk_sqs::Client::new(&sdk), &unique("linkq")).await;
+
+    // No rule yet: no type to ask for.
+    let empty = stripe_cli(&api, &name, &["link"]);
+    assert_eq!(empty.status.code(), Some(1));
+    assert!(
+        stderr(&empty).contains("has no rules"),
+        "{}",
+        stderr(&empty)
+    );
+    assert!(
+        stderr(&empty).contains("hint: add a rule first"),
+        "{}",
+        stderr(&empty)
+    );
+
+    // Unlinked: add-rule says, in one line, that Stripe must send the type.
+    let unlinked = stripe_cli(
+        &api,
+        &name,
+        &["add-rule", "--type", "invoice.paid", "--target", &queue_arn],
+    );
+    assert!(unlinked.status.success(), "{}", stderr(&unlinked));
+    let unlinked_err = stderr(&unlinked);
+    let said: Vec<&str> = unlinked_err
+        .lines()
+        .filter(|l| l.contains("must send invoice.paid"))
+        .collect::<Vec<_>>();
+    assert_eq!(said.len(), 1, "{}", stderr(&unlinked));
+
+    let linking = stripe_cli(&api, &name, &["--output", "json", "link"]);
+    let linked = json(&linking);
+    let made = &linked["endpoints"][0];
+    assert_eq!(made["action"], "made", "{linked}");
+    assert_eq!(made["role"], "main");
+    assert_eq!(made["enabled_events"], serde_json::json!(["invoice.paid"]));
+    assert_eq!(made["url"], outputs["WebhookUrl"]);
+    let endpoints = api.endpoints();
+    assert_eq!(endpoints.len(), 1);
+    assert_eq!(
+        endpoints[0]["api_version"],
+        Value::Null,
+        "no --api-version: the account's"
+    );
+    assert_eq!(endpoints[0]["metadata"]["stripe_bridge"], name.as_str());
+    assert_eq!(endpoints[0]["connect"], false);
+    // The secret Stripe answered with is the bridge's, and nothing showed it.
+    let stored = stored_secrets(&outputs).await;
+    assert_eq!(
+        stored["secrets"][0]["secret"],
+        api.secrets()[0].as_str(),
+        "{}",
+        made["id"]
+    );
+    assert_eq!(stored["secrets"][0]["webhook_endpoint"], made["id"]);
+
+    // Again: converges, no second endpoint.
+    let again = stripe_json(&api, &name, &["link"]);
+    assert_eq!(again["endpoints"][0]["action"], "unchanged", "{again}");
+    assert_eq!(api.endpoints().len(), 1);
+
+    // A rule of a prefix: its whole types are added before the rule exists.
+    let added = stripe_cli(
+        &api,
+        &name,
+        &[
+            "--output",
+            "json",
+            "add-rule",
+            "--type",
+            "customer.subscription.*",
+            "--target",
+            &queue_arn,
+        ],
+    );
+    let added_json = json(&added);
+    assert_eq!(added_json["stripe"][0]["role"], "main", "{added_json}");
+    let types: Vec<String> =
+        serde_json::from_value(api.endpoints()[0]["enabled_events"].clone()).unwrap();
+    assert!(types.contains(&"invoice.paid".to_owned()));
+    assert!(
+        types.contains(&"customer.subscription.created".to_owned()),
+        "{types:?}"
+    );
+    assert!(!types.iter().any(|t| t.contains('*')), "{types:?}");
+
+    // A connected account's rule needs a Connect endpoint: made, its secret stored as
+    // endpoint `connect`.
+    let connected = stripe_json(
+        &api,
+        &name,
+        &[
+            "add-rule",
+            "--type",
+            "payout.paid",
+            "--account",
+            "acct_1Test",
+            "--target",
+            &queue_arn,
+        ],
+    );
+    assert_eq!(connected["stripe"][0]["role"], "connect", "{connected}");
+    let connect = api
+        .endpoints()
+        .into_iter()
+        .find(|e| e["connect"] == true)
+        .expect("a Connect endpoint");
+    assert_eq!(connect["metadata"]["stripe_bridge_endpoint"], "connect");
+    let stored = stored_secrets(&outputs).await;
+    assert!(
+        stored["secrets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["endpoint"] == "connect"),
+        "{stored}"
+    );
+
+    // remove-rule: a type no rule needs any more is no longer asked for.
+    let rules = stripe_json(&api, &name, &["list-rules"]);
+    let subscriptions = rules["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["pattern"].to_string().contains("customer.subscription."))
+        .unwrap()["name"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let removed = stripe_json(&api, &name, &["remove-rule", &subscriptions]);
+    assert!(
+        removed["stripe"].as_array().is_some_and(|s| !s.is_empty()),
+        "{removed}"
+    );
+    let main = api
+        .endpoints()
+        .into_iter()
+        .find(|e| e["connect"] == false)
+        .unwrap();
+    assert_eq!(
+        main["enabled_events"],
+        serde_json::json!(["invoice.paid"]),
+        "{main}"
+    );
+
+    // status shows the endpoints.
+    let status = stripe_json(&api, &name, &["status"]);
+    let shown = &status["stripe"]["endpoints"];
+    assert_eq!(shown.as_array().map(Vec::len), Some(2), "{status}");
+    assert_eq!(shown[0]["url_matches"], true, "{status}");
+    assert_eq!(shown[0]["missing_types"], serde_json::json!([]), "{status}");
+
+    // remove: nothing left behind on either side.
+    let removing = stripe_cli(&api, &name, &["--output", "json", "remove", "--yes"]);
+    let gone = json(&removing);
+    assert_eq!(
+        gone["stripe_endpoints_deleted"].as_array().map(Vec::len),
+        Some(2),
+        "{gone}"
+    );
+    assert!(api.endpoints().is_empty());
+    shows_no_secret(&api, &[&unlinked, &linking, &added, &removing]);
+}
+
+#[tokio::test]
+async fn without_a_stripe_key_link_says_where_one_is_read_from() {
+    let name = unique("nokey");
+    let _ = deployed(&name);
+    let out = cli_with_env(&["--name", &name, "link"], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("no Stripe API key"), "{err}");
+    assert!(err.contains("hint: set STRIPE_API_KEY"), "{err}");
+
+    // The key `stripe login` stored is found where the Stripe CLI keeps it.
+    let api = StripeApi::start();
+    let config = std::env::temp_dir().join(unique("xdg"));
+    std::fs::create_dir_all(config.join("stripe")).unwrap();
+    std::fs::write(
+        config.join("stripe/config.toml"),
+        format!(
+            "[default]\ntest_mode_api_key = \"{}\"\n",
+            crate::support::stripe_api::KEY
+        ),
+    )
+    .unwrap();
+    let out = cli_with_env(
+        &["--name", &name, "link", "--all-events"],
+        &[
+            ("STRIPE_API_BASE", &api.base),
+            ("XDG_CONFIG_HOME", config.to_str().unwrap()),
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        api.endpoints()[0]["enabled_events"],
+        serde_json::json!(["*"])
+    );
+
+    // A revoked key: Stripe's refusal, with the fix.
+    let out = cli_with_env(
+        &["--name", &name, "reconcile", "--yes"],
+        &[
+            ("STRIPE_API_BASE", &api.base),
+            ("STRIPE_API_KEY", "sk_test_x_revoked"),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("Stripe refused the API key from STRIPE_API_KEY"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        !stderr(&out).contains("sk_test_x_revoked"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// Events Stripe makes reach the bridge's queue through `dev`; a secret rolled in the
+/// Dashboard behind the bridge's back makes deliveries fail past Stripe's retries;
+/// `rotate-secret` mends it with no copy-paste; `reconcile` has Stripe resend what failed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_stripe_failed_to_deliver_is_resent_by_reconcile_once_the_secret_is_mended() {
+    let api = StripeApi::start_with(&["--retry-delays", "0.2,0.4", "--disable-after", "60"]);
+    let name = unique("recon");
+    let outputs = deployed(&name);
+    let sdk = sdk_config().await;
+    let (queue_url, queue_arn) = queue(&aws_sdk_sqs::Client::new(&sdk), &unique("reconq")).await;
+    let rule = stripe_cli(
+        &api,
+        &name,
+        &["add-rule", "--type", "invoice.paid", "--target", &queue_arn],
+    );
+    assert!(rule.status.success(), "{}", stderr(&rule));
+    let linked = stripe_json(&api, &name, &["link"]);
+    let endpoint = linked["endpoints"][0]["id"].as_str().unwrap().to_owned();
+    let dev = DevServer::start(&["--name", &name, "dev", "--port", "0", "--no-cloud-logs"]);
+    api.route(outputs["WebhookUrl"].as_str().unwrap(), &dev.url);
+
+    let first = api.create_event("invoice.paid", None);
+    let arrived = wait_for("the first event in the queue", || {
+        let got = futures_lite_block(drain(&sdk, &queue_url));
+        (!got.is_empty()).then_some(got)
+    });
+    assert_eq!(arrived[0]["detail"]["id"], first["id"], "{arrived:?}");
+
+    // Someone rolls the secret in the Dashboard: Stripe signs with one the bridge lacks.
+    api.control(
+        "POST",
+        "roll-secret",
+        serde_json::json!({"endpoint": endpoint}),
+    );
+    let lost: Vec<Value> = (0..3)
+        .map(|_| api.create_event("invoice.paid", None))
+        .collect();
+    wait_for("Stripe to give up on the three", || {
+        let failed = api
+            .deliveries()
+            .iter()
+            .filter(|d| d["status"] == 400 && d["attempt"] == 2)
+            .count();
+        (failed >= 3).then_some(())
+    });
+    assert!(futures_lite_block(drain(&sdk, &queue_url)).is_empty());
+
+    let rotating = stripe_cli(
+        &api,
+        &name,
+        &["--output", "json", "rotate-secret", "--wait", "6s"],
+    );
+    let rotated = json(&rotating);
+    assert_eq!(rotated["old"], endpoint.as_str(), "{rotated}");
+    let endpoints = api.endpoints();
+    assert_eq!(endpoints.len(), 1, "the old endpoint is deleted");
+    assert_eq!(endpoints[0]["id"], rotated["new"]);
+    assert_eq!(
+        endpoints[0]["metadata"].get("stripe_bridge_replaces"),
+        None,
+        "{endpoints:?}"
+    );
+    let stored = stored_secrets(&outputs).await;
+    assert_eq!(
+        stored["secrets"].as_array().unwrap().len(),
+        1,
+        "the old secret is dropped"
+    );
+
+    let reconciling = stripe_cli(
+        &api,
+        &name,
+        &["--output", "json", "reconcile", "--since", "1h", "--yes"],
+    );
+    let reconciled = json(&reconciling);
+    assert_eq!(reconciled["by_type"]["invoice.paid"], 3, "{reconciled}");
+    assert_eq!(reconciled["resent"], 3);
+    let resent = wait_for("the three resent events in the queue", || {
+        let got = futures_lite_block(drain(&sdk, &queue_url));
+        (got.len() >= 3).then_some(got)
+    });
+    let mut ids: Vec<&str> = resent
+        .iter()
+        .map(|m| m["detail"]["id"].as_str().unwrap())
+        .collect();
+    let mut want: Vec<&str> = lost.iter().map(|e| e["id"].as_str().unwrap()).collect();
+    ids.sort();
+    want.sort();
+    assert_eq!(ids, want);
+    shows_no_secret(&api, &[&rotating, &reconciling]);
+
+    // Resends were asked of the bridge's endpoint only, as `stripe events resend` asks.
+    let retries: Vec<Value> = api
+        .requests()
+        .into_iter()
+        .filter(|r| r["path"].as_str().unwrap().ends_with("/retry"))
+        .collect();
+    assert_eq!(retries.len(), 3);
+    assert!(
+        retries
+            .iter()
+            .all(|r| r["form"]["webhook_endpoint"] == rotated["new"]),
+        "{retries:?}"
+    );
+}
+
+fn futures_lite_block<F: std::future::Future>(future: F) -> F::Output {
+    tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(future))
+}
