@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::support::aws::{drain, queue, sdk_config, unique};
-use crate::support::cli::{artifact, cli_with_env, deploy, json, stderr};
+use crate::support::cli::{artifact, cli_with_env, deploy, json, spawn_cli_with_env, stderr};
 use crate::support::dev_server::DevServer;
-use crate::support::stripe_api::StripeApi;
+use crate::support::stripe_api::{StripeApi, assert_requests_match_stripe_node, stripe_node};
 
 /// The CLI for bridge `name`, with the Stripe emulator's key and address.
 fn stripe_cli(api: &StripeApi, name: &str, args: &[&str]) -> Output {
@@ -246,6 +246,14 @@ async fn link_makes_the_endpoint_and_add_and_remove_rule_keep_its_types_in_step(
     );
     assert!(api.endpoints().is_empty());
     shows_no_secret(&api, &[&unlinked, &linking, &added, &removing]);
+    assert_requests_match_stripe_node(&api);
+}
+
+#[test]
+fn stripe_node_reads_every_answer_of_the_emulator() {
+    let api = StripeApi::start();
+    let port = api.base.rsplit(':').next().unwrap().to_owned();
+    assert_eq!(stripe_node(&["walk", &port], "").trim(), "ok");
 }
 
 #[tokio::test]
@@ -412,4 +420,99 @@ async fn what_stripe_failed_to_deliver_is_resent_by_reconcile_once_the_secret_is
 
 fn futures_lite_block<F: std::future::Future>(future: F) -> F::Output {
     tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(future))
+}
+
+/// `rotate-secret` waits for proof that the new endpoint's deliveries verify before it
+/// deletes the old one; a new endpoint an interrupted rotation made, whose secret never
+/// reached the bridge, is deleted and made again (Stripe never shows a secret twice).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotate_secret_finishes_an_interrupted_rotation_and_waits_for_a_verified_delivery() {
+    let api = StripeApi::start();
+    let name = unique("rotate");
+    let outputs = deployed(&name);
+    let sdk = sdk_config().await;
+    let (queue_url, queue_arn) = queue(&aws_sdk_sqs::Client::new(&sdk), &unique("rotq")).await;
+    let rule = stripe_cli(
+        &api,
+        &name,
+        &["add-rule", "--type", "invoice.paid", "--target", &queue_arn],
+    );
+    assert!(rule.status.success(), "{}", stderr(&rule));
+    let old = stripe_json(&api, &name, &["link"])["endpoints"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let dev = DevServer::start(&["--name", &name, "dev", "--port", "0", "--no-cloud-logs"]);
+    api.route(outputs["WebhookUrl"].as_str().unwrap(), &dev.url);
+
+    // What a rotation interrupted after Stripe made the endpoint, before its secret was
+    // stored, leaves: an endpoint marked as replacing the old one.
+    let marks = api.endpoints()[0]["metadata"].clone();
+    let mut form = format!(
+        "url={}&enabled_events[0]=invoice.paid&metadata[stripe_bridge_replaces]={old}",
+        outputs["WebhookUrl"].as_str().unwrap()
+    );
+    for (key, value) in marks.as_object().unwrap() {
+        form.push_str(&format!("&metadata[{key}]={}", value.as_str().unwrap()));
+    }
+    let (status, orphan) = api.call(
+        "POST",
+        "/v1/webhook_endpoints",
+        &form.replace('/', "%2F").replace(':', "%3A"),
+    );
+    assert_eq!(status, 200, "{orphan}");
+
+    let env = api.env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let rotating = spawn_cli_with_env(
+        &[
+            "--name",
+            &name,
+            "--output",
+            "json",
+            "rotate-secret",
+            "--timeout",
+            "30s",
+        ],
+        &env,
+    );
+    let new = wait_for("the new endpoint", || {
+        api.endpoints()
+            .into_iter()
+            .find(|e| e["id"] != old.as_str() && e["id"] != orphan["id"])
+            .map(|e| e["id"].as_str().unwrap().to_owned())
+    });
+    // Its secret is stored before it is shown to anyone: then an event proves it.
+    std::thread::sleep(Duration::from_millis(500));
+    let event = api.create_event("invoice.paid", None);
+    let output = rotating.wait_with_output().unwrap();
+    let rotated = json(&output);
+    assert_eq!(rotated["new"], new.as_str(), "{rotated}");
+    assert_eq!(rotated["verified"], true);
+    let left: Vec<String> = api
+        .endpoints()
+        .iter()
+        .map(|e| e["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        left,
+        [new.clone()],
+        "the old endpoint and the orphan are gone"
+    );
+    let stored = stored_secrets(&outputs).await;
+    assert_eq!(stored["secrets"].as_array().unwrap().len(), 1, "{stored}");
+    assert_eq!(stored["secrets"][0]["webhook_endpoint"], new.as_str());
+    // Both endpoints delivered the event: the relay took both, as both secrets verified.
+    let got = tokio::task::block_in_place(|| {
+        tokio::runtime::Handle::current().block_on(drain(&sdk, &queue_url))
+    });
+    assert!(
+        got.iter().any(|m| m["detail"]["id"] == event["id"]),
+        "{got:?}"
+    );
+    shows_no_secret(&api, &[&output]);
+
+    // Run again on a finished rotation: a new one.
+    let again = stripe_json(&api, &name, &["rotate-secret", "--wait", "1s"]);
+    assert_eq!(again["old"], new.as_str(), "{again}");
 }

@@ -143,3 +143,68 @@ impl StripeApi {
             .clone()
     }
 }
+
+/// Runs tests/oracle/check-stripe-emulator.mjs (Stripe's official Node library) with
+/// `args`, `input` on its standard input; its standard output.
+pub fn stripe_node(args: &[&str], input: &str) -> String {
+    let oracle = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/oracle");
+    assert!(
+        std::path::Path::new(oracle)
+            .join("node_modules/stripe")
+            .exists(),
+        "stripe-node is not installed in tests/oracle: run tests/run.sh, or `npm ci` there"
+    );
+    let mut child = Command::new("node")
+        .arg("check-stripe-emulator.mjs")
+        .args(args)
+        .current_dir(oracle)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run node (tests/run.sh needs Node.js for the Stripe oracle)");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "stripe-node {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// Every request the CLI made to `api`, made again through stripe-node's own method for
+/// the same call (against a fresh emulator), carries the same decoded fields and the
+/// same `Stripe-Account`: the CLI writes Stripe's form encoding as the official library
+/// does.
+pub fn assert_requests_match_stripe_node(api: &StripeApi) {
+    let ours = api.requests();
+    assert!(!ours.is_empty());
+    let reference = StripeApi::start();
+    let input = Value::Array(ours.clone()).to_string();
+    let port = reference.base.rsplit(':').next().unwrap().to_owned();
+    assert_eq!(stripe_node(&["replay", &port], &input).trim(), "ok");
+    let theirs = reference.requests();
+    assert_eq!(ours.len(), theirs.len());
+    for (ours, theirs) in ours.iter().zip(&theirs) {
+        for key in ["method", "path", "fields", "stripe_account"] {
+            assert_eq!(
+                ours[key], theirs[key],
+                "{key}: ours {ours} / stripe-node {theirs}"
+            );
+        }
+        assert_eq!(
+            ours["stripe_version"], theirs["stripe_version"],
+            "the API version"
+        );
+        assert_eq!(
+            ours["idempotency_key"], theirs["idempotency_key"],
+            "stripe-node sends an Idempotency-Key on every POST: {ours}"
+        );
+    }
+}
