@@ -12,6 +12,7 @@ use relay_function::signature::unix_now;
 use serde::Serialize;
 
 use super::ExitStatus;
+use super::linked::StripeSide;
 use super::status::{RelayCode, relay_code};
 use crate::aws::bridge::{Bridge, read_secrets};
 use crate::aws::dead_letters::DeadLetters;
@@ -186,6 +187,7 @@ async fn checks(settings: &GlobalSettings, printer: Printer) -> Vec<Check> {
     checks.push(secret_check(&bridge).await);
     checks.push(alarm_topic_check(&bridge).await);
     checks.push(rules_check(&bridge).await);
+    checks.push(stripe_endpoint_check(settings, &bridge).await);
     checks.push(dead_letter_check(&bridge).await);
     checks.push(archive_check(&bridge).await);
     checks.push(concurrency_check(&bridge).await);
@@ -318,6 +320,69 @@ async fn alarm_topic_check(bridge: &Bridge) -> Check {
             format!("{confirmed} confirmed subscription(s)"),
         ),
     }
+}
+
+/// The Stripe endpoints feeding the bridge: enabled, sending to its URL, every type the
+/// rules route.
+async fn stripe_endpoint_check(settings: &GlobalSettings, bridge: &Bridge) -> Check {
+    const CHECK: &str = "Stripe endpoint";
+    let side = match StripeSide::open_if_keyed(settings, &bridge.ctx.account_id, &bridge.ctx.region)
+        .await
+    {
+        Ok(Some(side)) => side,
+        Ok(None) => {
+            return Check::unknown(
+                CHECK,
+                "not checked: no Stripe API key (STRIPE_API_KEY, --stripe-key-file, or `stripe login`)",
+            );
+        }
+        Err(error) => return Check::unanswered(CHECK, &error),
+    };
+    if !side.linked() {
+        return Check::unknown(
+            CHECK,
+            format!(
+                "no endpoint linked, so what Stripe sends is not known: `{}` makes one, or `{}` takes over yours",
+                command(&bridge.name, "link"),
+                command(&bridge.name, "link --adopt we_…")
+            ),
+        );
+    }
+    let report = match side.report(bridge).await {
+        Ok(report) => report,
+        Err(error) => return Check::unanswered(CHECK, &error),
+    };
+    let problems: Vec<(String, String)> = report
+        .endpoints
+        .iter()
+        .flat_map(|e| e.problems(&bridge.name))
+        .collect();
+    if let Some((found, fix)) = problems.first() {
+        let more = match problems.len() {
+            1 => String::new(),
+            n => format!(" (and {} more: see `status`)", n - 1),
+        };
+        return Check::fail(CHECK, format!("{found}{more}"), fix.clone());
+    }
+    let ids: Vec<String> = report
+        .endpoints
+        .iter()
+        .map(|e| format!("{} ({})", e.id, e.role))
+        .collect();
+    let undelivered: usize = report.endpoints.iter().map(|e| e.undelivered_3d).sum();
+    let tail = if undelivered > 0 {
+        format!("; {undelivered} event(s) of its types not delivered everywhere in 3 days")
+    } else {
+        String::new()
+    };
+    Check::pass(
+        CHECK,
+        format!(
+            "{} enabled, at the bridge's URL, sending every type the rules route ({} mode){tail}",
+            ids.join(", "),
+            report.mode
+        ),
+    )
 }
 
 async fn rules_check(bridge: &Bridge) -> Check {

@@ -10,6 +10,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::ExitStatus;
+use super::linked::StripeSide;
 use super::tail::Tailed;
 use crate::aws::bridge::Bridge;
 use crate::aws::dead_letters::DeadLetters;
@@ -18,8 +19,10 @@ use crate::aws::rules::{self, Rules};
 use crate::cli::TraceArgs;
 use crate::hint::hinted;
 use crate::settings::GlobalSettings;
+use crate::stripe_api::events;
 use crate::ui::Printer;
-use crate::ui::report::{RequestLineText, rfc3339_millis};
+use crate::ui::printer::error_lines;
+use crate::ui::report::{RequestLineText, rfc3339, rfc3339_millis};
 
 /// How long `trace` holds the dead letters it reads before giving them back.
 const HOLD_DEAD_LETTERS: Duration = Duration::from_secs(30);
@@ -38,6 +41,18 @@ pub struct Trace<'a> {
     pub rules: Vec<MatchingRule>,
     /// Dead letters holding it: deliveries a rule gave up on.
     pub dead_letters: Vec<DeadLetterSeen>,
+    /// What Stripe says of it; none without a Stripe key, or if Stripe does not know it.
+    pub stripe: Option<StripeView>,
+}
+
+/// Stripe's side of one event.
+#[derive(Debug, Serialize)]
+pub struct StripeView {
+    /// RFC 3339: when Stripe made it.
+    pub created: String,
+    /// Endpoints of the account Stripe has not delivered it to yet (still retrying, or
+    /// given up).
+    pub pending_webhooks: u64,
 }
 
 #[derive(Debug, Serialize)]
@@ -99,6 +114,23 @@ impl fmt::Display for Trace<'_> {
                 rule.targets.join(", ")
             )?;
         }
+        match &self.stripe {
+            Some(StripeView {
+                created,
+                pending_webhooks: 0,
+            }) => writeln!(
+                f,
+                "  Stripe made it at {created}, and has delivered it to every endpoint"
+            )?,
+            Some(StripeView {
+                created,
+                pending_webhooks,
+            }) => writeln!(
+                f,
+                "  Stripe made it at {created}; {pending_webhooks} endpoint(s) of the account have not taken it yet (Stripe retries for 3 days; `reconcile` resends)"
+            )?,
+            None => {}
+        }
         match self.dead_letters.len() {
             0 => write!(f, "  no dead letter holds it"),
             n => {
@@ -138,14 +170,24 @@ pub async fn run(
         ..LineFilter::default()
     };
     let logged: Vec<Logged> = logs.read(&filter, since, &mut Seen::new()).await?;
+    let stripe = stripe_view(settings, &bridge, event_id, printer).await;
     if logged.is_empty() {
+        let hint = match &stripe {
+            Some(view) => format!(
+                "Stripe made it at {} and {} endpoint(s) have not taken it: `{}` has Stripe resend what it did not deliver",
+                view.created,
+                view.pending_webhooks,
+                crate::hint::command(&bridge.name, "reconcile --since 3d")
+            ),
+            None => "check the id and --name; for an older event, pass --since (up to the log group's retention)".to_owned(),
+        };
         return Err(hinted(
             format!(
                 "no request for {event_id} in the log of bridge {}'s relay over the last {}",
                 bridge.name,
                 crate::ui::report::length(args.since)
             ),
-            "check the id and --name; for an older event, pass --since (up to the log group's retention)",
+            hint,
         ));
     }
     let event_type = logged.iter().find_map(|l| l.line.event_type.clone());
@@ -165,8 +207,54 @@ pub async fn run(
         relayed_at,
         rules,
         dead_letters,
+        stripe,
     });
     Ok(ExitStatus::Success)
+}
+
+/// Stripe's view of the event, where there is a key to ask with: the account's own
+/// events first, then those of the connected accounts the rules name.
+async fn stripe_view(
+    settings: &GlobalSettings,
+    bridge: &Bridge,
+    event_id: &str,
+    printer: Printer,
+) -> Option<StripeView> {
+    let side = match StripeSide::open_if_keyed(settings, &bridge.ctx.account_id, &bridge.ctx.region)
+        .await
+    {
+        Ok(side) => side?,
+        Err(error) => {
+            printer.warning(format!("Stripe's view unknown: {}", error_lines(&error).0));
+            return None;
+        }
+    };
+    let mut scopes: Vec<Option<String>> = vec![None];
+    if side.has_connect() {
+        scopes.extend(
+            super::reconcile::rule_accounts(bridge)
+                .await
+                .ok()?
+                .into_iter()
+                .map(Some),
+        );
+    }
+    for account in scopes {
+        match events::retrieve(&side.client, event_id, account.as_deref()).await {
+            Ok(event) => {
+                return Some(StripeView {
+                    created: rfc3339(event.created),
+                    pending_webhooks: event.pending_webhooks,
+                });
+            }
+            Err(error) if crate::stripe_api::client::is_missing(&error) => continue,
+            Err(error) => {
+                printer.warning(format!("Stripe's view unknown: {}", error_lines(&error).0));
+                return None;
+            }
+        }
+    }
+    None
 }
 
 /// The bridge's rules that would deliver the event now, as a test-mode and as a live one.

@@ -86,8 +86,6 @@ impl Form {
 pub struct StripeError {
     #[serde(skip)]
     pub status: u16,
-    #[serde(rename = "type", default)]
-    pub kind: String,
     #[serde(default)]
     pub code: Option<String>,
     #[serde(default)]
@@ -102,6 +100,10 @@ impl std::fmt::Display for StripeError {
         match &self.code {
             Some(code) => write!(f, "Stripe answered {} ({code}): {message}", self.status),
             None => write!(f, "Stripe answered {}: {message}", self.status),
+        }?;
+        match &self.param {
+            Some(param) if !message.contains(param.as_str()) => write!(f, " (parameter {param})"),
+            _ => Ok(()),
         }
     }
 }
@@ -274,7 +276,6 @@ impl StripeClient {
                 .map(|b| b.error)
                 .unwrap_or_else(|_| StripeError {
                     status,
-                    kind: String::new(),
                     code: None,
                     message: String::from_utf8_lossy(&body).chars().take(200).collect(),
                     param: None,

@@ -38,8 +38,6 @@ pub struct WebhookEndpoint {
     pub description: Option<String>,
     #[serde(default)]
     pub metadata: BTreeMap<String, String>,
-    #[serde(default)]
-    pub livemode: bool,
     /// Only in the answer that creates the endpoint.
     #[serde(default)]
     secret: Option<SigningSecret>,

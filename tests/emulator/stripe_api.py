@@ -418,6 +418,7 @@ class Handler(BaseHTTPRequestHandler):
                     "stripe_version": self.headers.get("Stripe-Version"),
                     "idempotency_key": self.headers.get("Idempotency-Key") is not None,
                     "content_type": self.headers.get("Content-Type"),
+                    "user_agent": self.headers.get("User-Agent"),
                 })
                 self.answer(200, self.route(method, parsed.path.rstrip("/"), form, account))
         except StripeError as e:

@@ -236,6 +236,48 @@ async fn link_makes_the_endpoint_and_add_and_remove_rule_keep_its_types_in_step(
     assert_eq!(shown[0]["url_matches"], true, "{status}");
     assert_eq!(shown[0]["missing_types"], serde_json::json!([]), "{status}");
 
+    // doctor judges the endpoint: one sending elsewhere fails, with the fix.
+    let stripe_check = |diagnosis: &Value| {
+        diagnosis["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["check"] == "Stripe endpoint")
+            .cloned()
+            .unwrap()
+    };
+    let doctor = stripe_cli(&api, &name, &["--output", "json", "doctor"]);
+    let check = stripe_check(&serde_json::from_slice(&doctor.stdout).unwrap());
+    assert_eq!(check["verdict"], "pass", "{check}");
+    let main_id = main["id"].as_str().unwrap();
+    let (status, _) = api.call(
+        "POST",
+        &format!("/v1/webhook_endpoints/{main_id}"),
+        "url=https%3A%2F%2Felsewhere.example%2Fhook",
+    );
+    assert_eq!(status, 200);
+    let doctor = stripe_cli(&api, &name, &["--output", "json", "doctor"]);
+    assert_eq!(doctor.status.code(), Some(1));
+    let check = stripe_check(&serde_json::from_slice(&doctor.stdout).unwrap());
+    assert_eq!(check["verdict"], "fail", "{check}");
+    assert!(
+        check["found"]
+            .as_str()
+            .unwrap()
+            .contains("https://elsewhere.example/hook"),
+        "{check}"
+    );
+    assert!(check["fix"].as_str().unwrap().contains("link"), "{check}");
+    let relinked = stripe_json(&api, &name, &["link"]);
+    assert_eq!(relinked["endpoints"][0]["action"], "updated", "{relinked}");
+    assert_eq!(
+        api.endpoints()
+            .into_iter()
+            .find(|e| e["id"] == main_id)
+            .unwrap()["url"],
+        outputs["WebhookUrl"]
+    );
+
     // remove: nothing left behind on either side.
     let removing = stripe_cli(&api, &name, &["--output", "json", "remove", "--yes"]);
     let gone = json(&removing);
@@ -358,6 +400,20 @@ async fn what_stripe_failed_to_deliver_is_resent_by_reconcile_once_the_secret_is
         (failed >= 3).then_some(())
     });
     assert!(futures_lite_block(drain(&sdk, &queue_url)).is_empty());
+    // trace tells what Stripe knows of an event the relay never took.
+    let lost_id = lost[0]["id"].as_str().unwrap();
+    let traced = stripe_cli(&api, &name, &["trace", lost_id, "--since", "1h"]);
+    assert_eq!(traced.status.code(), Some(1));
+    assert!(
+        stderr(&traced).contains("1 endpoint(s) have not taken it"),
+        "{}",
+        stderr(&traced)
+    );
+    assert!(
+        stderr(&traced).contains("reconcile --since 3d"),
+        "{}",
+        stderr(&traced)
+    );
 
     let rotating = stripe_cli(
         &api,

@@ -183,7 +183,16 @@ pub fn stripe_node(args: &[&str], input: &str) -> String {
 /// same `Stripe-Account`: the CLI writes Stripe's form encoding as the official library
 /// does.
 pub fn assert_requests_match_stripe_node(api: &StripeApi) {
-    let ours = api.requests();
+    // The CLI's, not the test's own calls.
+    let ours: Vec<Value> = api
+        .requests()
+        .into_iter()
+        .filter(|r| {
+            r["user_agent"]
+                .as_str()
+                .is_some_and(|a| a.starts_with("stripe-bridge/"))
+        })
+        .collect();
     assert!(!ours.is_empty());
     let reference = StripeApi::start();
     let input = Value::Array(ours.clone()).to_string();
