@@ -5,8 +5,11 @@
 # 127.0.0.1, builds stripe-bridge, and then runs what a user runs: deploy, set-secret,
 # add-rule to a queue, signed sample events through the relay (`stripe-bridge dev`,
 # the Lambda's own code on 127.0.0.1), the same requests in `tail` and one event's
-# `trace`, the events arriving in the queue, replay, dead letters, status, `doctor`, and
-# remove, after which nothing of the bridge is left. It stops everything it started.
+# `trace`, the events arriving in the queue, replay, dead letters; then the Stripe side,
+# against our Stripe API emulator: `link`, events Stripe makes arriving, a secret rolled
+# behind the bridge's back making deliveries fail past Stripe's retries, `rotate-secret`
+# and `reconcile` mending it, the endpoint's types following add-rule; status, `doctor`,
+# and remove, after which nothing of the bridge is left on either side. It stops everything it started.
 # Nothing leaves this machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -163,6 +166,81 @@ assert len(out) >= 1, out
 ' "$queue_url"
 sb dead-letters
 
+step "The Stripe side: link makes the webhook endpoint (against our Stripe API emulator)"
+# Stripe's API is emulated on 127.0.0.1 (tests/emulator/stripe_api.py): it keeps endpoints
+# and events, signs and delivers each event, retries failures on a compressed schedule
+# (seconds, for Stripe's 3 days). Events for the bridge's API Gateway URL are delivered
+# to `dev` here instead.
+stripe_log="$(mktemp -t stripe-bridge-demo-stripe.XXXXXX)"
+exec {stripe_api}> >(exec "$python" tests/emulator/stripe_api.py 0 --retry-delays 0.3,0.6,1.2 --disable-after 60 >"$stripe_log" 2>&1)
+until grep -q '^listening on ' "$stripe_log"; do sleep 0.1; done
+export STRIPE_API_BASE="http://$(sed -n 's/^listening on //p' "$stripe_log")"
+export STRIPE_API_KEY="sk_test_demo$("$python" -c 'import secrets; print(secrets.token_hex(12))')"
+stripe_ctl() {
+  "$python" -c '
+import json, sys, urllib.request
+request = urllib.request.Request(sys.argv[1] + "/_emulator/" + sys.argv[2], method=sys.argv[3],
+    data=(sys.argv[4].encode() if len(sys.argv) > 4 else None))
+print(json.dumps(json.load(urllib.request.urlopen(request))))
+' "$STRIPE_API_BASE" "$@"
+}
+# Everything the CLI prints from here on is kept, to check that no secret Stripe made is in it.
+stripe_out="$(mktemp -t stripe-bridge-demo-out.XXXXXX)"
+sbs() { sb "$@" > >(tee -a "$stripe_out") 2> >(tee -a "$stripe_out" >&2); }
+sbs link
+webhook_url="$(sb --output json status 2>/dev/null | "$python" -c 'import json, sys; print(json.load(sys.stdin)["webhook_url"])')"
+stripe_ctl route POST "{\"from\": \"$webhook_url\", \"to\": \"$url\"}" >/dev/null
+echo "Stripe delivers events for $webhook_url to $url"
+
+step "Stripe makes two events: both arrive in the queue"
+for type in invoice.paid invoice.finalized; do
+  stripe_ctl events POST "{\"type\": \"$type\"}" | "$python" -c 'import json, sys; e = json.load(sys.stdin); print("  Stripe made", e["type"], e["id"])'
+done
+wait_queue() {
+  aws_py '
+import time
+want, out, deadline = int(sys.argv[2]), [], time.time() + 20
+while len(out) < want and time.time() < deadline:
+    for m in sqs.receive_message(QueueUrl=sys.argv[1], MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", []):
+        event = json.loads(m["Body"])
+        out.append(event)
+        print("  %-24s %s" % (event["detail-type"], event["detail"]["id"]))
+        sqs.delete_message(QueueUrl=sys.argv[1], ReceiptHandle=m["ReceiptHandle"])
+assert len(out) == want, out
+' "$queue_url" "$1"
+}
+wait_queue 2
+
+step "Someone rolls the secret in Stripe's Dashboard: three events fail past Stripe's retries"
+endpoint_id="$(stripe_ctl endpoints GET | "$python" -c 'import json, sys; print(json.load(sys.stdin)["endpoints"][0]["id"])')"
+stripe_ctl roll-secret POST "{\"endpoint\": \"$endpoint_id\"}" >/dev/null
+for _ in 1 2 3; do stripe_ctl events POST '{"type": "invoice.paid"}' >/dev/null; done
+"$python" -c '
+import json, sys, time, urllib.request
+deadline = time.time() + 20
+while time.time() < deadline:
+    deliveries = json.load(urllib.request.urlopen(sys.argv[1] + "/_emulator/deliveries"))["deliveries"]
+    given_up = [d for d in deliveries if d["status"] == 400 and d["attempt"] == 3]
+    if len(given_up) == 3:
+        break
+    time.sleep(0.2)
+assert len(given_up) == 3, deliveries
+for d in deliveries[-12:]:
+    print("  delivery of %s, attempt %d: %s" % (d["event"], d["attempt"] + 1, d["status"]))
+' "$STRIPE_API_BASE"
+sbs status | grep -A3 '^  Stripe' || true
+
+step "rotate-secret mends it with no copy-paste; reconcile has Stripe resend what it failed to deliver"
+# --wait: proof of a verified delivery needs a new event; the demo waits instead, long
+# enough for the relay to read the new secret (it rereads at most every 5 s on a mismatch).
+sbs rotate-secret --wait 6s
+sbs reconcile --since 1h --yes
+wait_queue 3
+
+step "A new rule's type is added to the endpoint before the rule exists"
+sbs add-rule --type customer.created --target "$queue_arn"
+settle
+
 step "The bridge's status (the requests counted include dev's)"
 sb status
 
@@ -173,9 +251,28 @@ if sb doctor; then
 fi
 
 step "Removing everything the bridge made"
+# The relay's log group, where dev wrote its lines, as it was before it goes.
+"$python" -c '
+import boto3, json
+logs = boto3.client("logs")
+print(json.dumps(logs.filter_log_events(logGroupName="/aws/lambda/stripe-bridge-relay").get("events", [])))
+' > "${dev_out}.logs"
 kill "$dev_pid"
 dev_pid=""
-sb remove --yes
+sbs remove --yes
+left="$(stripe_ctl endpoints GET)"
+echo "Stripe endpoints left: $left"
+"$python" -c 'import json, sys; assert json.loads(sys.argv[1])["endpoints"] == [], sys.argv[1]' "$left"
+# No secret Stripe made is in anything the CLI printed, in dev's lines, or in the relay's
+# log group (read before remove, below).
+"$python" -c '
+import json, sys, urllib.request
+secrets = json.load(urllib.request.urlopen(sys.argv[1] + "/_emulator/secrets"))["secrets"]
+seen = open(sys.argv[2]).read() + open(sys.argv[3]).read() + open(sys.argv[4]).read()
+assert secrets and not any(s in seen or s[len("whsec_"):] in seen for s in secrets), "a Stripe secret was printed"
+print("none of the %d secrets Stripe made appears in the output, dev'"'"'s lines or the relay'"'"'s log" % len(secrets))
+' "$STRIPE_API_BASE" "$stripe_out" "$dev_out" "${dev_out}.logs"
+exec {stripe_api}>&-
 # Everything the emulator holds, in every service; nothing may mention the bridge.
 "$python" tests/emulator/inventory.py "$AWS_ENDPOINT_URL" | "$python" -c '
 import json, sys

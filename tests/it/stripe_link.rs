@@ -552,7 +552,7 @@ async fn rotate_secret_finishes_an_interrupted_rotation_and_waits_for_a_verified
         .collect();
     assert_eq!(
         left,
-        [new.clone()],
+        std::slice::from_ref(&new),
         "the old endpoint and the orphan are gone"
     );
     let stored = stored_secrets(&outputs).await;
