@@ -324,7 +324,7 @@ impl fmt::Display for BridgeStatus {
                     };
                     writeln!(
                         f,
-                        "  {}{} {} {}, {types}, API version {}{}",
+                        "  {}  {} {} {}, {types}, API version {}{}",
                         label(i == 0, "Stripe"),
                         e.role,
                         e.id,
@@ -335,13 +335,13 @@ impl fmt::Display for BridgeStatus {
                     if e.undelivered_3d > 0 {
                         writeln!(
                             f,
-                            "                    {} event(s) of its types undelivered in 3 days: `{}`",
+                            "                  {} event(s) of its types undelivered in 3 days: `{}`",
                             e.undelivered_3d,
                             crate::hint::command(&self.bridge, "reconcile --since 3d")
                         )?;
                     }
                     for (problem, fix) in e.problems(&self.bridge) {
-                        writeln!(f, "                    {problem}: {fix}")?;
+                        writeln!(f, "                  {problem}: {fix}")?;
                     }
                 }
             }

@@ -28,7 +28,8 @@ What it follows, from Stripe's API reference (https://docs.stripe.com/api):
   none) is retried on a compressed schedule (Stripe's: up to 3 days); an endpoint
   failing for longer than --disable-after seconds without a success is disabled, as
   Stripe disables one that fails for days. `delivery_success=false` keeps events with
-  a delivery still pending or failed (`pending_webhooks` > 0).
+  a delivery still pending or failed; `pending_webhooks` counts the endpoints, still
+  there, that have not taken it.
 
 Controls for tests, under /_emulator/ (no key needed):
 - `POST /_emulator/events` {"type", "account"?, "object"?}: Stripe makes an event.
@@ -268,8 +269,9 @@ class Stripe:
         elif created is not None:
             events = [e for e in events if e["created"] == int(created)]
         if "delivery_success" in query:
+            # "If false, events which are still pending or did not succeed."
             wanted = truthy(query["delivery_success"])
-            events = [e for e in events if (e["pending_webhooks"] == 0) == wanted]
+            events = [e for e in events if (not self.pending.get(e["id"])) == wanted]
         if "type" in query:
             events = [e for e in events if e["type"] == query["type"]]
         if "types" in query:
@@ -341,7 +343,12 @@ class Stripe:
                         endpoint["status"] = "disabled"
                     elif not manual and attempt < len(self.retry_delays):
                         self.schedule(self.retry_delays[attempt], event_id, endpoint_id, attempt + 1, manual=False)
-                event["pending_webhooks"] = len(pending)
+                self.count_pending(event)
+
+    def count_pending(self, event):
+        """`pending_webhooks`: the endpoints still there that have not taken it."""
+        pending = self.pending.get(event["id"], set())
+        event["pending_webhooks"] = len([e for e in pending if e in self.endpoints])
 
     def routed(self, url):
         for prefix, to in self.routes:
@@ -452,6 +459,12 @@ class Handler(BaseHTTPRequestHandler):
             if len(parts) == 3 and method == "DELETE":
                 stripe.endpoint(parts[2])
                 del stripe.endpoints[parts[2]]
+                # A deleted endpoint is sent nothing more: no event waits on it
+                # (`pending_webhooks`), but an event it never took still "did not
+                # succeed", so `delivery_success=false` keeps listing it. (The reference
+                # does not say what deletion does; this reads both fields' definitions.)
+                for event in stripe.events:
+                    stripe.count_pending(event)
                 return {"id": parts[2], "object": "webhook_endpoint", "deleted": True}
         if parts[:2] == ["v1", "events"]:
             if len(parts) == 2 and method == "GET":

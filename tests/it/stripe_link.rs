@@ -572,3 +572,63 @@ async fn rotate_secret_finishes_an_interrupted_rotation_and_waits_for_a_verified
     let again = stripe_json(&api, &name, &["rotate-secret", "--wait", "1s"]);
     assert_eq!(again["old"], new.as_str(), "{again}");
 }
+
+/// An endpoint that fails past Stripe's window is disabled by Stripe: `status` and
+/// `doctor` say so, and `reconcile` enables it before it resends (Stripe resends nothing
+/// to a disabled endpoint).
+#[tokio::test]
+async fn a_disabled_endpoint_is_reported_and_enabled_by_reconcile() {
+    let api = StripeApi::start_with(&[
+        "--retry-delays",
+        "0.1,0.1,0.1,0.1,0.1,0.1,0.1,0.1",
+        "--disable-after",
+        "0.3",
+    ]);
+    let name = unique("disabled");
+    let _ = deployed(&name);
+    let sdk = sdk_config().await;
+    let (_, queue_arn) = queue(&aws_sdk_sqs::Client::new(&sdk), &unique("disq")).await;
+    let rule = stripe_cli(
+        &api,
+        &name,
+        &["add-rule", "--type", "invoice.paid", "--target", &queue_arn],
+    );
+    assert!(rule.status.success(), "{}", stderr(&rule));
+    let linked = stripe_json(&api, &name, &["link"]);
+    let id = linked["endpoints"][0]["id"].as_str().unwrap().to_owned();
+    // No route to a relay: every delivery to the API Gateway URL goes unanswered.
+    api.create_event("invoice.paid", None);
+    wait_for("Stripe to disable the endpoint", || {
+        (api.endpoints()[0]["status"] == "disabled").then_some(())
+    });
+
+    let status = stripe_json(&api, &name, &["status"]);
+    let endpoint = &status["stripe"]["endpoints"][0];
+    assert_eq!(endpoint["status"], "disabled", "{status}");
+    assert_eq!(endpoint["undelivered_3d"], 1, "{status}");
+    let doctor = stripe_cli(&api, &name, &["doctor"]);
+    assert_eq!(doctor.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&doctor.stdout);
+    assert!(
+        text.contains(&format!("Stripe endpoint {id} is disabled")),
+        "{text}"
+    );
+
+    let reconciled = stripe_cli(&api, &name, &["--output", "json", "reconcile", "--yes"]);
+    assert!(
+        stderr(&reconciled).contains(&format!("Enabled Stripe endpoint {id}")),
+        "{}",
+        stderr(&reconciled)
+    );
+    assert_eq!(json(&reconciled)["resent"], 1);
+    assert_eq!(api.endpoints()[0]["status"], "enabled");
+
+    // More than Stripe keeps: refused before anything is asked of Stripe.
+    let far = stripe_cli(&api, &name, &["reconcile", "--since", "45d", "--yes"]);
+    assert_eq!(far.status.code(), Some(1));
+    assert!(
+        stderr(&far).contains("past the 30 days of events Stripe keeps"),
+        "{}",
+        stderr(&far)
+    );
+}
