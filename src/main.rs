@@ -7,6 +7,7 @@ mod build;
 mod cli;
 mod commands;
 mod hint;
+mod https_client;
 mod local;
 mod settings;
 mod short_hash;

@@ -702,8 +702,10 @@ fn finish(
     // A bridge deployed before has its endpoint and secret already.
     if first {
         printer.hint(format!(
-            "add {url} in Stripe (Developers > Webhooks), then run `{}` and paste the \
-             endpoint's signing secret at its prompt",
+            "add a rule (`{}`), then `{}` makes the Stripe endpoint for {url} with its secret \
+             (STRIPE_API_KEY, or `stripe login`); or add it in Stripe by hand and run `{}`",
+            crate::hint::command(name, "add-rule --type invoice.paid --target ARN"),
+            crate::hint::command(name, "link"),
             crate::hint::command(name, "set-secret")
         ));
     }

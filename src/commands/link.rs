@@ -79,7 +79,7 @@ pub async fn run(
     let bridge = Bridge::find(settings).await?;
     let url = bridge.output("WebhookUrl")?.to_owned();
     let mut side = StripeSide::open(settings, &bridge.ctx.account_id, &bridge.ctx.region).await?;
-    let needs = linked::rule_needs(&bridge).await?;
+    let (needs, _) = linked::rule_needs(&bridge, None).await?;
     let mut report = Vec::new();
 
     if let Some(id) = &args.adopt {

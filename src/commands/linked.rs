@@ -124,15 +124,18 @@ pub struct Synced {
     pub removed: Vec<String>,
 }
 
+/// `a, b, c and 14 more`: a list of event types short enough for one line.
+pub fn some_of(types: &[String]) -> String {
+    if types.len() > 4 {
+        format!("{} and {} more", types[..3].join(", "), types.len() - 3)
+    } else {
+        types.join(", ")
+    }
+}
+
 impl std::fmt::Display for Synced {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let list = |types: &[String]| {
-            if types.len() > 4 {
-                format!("{} and {} more", types[..3].join(", "), types.len() - 3)
-            } else {
-                types.join(", ")
-            }
-        };
+        let list = |types: &[String]| some_of(types);
         write!(f, "Stripe endpoint {} ({})", self.endpoint, self.role)?;
         match (self.added.is_empty(), self.removed.is_empty()) {
             (false, true) => write!(f, " now also sends {}", list(&self.added)),
@@ -186,20 +189,37 @@ pub async fn make_endpoint(
     Ok((made, hand_set))
 }
 
-/// What each of the bridge's rules needs Stripe to send (probes left behind aside).
-pub async fn rule_needs(bridge: &Bridge) -> Result<Vec<RuleNeeds>> {
+/// What each of the bridge's rules needs Stripe to send (probes left behind aside, and
+/// the rule named `except`, which is being replaced), and the connected accounts they
+/// name.
+pub async fn rule_needs(
+    bridge: &Bridge,
+    except: Option<&str>,
+) -> Result<(Vec<RuleNeeds>, Vec<String>)> {
     let rules = Rules::new(
         &bridge.ctx.sdk,
         bridge.output("EventBusName")?,
         &bridge.name,
     );
-    Ok(rules
+    let listed: Vec<_> = rules
         .list()
         .await?
+        .into_iter()
+        .filter(|r| !r.leftover_probe && Some(r.name.as_str()) != except)
+        .collect();
+    let mut accounts: Vec<String> = listed
         .iter()
-        .filter(|r| !r.leftover_probe)
-        .map(|r| endpoint_types::needs(&r.pattern))
-        .collect())
+        .flat_map(|r| endpoint_types::accounts(&r.pattern))
+        .collect();
+    accounts.sort();
+    accounts.dedup();
+    Ok((
+        listed
+            .iter()
+            .map(|r| endpoint_types::needs(&r.pattern))
+            .collect(),
+        accounts,
+    ))
 }
 
 /// Stores the secret Stripe gave for endpoint `made` (role `role`) in the bridge's
@@ -275,24 +295,7 @@ impl StripeSide {
     /// Each endpoint: whether it is enabled, where it sends, what it misses.
     pub async fn report(&self, bridge: &Bridge) -> Result<StripeStatus> {
         let url = bridge.output("WebhookUrl")?;
-        let rules = Rules::new(
-            &bridge.ctx.sdk,
-            bridge.output("EventBusName")?,
-            &bridge.name,
-        )
-        .list()
-        .await?;
-        let needs: Vec<RuleNeeds> = rules
-            .iter()
-            .filter(|r| !r.leftover_probe)
-            .map(|r| endpoint_types::needs(&r.pattern))
-            .collect();
-        let mut accounts: Vec<String> = rules
-            .iter()
-            .flat_map(|r| endpoint_types::accounts(&r.pattern))
-            .collect();
-        accounts.sort();
-        accounts.dedup();
+        let (needs, accounts) = rule_needs(bridge, None).await?;
         let since = unix_now() - 3 * 86_400;
         let mut endpoints = Vec::new();
         for endpoint in &self.endpoints {

@@ -16,7 +16,7 @@ use relay_function::signature::unix_now;
 use serde::Serialize;
 
 use super::ExitStatus;
-use super::linked::StripeSide;
+use super::linked::{self, StripeSide};
 use crate::aws::bridge::Bridge;
 use crate::cli::ReconcileArgs;
 use crate::hint::{self, hinted};
@@ -110,7 +110,7 @@ pub async fn run(
     }
     let since = unix_now() - args.since.as_secs() as i64;
     let accounts = if args.accounts.is_empty() {
-        rule_accounts(&bridge).await?
+        linked::rule_needs(&bridge, None).await?.1
     } else {
         args.accounts.clone()
     };
@@ -231,22 +231,4 @@ fn takes(endpoint: &WebhookEndpoint, event: &Event) -> bool {
         .enabled_events
         .iter()
         .any(|t| t == "*" || *t == event.event_type)
-}
-
-/// The connected accounts the bridge's rules name.
-pub async fn rule_accounts(bridge: &Bridge) -> Result<Vec<String>> {
-    let rules = crate::aws::rules::Rules::new(
-        &bridge.ctx.sdk,
-        bridge.output("EventBusName")?,
-        &bridge.name,
-    );
-    let mut accounts: Vec<String> = rules
-        .list()
-        .await?
-        .iter()
-        .flat_map(|r| crate::stripe::endpoint_types::accounts(&r.pattern))
-        .collect();
-    accounts.sort();
-    accounts.dedup();
-    Ok(accounts)
 }

@@ -24,7 +24,6 @@ use serde::Serialize;
 
 use super::ExitStatus;
 use super::linked::{self, REPLACES_KEY, StripeSide};
-use super::reconcile;
 use super::set_secret;
 use crate::aws::bridge::Bridge;
 use crate::cli::RotateSecretArgs;
@@ -161,8 +160,9 @@ pub async fn run(
                     &format!("Waiting for Stripe to deliver an event to {}", new.id),
                 );
                 let accounts: Vec<Option<String>> = if role == "connect" {
-                    reconcile::rule_accounts(&bridge)
+                    linked::rule_needs(&bridge, None)
                         .await?
+                        .1
                         .into_iter()
                         .map(Some)
                         .collect()

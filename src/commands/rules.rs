@@ -20,7 +20,7 @@ use crate::aws::rules::{Applied, ClaimCheckReader, RuleInfo, RuleSpec, Rules, na
 use crate::cli::{AddRuleArgs, RemoveRuleArgs};
 use crate::hint::{self, hinted};
 use crate::settings::GlobalSettings;
-use crate::stripe::endpoint_types::{self, RuleNeeds};
+use crate::stripe::endpoint_types;
 use crate::stripe::event_types::{self, TypeFilter};
 use crate::ui::Printer;
 use crate::ui::printer::{ask, can_ask};
@@ -553,7 +553,7 @@ async fn stripe_in_step(
             let needs = endpoint_types::needs(&spec.pattern);
             let types = match &needs.types {
                 None => "every event type".to_owned(),
-                Some(types) => types.iter().cloned().collect::<Vec<_>>().join(", "),
+                Some(types) => linked::some_of(&types.iter().cloned().collect::<Vec<_>>()),
             };
             printer.warning(format!(
                 "Stripe sends the bridge only the types its webhook endpoint lists: it must send {types}; `{}` makes the endpoint and keeps it in step",
@@ -562,18 +562,7 @@ async fn stripe_in_step(
         }
         return Ok(Vec::new());
     };
-    let rules = Rules::new(
-        &bridge.ctx.sdk,
-        bridge.output("EventBusName")?,
-        &settings.bridge,
-    );
-    let mut needs: Vec<RuleNeeds> = rules
-        .list()
-        .await?
-        .iter()
-        .filter(|r| !r.leftover_probe && spec.is_none_or(|s| s.name != r.name))
-        .map(|r| endpoint_types::needs(&r.pattern))
-        .collect();
+    let (mut needs, _) = linked::rule_needs(bridge, spec.map(|s| s.name.as_str())).await?;
     if let Some(spec) = spec {
         needs.push(endpoint_types::needs(&spec.pattern));
     }

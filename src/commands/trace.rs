@@ -232,9 +232,10 @@ async fn stripe_view(
     let mut scopes: Vec<Option<String>> = vec![None];
     if side.has_connect() {
         scopes.extend(
-            super::reconcile::rule_accounts(bridge)
+            super::linked::rule_needs(bridge, None)
                 .await
                 .ok()?
+                .1
                 .into_iter()
                 .map(Some),
         );

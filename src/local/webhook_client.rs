@@ -8,8 +8,6 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper::header::{CONTENT_TYPE, USER_AGENT};
 use hyper::{Method, Request, Uri};
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 use tokio::time::Instant;
 
 /// What the endpoint answered.
@@ -37,21 +35,7 @@ pub fn parse_url(url: &str) -> Result<Uri> {
 
 /// POSTs `body` signed with `signature` to `url`, waiting at most `timeout`.
 pub async fn post(url: &Uri, signature: &str, body: String, timeout: Duration) -> Result<Answer> {
-    let tls = rustls::ClientConfig::builder_with_provider(
-        rustls::crypto::aws_lc_rs::default_provider().into(),
-    )
-    .with_safe_default_protocol_versions()
-    .context("cannot set up TLS")?;
-    let connector = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_tls_config(
-            hyper_rustls::ConfigBuilderExt::with_native_roots(tls)
-                .context("cannot load this machine's trusted certificates")?
-                .with_no_client_auth(),
-        )
-        .https_or_http()
-        .enable_http1()
-        .build();
-    let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build(connector);
+    let client = crate::https_client::new()?;
     let request = Request::builder()
         .method(Method::POST)
         .uri(url.clone())

@@ -21,9 +21,6 @@ use anyhow::{Context, Result};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper::{Method, Request};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::Mutex;
@@ -121,10 +118,8 @@ struct ErrorBody {
     error: StripeError,
 }
 
-type Https = hyper_rustls::HttpsConnector<HttpConnector>;
-
 pub struct StripeClient {
-    http: Client<Https, Full<Bytes>>,
+    http: crate::https_client::HttpsClient,
     base: String,
     key: ApiKey,
     /// When the next request may go, to stay under Stripe's rate limit.
@@ -152,22 +147,8 @@ impl StripeClient {
                 ));
             }
         }
-        let tls = rustls::ClientConfig::builder_with_provider(
-            rustls::crypto::aws_lc_rs::default_provider().into(),
-        )
-        .with_safe_default_protocol_versions()
-        .context("cannot set up TLS")?;
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(
-                hyper_rustls::ConfigBuilderExt::with_native_roots(tls)
-                    .context("cannot load this machine's trusted certificates")?
-                    .with_no_client_auth(),
-            )
-            .https_or_http()
-            .enable_http1()
-            .build();
         Ok(Self {
-            http: Client::builder(TokioExecutor::new()).build(connector),
+            http: crate::https_client::new()?,
             base,
             key,
             next: Mutex::new(Instant::now()),

@@ -11,6 +11,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("settings", 0),
     ("hint", 0),
     ("short_hash", 0),
+    ("https_client", 1),
     ("stripe", 1),
     ("build", 1),
     ("aws", 2),
