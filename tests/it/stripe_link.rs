@@ -30,6 +30,12 @@ fn stripe_json(api: &StripeApi, name: &str, args: &[&str]) -> Value {
     json(&stripe_cli(api, name, &full))
 }
 
+/// Fails unless the command's standard error says `text`.
+fn says(output: &Output, text: &str) {
+    let err = stderr(output);
+    assert!(err.contains(text), "wanted {text:?} in: {err}");
+}
+
 /// Fails if any output shows a secret the emulator made.
 fn shows_no_secret(api: &StripeApi, outputs: &[&Output]) {
     for secret in api.secrets() {
@@ -67,6 +73,43 @@ fn deployed(name: &str) -> Value {
     json(&deploy(name, &zip))["outputs"].clone()
 }
 
+/// A deployed bridge with a rule routing invoice.paid to a queue of its own, linked:
+/// what the Stripe-side tests start from.
+struct LinkedBridge {
+    name: String,
+    outputs: Value,
+    sdk: aws_config::SdkConfig,
+    queue_url: String,
+    /// The main endpoint `link` made.
+    endpoint: String,
+}
+
+async fn linked_bridge(api: &StripeApi, prefix: &str) -> LinkedBridge {
+    let name = unique(prefix);
+    let outputs = deployed(&name);
+    let sdk = sdk_config().await;
+    let (queue_url, queue_arn) = queue(
+        &aws_sdk_sqs::Client::new(&sdk),
+        &unique(&format!("{prefix}q")),
+    )
+    .await;
+    let rule = stripe_cli(
+        api,
+        &name,
+        &["add-rule", "--type", "invoice.paid", "--target", &queue_arn],
+    );
+    assert!(rule.status.success(), "{}", stderr(&rule));
+    let linked = stripe_json(api, &name, &["link"]);
+    let endpoint = linked["endpoints"][0]["id"].as_str().unwrap().to_owned();
+    LinkedBridge {
+        name,
+        outputs,
+        sdk,
+        queue_url,
+        endpoint,
+    }
+}
+
 fn wait_for<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
@@ -89,16 +132,8 @@ async fn link_makes_the_endpoint_and_add_and_remove_rule_keep_its_types_in_step(
     // No rule yet: no type to ask for.
     let empty = stripe_cli(&api, &name, &["link"]);
     assert_eq!(empty.status.code(), Some(1));
-    assert!(
-        stderr(&empty).contains("has no rules"),
-        "{}",
-        stderr(&empty)
-    );
-    assert!(
-        stderr(&empty).contains("hint: add a rule first"),
-        "{}",
-        stderr(&empty)
-    );
+    says(&empty, "has no rules");
+    says(&empty, "hint: add a rule first");
 
     // Unlinked: add-rule says, in one line, that Stripe must send the type.
     let unlinked = stripe_cli(
@@ -342,11 +377,7 @@ async fn without_a_stripe_key_link_says_where_one_is_read_from() {
         ],
     );
     assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stderr(&out).contains("Stripe refused the API key from STRIPE_API_KEY"),
-        "{}",
-        stderr(&out)
-    );
+    says(&out, "Stripe refused the API key from STRIPE_API_KEY");
     assert!(
         !stderr(&out).contains("sk_test_x_revoked"),
         "{}",
@@ -360,18 +391,13 @@ async fn without_a_stripe_key_link_says_where_one_is_read_from() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn what_stripe_failed_to_deliver_is_resent_by_reconcile_once_the_secret_is_mended() {
     let api = StripeApi::start_with(&["--retry-delays", "0.2,0.4", "--disable-after", "60"]);
-    let name = unique("recon");
-    let outputs = deployed(&name);
-    let sdk = sdk_config().await;
-    let (queue_url, queue_arn) = queue(&aws_sdk_sqs::Client::new(&sdk), &unique("reconq")).await;
-    let rule = stripe_cli(
-        &api,
-        &name,
-        &["add-rule", "--type", "invoice.paid", "--target", &queue_arn],
-    );
-    assert!(rule.status.success(), "{}", stderr(&rule));
-    let linked = stripe_json(&api, &name, &["link"]);
-    let endpoint = linked["endpoints"][0]["id"].as_str().unwrap().to_owned();
+    let LinkedBridge {
+        name,
+        outputs,
+        sdk,
+        queue_url,
+        endpoint,
+    } = linked_bridge(&api, "recon").await;
     let dev = DevServer::start(&["--name", &name, "dev", "--port", "0", "--no-cloud-logs"]);
     api.route(outputs["WebhookUrl"].as_str().unwrap(), &dev.url);
 
@@ -404,16 +430,8 @@ async fn what_stripe_failed_to_deliver_is_resent_by_reconcile_once_the_secret_is
     let lost_id = lost[0]["id"].as_str().unwrap();
     let traced = stripe_cli(&api, &name, &["trace", lost_id, "--since", "1h"]);
     assert_eq!(traced.status.code(), Some(1));
-    assert!(
-        stderr(&traced).contains("1 endpoint(s) have not taken it"),
-        "{}",
-        stderr(&traced)
-    );
-    assert!(
-        stderr(&traced).contains("reconcile --since 3d"),
-        "{}",
-        stderr(&traced)
-    );
+    says(&traced, "1 endpoint(s) have not taken it");
+    says(&traced, "reconcile --since 3d");
 
     let rotating = stripe_cli(
         &api,
@@ -484,20 +502,13 @@ fn futures_lite_block<F: std::future::Future>(future: F) -> F::Output {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rotate_secret_finishes_an_interrupted_rotation_and_waits_for_a_verified_delivery() {
     let api = StripeApi::start();
-    let name = unique("rotate");
-    let outputs = deployed(&name);
-    let sdk = sdk_config().await;
-    let (queue_url, queue_arn) = queue(&aws_sdk_sqs::Client::new(&sdk), &unique("rotq")).await;
-    let rule = stripe_cli(
-        &api,
-        &name,
-        &["add-rule", "--type", "invoice.paid", "--target", &queue_arn],
-    );
-    assert!(rule.status.success(), "{}", stderr(&rule));
-    let old = stripe_json(&api, &name, &["link"])["endpoints"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let LinkedBridge {
+        name,
+        outputs,
+        sdk,
+        queue_url,
+        endpoint: old,
+    } = linked_bridge(&api, "rotate").await;
     let dev = DevServer::start(&["--name", &name, "dev", "--port", "0", "--no-cloud-logs"]);
     api.route(outputs["WebhookUrl"].as_str().unwrap(), &dev.url);
 
@@ -584,18 +595,9 @@ async fn a_disabled_endpoint_is_reported_and_enabled_by_reconcile() {
         "--disable-after",
         "0.3",
     ]);
-    let name = unique("disabled");
-    let _ = deployed(&name);
-    let sdk = sdk_config().await;
-    let (_, queue_arn) = queue(&aws_sdk_sqs::Client::new(&sdk), &unique("disq")).await;
-    let rule = stripe_cli(
-        &api,
-        &name,
-        &["add-rule", "--type", "invoice.paid", "--target", &queue_arn],
-    );
-    assert!(rule.status.success(), "{}", stderr(&rule));
-    let linked = stripe_json(&api, &name, &["link"]);
-    let id = linked["endpoints"][0]["id"].as_str().unwrap().to_owned();
+    let LinkedBridge {
+        name, endpoint: id, ..
+    } = linked_bridge(&api, "disabled").await;
     // No route to a relay: every delivery to the API Gateway URL goes unanswered.
     api.create_event("invoice.paid", None);
     wait_for("Stripe to disable the endpoint", || {
@@ -615,20 +617,12 @@ async fn a_disabled_endpoint_is_reported_and_enabled_by_reconcile() {
     );
 
     let reconciled = stripe_cli(&api, &name, &["--output", "json", "reconcile", "--yes"]);
-    assert!(
-        stderr(&reconciled).contains(&format!("Enabled Stripe endpoint {id}")),
-        "{}",
-        stderr(&reconciled)
-    );
+    says(&reconciled, &format!("Enabled Stripe endpoint {id}"));
     assert_eq!(json(&reconciled)["resent"], 1);
     assert_eq!(api.endpoints()[0]["status"], "enabled");
 
     // More than Stripe keeps: refused before anything is asked of Stripe.
     let far = stripe_cli(&api, &name, &["reconcile", "--since", "45d", "--yes"]);
     assert_eq!(far.status.code(), Some(1));
-    assert!(
-        stderr(&far).contains("past the 30 days of events Stripe keeps"),
-        "{}",
-        stderr(&far)
-    );
+    says(&far, "past the 30 days of events Stripe keeps");
 }
