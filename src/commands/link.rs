@@ -84,7 +84,17 @@ pub async fn run(
 
     if let Some(id) = &args.adopt {
         let role = if args.connect { "connect" } else { "main" };
-        let adopted = adopt(&bridge, &side, id, role, &url, args.all_events, printer).await?;
+        let adopted = adopt(
+            &bridge,
+            &side,
+            id,
+            role,
+            &url,
+            args.all_events,
+            args.api_version.as_deref(),
+            printer,
+        )
+        .await?;
         side.endpoints.retain(|e| e.id != adopted.id);
         side.endpoints.push(adopted);
     }
@@ -190,10 +200,19 @@ async fn converge(
             )],
         );
     }
-    if let Some(version) = &args.api_version
-        && existing.api_version.as_deref() != Some(version.as_str())
-    {
-        return Err(hinted(
+    check_version(existing, args.api_version.as_deref(), role)?;
+    if form == Form::new() {
+        return Ok((existing.clone(), "unchanged"));
+    }
+    let updated = webhook_endpoints::update(&side.client, &existing.id, &form).await?;
+    Ok((updated, "updated"))
+}
+
+/// Stripe cannot change an endpoint's API version: a version asked for that is not the
+/// endpoint's is refused before anything changes.
+fn check_version(existing: &WebhookEndpoint, wanted: Option<&str>, role: &str) -> Result<()> {
+    match wanted {
+        Some(version) if existing.api_version.as_deref() != Some(version) => Err(hinted(
             format!(
                 "the {role} endpoint {} sends events as API version {}, and Stripe cannot change an endpoint's version",
                 existing.id,
@@ -203,13 +222,9 @@ async fn converge(
                     .unwrap_or("of the account's default")
             ),
             "`rotate-secret --api-version VERSION` replaces it with an endpoint of that version, with no gap",
-        ));
+        )),
+        _ => Ok(()),
     }
-    if form == Form::new() {
-        return Ok((existing.clone(), "unchanged"));
-    }
-    let updated = webhook_endpoints::update(&side.client, &existing.id, &form).await?;
-    Ok((updated, "updated"))
 }
 
 /// Takes over endpoint `id`, made by hand: marks it as the bridge's `role` endpoint.
@@ -220,9 +235,11 @@ async fn adopt(
     role: &str,
     url: &str,
     all_events: bool,
+    api_version: Option<&str>,
     printer: Printer,
 ) -> Result<WebhookEndpoint> {
     let endpoint = webhook_endpoints::retrieve(&side.client, id).await?;
+    check_version(&endpoint, api_version, role)?;
     if endpoint.is_a_bridges() && !endpoint.is_of(&side.id) {
         return Err(hinted(
             format!(

@@ -264,6 +264,25 @@ async fn link_makes_the_endpoint_and_add_and_remove_rule_keep_its_types_in_step(
         "{main}"
     );
 
+    // A connected account's event Stripe failed to deliver is found with its
+    // Stripe-Account, and resent to the Connect endpoint.
+    let payout = api.create_event("payout.paid", Some("acct_1Test"));
+    wait_for("Stripe to give up on the payout", || {
+        api.deliveries()
+            .iter()
+            .any(|d| d["event"] == payout["id"] && d["attempt"] == 3)
+            .then_some(())
+    });
+    let reconciled = stripe_json(&api, &name, &["reconcile", "--since", "1h", "--yes"]);
+    assert_eq!(reconciled["by_type"]["payout.paid"], 1, "{reconciled}");
+    let retry = api
+        .requests()
+        .into_iter()
+        .find(|r| r["path"].as_str().unwrap().ends_with("/retry"))
+        .unwrap();
+    assert_eq!(retry["stripe_account"], "acct_1Test", "{retry}");
+    assert_eq!(retry["form"]["webhook_endpoint"], connect["id"], "{retry}");
+
     // status shows the endpoints.
     let status = stripe_json(&api, &name, &["status"]);
     let shown = &status["stripe"]["endpoints"];
@@ -625,4 +644,87 @@ async fn a_disabled_endpoint_is_reported_and_enabled_by_reconcile() {
     let far = stripe_cli(&api, &name, &["reconcile", "--since", "45d", "--yes"]);
     assert_eq!(far.status.code(), Some(1));
     says(&far, "past the 30 days of events Stripe keeps");
+}
+
+/// An endpoint made by hand is adopted: marked as the bridge's, pointed at its URL, its
+/// types kept in step from then on; its secret is given once with set-secret. `remove`
+/// leaves it (the bridge did not make it), unmarked, and says so.
+#[tokio::test]
+async fn an_adopted_endpoint_is_kept_in_step_and_left_by_remove() {
+    let api = StripeApi::start();
+    let name = unique("adopt");
+    let _ = deployed(&name);
+    let sdk = sdk_config().await;
+    let (_, queue_arn) = queue(&aws_sdk_sqs::Client::new(&sdk), &unique("adoptq")).await;
+    let rule = stripe_cli(
+        &api,
+        &name,
+        &[
+            "add-rule",
+            "--type",
+            "charge.refunded",
+            "--target",
+            &queue_arn,
+        ],
+    );
+    assert!(rule.status.success(), "{}", stderr(&rule));
+    let (status, by_hand) = api.call(
+        "POST",
+        "/v1/webhook_endpoints",
+        "url=https%3A%2F%2Fold.example%2Fhook&enabled_events[0]=invoice.paid&api_version=2025-03-31.basil",
+    );
+    assert_eq!(status, 200, "{by_hand}");
+    let id = by_hand["id"].as_str().unwrap();
+
+    // --api-version cannot change an endpoint: said, with the way that can.
+    let version = stripe_cli(
+        &api,
+        &name,
+        &["link", "--adopt", id, "--api-version", "2026-10-28.endive"],
+    );
+    assert_eq!(version.status.code(), Some(1));
+    says(&version, "Stripe cannot change an endpoint's version");
+    assert_eq!(
+        api.endpoints()[0]["metadata"],
+        serde_json::json!({}),
+        "refused before anything changed"
+    );
+
+    let adopting = stripe_cli(&api, &name, &["--output", "json", "link", "--adopt", id]);
+    let adopted = json(&adopting);
+    assert_eq!(adopted["endpoints"][0]["action"], "adopted", "{adopted}");
+    says(&adopting, "set-secret");
+    let endpoint = api.endpoints().into_iter().find(|e| e["id"] == id).unwrap();
+    assert_eq!(endpoint["metadata"]["stripe_bridge_origin"], "adopted");
+    assert_eq!(
+        endpoint["enabled_events"],
+        serde_json::json!(["charge.refunded"])
+    );
+    assert_ne!(endpoint["url"], "https://old.example/hook");
+    assert_eq!(
+        endpoint["api_version"], "2025-03-31.basil",
+        "its version is kept"
+    );
+
+    // Another bridge cannot take it.
+    let other = unique("adopt2");
+    let _ = deployed(&other);
+    let taken = stripe_cli(&api, &other, &["link", "--adopt", id]);
+    assert_eq!(taken.status.code(), Some(1));
+    says(&taken, "already feeds another bridge");
+
+    let removing = stripe_cli(&api, &name, &["--output", "json", "remove", "--yes"]);
+    let removed = json(&removing);
+    assert_eq!(
+        removed["stripe_endpoints_left"],
+        serde_json::json!([id]),
+        "{removed}"
+    );
+    let left = api
+        .endpoints()
+        .into_iter()
+        .find(|e| e["id"] == id)
+        .expect("left in Stripe");
+    assert_eq!(left["metadata"], serde_json::json!({}), "unmarked: {left}");
+    assert_requests_match_stripe_node(&api);
 }
