@@ -83,18 +83,7 @@ pub async fn run(
     let mut report = Vec::new();
 
     if let Some(id) = &args.adopt {
-        let role = if args.connect { "connect" } else { "main" };
-        let adopted = adopt(
-            &bridge,
-            &side,
-            id,
-            role,
-            &url,
-            args.all_events,
-            args.api_version.as_deref(),
-            printer,
-        )
-        .await?;
+        let adopted = adopt(&bridge, &side, id, args, &url, printer).await?;
         side.endpoints.retain(|e| e.id != adopted.id);
         side.endpoints.push(adopted);
     }
@@ -227,19 +216,19 @@ fn check_version(existing: &WebhookEndpoint, wanted: Option<&str>, role: &str) -
     }
 }
 
-/// Takes over endpoint `id`, made by hand: marks it as the bridge's `role` endpoint.
+/// Takes over endpoint `id`, made by hand: marks it as the bridge's main endpoint (its
+/// Connect one with `--connect`).
 async fn adopt(
     bridge: &Bridge,
     side: &StripeSide,
     id: &str,
-    role: &str,
+    args: &LinkArgs,
     url: &str,
-    all_events: bool,
-    api_version: Option<&str>,
     printer: Printer,
 ) -> Result<WebhookEndpoint> {
+    let role = if args.connect { "connect" } else { "main" };
     let endpoint = webhook_endpoints::retrieve(&side.client, id).await?;
-    check_version(&endpoint, api_version, role)?;
+    check_version(&endpoint, args.api_version.as_deref(), role)?;
     if endpoint.is_a_bridges() && !endpoint.is_of(&side.id) {
         return Err(hinted(
             format!(
@@ -264,7 +253,7 @@ async fn adopt(
     let mut form = Form::new().map(
         "metadata",
         side.id
-            .metadata(role, true, all_events)
+            .metadata(role, true, args.all_events)
             .iter()
             .map(|(k, v)| (*k, v.as_str()))
             .collect::<Vec<_>>(),
