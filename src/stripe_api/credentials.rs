@@ -85,8 +85,23 @@ impl ApiKey {
     }
 }
 
-/// The key the settings and the environment give, in Stripe's tools' order.
+/// The key the settings and the environment give, in Stripe's tools' order. With
+/// `--stripe-live`, a test-mode key from anywhere is refused rather than used.
 pub fn resolve(settings: &StripeSettings) -> Result<ApiKey> {
+    let key = find(settings)?;
+    if settings.live && key.mode == Mode::Test {
+        return Err(hinted(
+            format!(
+                "--stripe-live asks for live mode, but the key from {} is a test-mode key",
+                key.source
+            ),
+            "give a live key (sk_live_… or rk_live_…), or leave out --stripe-live",
+        ));
+    }
+    Ok(key)
+}
+
+fn find(settings: &StripeSettings) -> Result<ApiKey> {
     if let Some(file) = &settings.key_file {
         let text = Zeroizing::new(
             std::fs::read_to_string(file)
