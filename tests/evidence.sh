@@ -31,7 +31,7 @@ echo "== the tests that measure the promises" >&2
 # The same package selection as tests/run.sh, so the build it made is reused as it is.
 cargo test --locked --workspace --exclude relay-function-fuzz --test it -- --test-threads 2 \
   faults:: malformed_requests:: left_behind:: interrupted_deploy:: least_privilege:: no_secrets:: \
-  notice_flood:: replay:: dead_letters:: >&2
+  notice_flood:: replay:: dead_letters:: stripe_link:: >&2
 
 echo "== fuzzing the signature parser and verifier (1,000,000 runs, AddressSanitizer, debug assertions)" >&2
 new_corpus="$evidence/corpus"
@@ -93,6 +93,7 @@ rows = [
     ("", "SNS down", f'{sns["failed_publishes"]} publishes failed, {sns["answers_changed"]} of {sns["requests"]} answers changed'),
     ("", "archive and replay", f'{f["replay"]["archived"]} of {f["replay"]["relayed_through_dev"]} relayed events archived; replayed {f["replay"]["replayed_to_the_named_rule"]} to the named rule, {f["replay"]["replayed_to_another_rule"]} to another'),
     ("", "dead letters", f'{f["dead_letters"]["redelivered_to_their_rule"]} redelivered to their rule, {f["dead_letters"]["delivered_to_other_rules"]} to others; {f["dead_letters"]["left_in_the_queue"]} not the bridge\'s left in the queue of {f["dead_letters"]["dead_lettered"]}; backfill gave the new rule {f["dead_letters"]["backfilled_to_the_new_rule"]}'),
+    ("", "Stripe gave up (past its retries)", f'{f["stripe_reconcile"]["arrived"]} of {f["stripe_reconcile"]["failed_past_stripes_retries"]} events resent by reconcile and relayed, once the secret was mended by rotate-secret'),
     ("", "deploys killed part-way", f'{f["interrupted_deploys"]["recovered_by_the_next_deploy"]} of {f["interrupted_deploys"]["killed"]} recovered by the next deploy'),
     ("Nothing forged", "fuzzing (cargo fuzz)", f'{f["fuzz"]["executions"]:,} runs in {f["fuzz"]["seconds"]} s ({f["fuzz"]["sanitizer"]} sanitizer, debug assertions, 4 secret lengths), 0 panics, 0 forgeries; {f["fuzz_event"]["executions"]:,} generated Stripe-like events, each read as serde_json reads it'),
     ("", "malformed requests", f'{f["forged"]["malformed_requests"]}: {f["forged"]["refused_with_the_specified_reason"]} refused with their reason, {f["forged"]["valid_variants_accepted"]} valid variants accepted, {f["forged"]["forged_events_on_the_bus"]} forged on the bus'),
@@ -105,6 +106,8 @@ rows = [
     ("", "bus policy: only the relay puts source Stripe", f'present: {f["bus_policy"]["present"]}; default bus touched: {f["bus_policy"]["default_bus_touched"]} (with --bus default the guarantee does not hold, and deploy says so)'),
     ("", "notices per forged-request burst", f'{f["forged_notices"]["notices_on_topic"]} on the topic from {f["forged_notices"]["forged_requests"]:,} forged requests over {f["forged_notices"]["environments"]} Lambda environments; {f["forged_notices"]["counted_unverified"]:,} counted for the burst alarm, which mails once'),
     ("", "secrets in output", f'{f["no_secrets"]["secrets_found"]} in {f["no_secrets"]["outputs_checked"]} outputs'),
+    ("", "Stripe endpoint secrets in output", f'{f["stripe_link"]["secrets_found"]} of the {f["stripe_link"]["secrets_made"]} secrets Stripe returned, in {f["stripe_link"]["outputs_checked"]} outputs of link, add-rule and remove'),
+    ("Nothing left behind", "Stripe endpoints after remove", f'{f["stripe_link"]["endpoints_left_after_remove"]} of {f["stripe_link"]["endpoints_made"]} made by link and add-rule'),
 ]
 width = [max(len(r[i]) for r in rows) for i in range(2)]
 print(f'| {"promise":<{width[0]}} | {"check":<{width[1]}} | figures |')

@@ -13,6 +13,7 @@ use serde_json::Value;
 use crate::support::aws::{drain, queue, sdk_config, unique};
 use crate::support::cli::{artifact, cli_with_env, deploy, json, spawn_cli_with_env, stderr};
 use crate::support::dev_server::DevServer;
+use crate::support::evidence;
 use crate::support::stripe_api::{StripeApi, assert_requests_match_stripe_node, stripe_node};
 
 /// The CLI for bridge `name`, with the Stripe emulator's key and address.
@@ -341,8 +342,19 @@ async fn link_makes_the_endpoint_and_add_and_remove_rule_keep_its_types_in_step(
         "{gone}"
     );
     assert!(api.endpoints().is_empty());
-    shows_no_secret(&api, &[&unlinked, &linking, &added, &removing]);
+    let outputs = [&unlinked, &linking, &added, &removing];
+    shows_no_secret(&api, &outputs);
     assert_requests_match_stripe_node(&api);
+    evidence::record(
+        "stripe_link",
+        serde_json::json!({
+            "endpoints_made": 2,
+            "endpoints_left_after_remove": api.endpoints().len(),
+            "secrets_made": api.secrets().len(),
+            "outputs_checked": outputs.len(),
+            "secrets_found": 0,
+        }),
+    );
 }
 
 #[test]
@@ -495,6 +507,14 @@ async fn what_stripe_failed_to_deliver_is_resent_by_reconcile_once_the_secret_is
     want.sort();
     assert_eq!(ids, want);
     shows_no_secret(&api, &[&rotating, &reconciling]);
+    evidence::record(
+        "stripe_reconcile",
+        serde_json::json!({
+            "failed_past_stripes_retries": lost.len(),
+            "resent": reconciled["resent"],
+            "arrived": resent.len(),
+        }),
+    );
 
     // Resends were asked of the bridge's endpoint only, as `stripe events resend` asks.
     let retries: Vec<Value> = api
