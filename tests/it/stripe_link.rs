@@ -494,9 +494,11 @@ async fn what_stripe_failed_to_deliver_is_resent_by_reconcile_once_the_secret_is
     let reconciled = json(&reconciling);
     assert_eq!(reconciled["by_type"]["invoice.paid"], 3, "{reconciled}");
     assert_eq!(reconciled["resent"], 3);
-    let resent = wait_for("the three resent events in the queue", || {
-        let got = futures_lite_block(drain(&sdk, &queue_url));
-        (got.len() >= 3).then_some(got)
+    // Draining deletes what it reads: what each poll finds is kept.
+    let mut resent = Vec::new();
+    wait_for("the three resent events in the queue", || {
+        resent.extend(futures_lite_block(drain(&sdk, &queue_url)));
+        (resent.len() >= 3).then_some(())
     });
     let mut ids: Vec<&str> = resent
         .iter()
