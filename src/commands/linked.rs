@@ -34,7 +34,22 @@ impl StripeSide {
     /// The Stripe side of the bridge `name` in `account`/`region`; an error without a
     /// Stripe key.
     pub async fn open(settings: &GlobalSettings, account: &str, region: &str) -> Result<Self> {
-        let client = StripeClient::new(credentials::resolve(&settings.stripe)?)?;
+        Self::with_key(
+            credentials::resolve(&settings.stripe)?,
+            settings,
+            account,
+            region,
+        )
+        .await
+    }
+
+    async fn with_key(
+        key: credentials::ApiKey,
+        settings: &GlobalSettings,
+        account: &str,
+        region: &str,
+    ) -> Result<Self> {
+        let client = StripeClient::new(key)?;
         let id = BridgeId::new(&settings.bridge, account, region);
         let endpoints = webhook_endpoints::of_bridge(&client, &id).await?;
         Ok(Self {
@@ -50,10 +65,12 @@ impl StripeSide {
         account: &str,
         region: &str,
     ) -> Result<Option<Self>> {
-        if credentials::resolve(&settings.stripe).is_err() {
+        let Some(key) = credentials::given(&settings.stripe)? else {
             return Ok(None);
-        }
-        Self::open(settings, account, region).await.map(Some)
+        };
+        Self::with_key(key, settings, account, region)
+            .await
+            .map(Some)
     }
 
     pub fn linked(&self) -> bool {
@@ -312,12 +329,11 @@ impl StripeSide {
                 vec![None]
             };
             for account in scopes {
-                undelivered +=
-                    crate::stripe_api::events::undelivered(&self.client, since, account, |_| {})
-                        .await?
-                        .iter()
-                        .filter(|e| takes(&e.event_type))
-                        .count();
+                undelivered += crate::stripe_api::events::undelivered(&self.client, since, account)
+                    .await?
+                    .iter()
+                    .filter(|e| takes(&e.event_type))
+                    .count();
             }
             endpoints.push(EndpointStatus {
                 role: endpoint.role().to_owned(),

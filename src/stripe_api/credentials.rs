@@ -85,10 +85,19 @@ impl ApiKey {
     }
 }
 
-/// The key the settings and the environment give, in Stripe's tools' order. With
-/// `--stripe-live`, a test-mode key from anywhere is refused rather than used.
+/// The key the settings and the environment give, in Stripe's tools' order; an error
+/// that says where a key is read from when none is given.
 pub fn resolve(settings: &StripeSettings) -> Result<ApiKey> {
-    let key = find(settings)?;
+    given(settings)?.ok_or_else(no_key)
+}
+
+/// The key, if one is given anywhere (`None` if none is); a key given but unusable (not
+/// a secret or restricted key, an unreadable file, an expired `stripe login`) is an
+/// error. With `--stripe-live`, a test-mode key from anywhere is refused rather than used.
+pub fn given(settings: &StripeSettings) -> Result<Option<ApiKey>> {
+    let Some(key) = find(settings)? else {
+        return Ok(None);
+    };
     if settings.live && key.mode == Mode::Test {
         return Err(hinted(
             format!(
@@ -98,31 +107,29 @@ pub fn resolve(settings: &StripeSettings) -> Result<ApiKey> {
             "give a live key (sk_live_… or rk_live_…), or leave out --stripe-live",
         ));
     }
-    Ok(key)
+    Ok(Some(key))
 }
 
-fn find(settings: &StripeSettings) -> Result<ApiKey> {
+fn find(settings: &StripeSettings) -> Result<Option<ApiKey>> {
     if let Some(file) = &settings.key_file {
         let text = Zeroizing::new(
             std::fs::read_to_string(file)
                 .with_context(|| format!("cannot read the Stripe key file {}", file.display()))?,
         );
-        return ApiKey::new(&text, &format!("{}", file.display()));
+        return ApiKey::new(&text, &format!("{}", file.display())).map(Some);
     }
     if let Some(key) = std::env::var("STRIPE_API_KEY").ok().map(Zeroizing::new) {
-        return ApiKey::new(&key, "STRIPE_API_KEY");
+        return ApiKey::new(&key, "STRIPE_API_KEY").map(Some);
     }
-    let Some(config) = cli_config_path() else {
-        return Err(no_key());
-    };
-    if !config.exists() {
-        return Err(no_key());
+    match cli_config_path() {
+        Some(config) if config.exists() => from_cli_config(
+            &config,
+            settings.project.as_deref().unwrap_or("default"),
+            settings.live,
+        )
+        .map(Some),
+        _ => Ok(None),
     }
-    from_cli_config(
-        &config,
-        settings.project.as_deref().unwrap_or("default"),
-        settings.live,
-    )
 }
 
 fn no_key() -> anyhow::Error {
