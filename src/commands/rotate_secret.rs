@@ -108,6 +108,8 @@ pub async fn run(
             }
             let mut metadata = old.metadata.clone();
             metadata.insert(REPLACES_KEY.to_owned(), old.id.clone());
+            // Made by the bridge, whatever the old one was: `remove` deletes it.
+            metadata.insert(webhook_endpoints::ORIGIN_KEY.to_owned(), "made".to_owned());
             let mut made = webhook_endpoints::create(
                 &side.client,
                 &NewEndpoint {
