@@ -100,6 +100,13 @@ pub async fn run(
             if let Some(i) = side.endpoints.iter().position(|e| e.id == updated.id) {
                 side.endpoints[i] = updated.clone();
             }
+            if !existing.enabled() {
+                printer.hint(format!(
+                    "{} was disabled, and is enabled again: `{}` has Stripe resend what it did not send meanwhile",
+                    existing.id,
+                    hint::command(&bridge.name, "reconcile --since 3d")
+                ));
+            }
             let action = if args.adopt.as_deref() == Some(existing.id.as_str()) {
                 "adopted"
             } else {
@@ -174,6 +181,10 @@ async fn converge(
     let mut form = Form::new();
     if existing.url != url {
         form = form.field("url", url);
+    }
+    // Stripe disables an endpoint that fails for days; linking means it should send.
+    if !existing.enabled() {
+        form = form.field("disabled", "false");
     }
     let had: std::collections::BTreeSet<&String> = existing.enabled_events.iter().collect();
     let want: std::collections::BTreeSet<&String> = types.iter().collect();
