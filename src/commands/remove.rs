@@ -12,7 +12,7 @@ use crate::aws::replays::{self, Replays};
 use crate::aws::rules::Rules;
 use crate::aws::{artifacts, connect, delivery_probe, event_bus, stack};
 use crate::cli::RemoveArgs;
-use crate::hint::hinted;
+use crate::hint::{WithHint, hinted};
 use crate::settings::GlobalSettings;
 use crate::stripe_api::client::Form;
 use crate::stripe_api::webhook_endpoints;
@@ -161,7 +161,15 @@ pub async fn run(
     // Stripe's side last: until the stack is gone, the endpoint still feeds a bridge
     // that works; a remove run again after a failure here finds the endpoints by their
     // metadata, with no stack needed.
-    let (deleted, left) = remove_stripe_endpoints(settings, &ctx, printer).await?;
+    let (deleted, left) = remove_stripe_endpoints(settings, &ctx, printer)
+        .await
+        .with_hint(
+            format!("bridge {name} is removed from AWS, but its Stripe webhook endpoint could not be deleted"),
+            format!(
+                "run `{}` again once Stripe answers: it finds the endpoint by its metadata",
+                crate::hint::command(name, "remove --yes")
+            ),
+        )?;
     printer.result(&Removed {
         stack: name.to_owned(),
         region: ctx.region,
