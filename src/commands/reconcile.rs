@@ -120,7 +120,7 @@ pub async fn run(
     let main = side.in_service("main").cloned();
     let connect = side.in_service("connect").cloned();
     if let Some(endpoint) = &main {
-        for event in events::undelivered(&side.client, since, None, |_| {}).await? {
+        for event in events::undelivered(&side.client, since, None).await? {
             if takes(endpoint, &event) {
                 found.push((event, endpoint.clone()));
             }
@@ -133,7 +133,7 @@ pub async fn run(
             );
         }
         for account in &accounts {
-            for event in events::undelivered(&side.client, since, Some(account), |_| {}).await? {
+            for event in events::undelivered(&side.client, since, Some(account)).await? {
                 if takes(endpoint, &event) {
                     found.push((event, endpoint.clone()));
                 }

@@ -28,12 +28,11 @@ struct List {
 
 /// Events created at or after `since` (Unix seconds) that did not reach every endpoint
 /// yet (`delivery_success=false`: failed, or still being retried), newest first, every
-/// page; a connected account's with `account`. `each_page` hears how many so far.
+/// page; a connected account's with `account`.
 pub async fn undelivered(
     client: &StripeClient,
     since: i64,
     account: Option<&str>,
-    mut each_page: impl FnMut(usize),
 ) -> Result<Vec<Event>> {
     let mut all = Vec::new();
     let mut after: Option<String> = None;
@@ -48,7 +47,6 @@ pub async fn undelivered(
         let page: List = client.get("/v1/events", &query, account).await?;
         after = page.data.last().map(|e| e.id.clone());
         all.extend(page.data);
-        each_page(all.len());
         if !page.has_more || after.is_none() {
             return Ok(all);
         }
