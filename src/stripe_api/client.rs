@@ -299,6 +299,43 @@ impl StripeClient {
     }
 }
 
+/// An object Stripe lists: pages follow on from the last one's id.
+pub trait Listed: DeserializeOwned {
+    fn id(&self) -> &str;
+}
+
+#[derive(Deserialize)]
+#[serde(bound = "T: Listed")]
+struct Page<T> {
+    data: Vec<T>,
+    has_more: bool,
+}
+
+impl StripeClient {
+    /// Every page of the list at `path` with `query`, 100 a page, following
+    /// `starting_after` (as stripe-node's auto-pagination does).
+    pub async fn list_all<T: Listed>(
+        &self,
+        path: &str,
+        query: &Form,
+        account: Option<&str>,
+    ) -> Result<Vec<T>> {
+        let mut all: Vec<T> = Vec::new();
+        loop {
+            let mut page_query = query.clone().field("limit", "100");
+            if let Some(last) = all.last() {
+                page_query = page_query.field("starting_after", last.id());
+            }
+            let page: Page<T> = self.get(path, &page_query, account).await?;
+            let more = page.has_more && !page.data.is_empty();
+            all.extend(page.data);
+            if !more {
+                return Ok(all);
+            }
+        }
+    }
+}
+
 /// Whether an error is Stripe's "no such object".
 pub fn is_missing(error: &anyhow::Error) -> bool {
     error

@@ -5,7 +5,7 @@
 use anyhow::Result;
 use serde::Deserialize;
 
-use super::client::{Form, StripeClient};
+use super::client::{Form, Listed, StripeClient};
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Event {
@@ -20,10 +20,10 @@ pub struct Event {
     pub account: Option<String>,
 }
 
-#[derive(Deserialize)]
-struct List {
-    data: Vec<Event>,
-    has_more: bool,
+impl Listed for Event {
+    fn id(&self) -> &str {
+        &self.id
+    }
 }
 
 /// Events created at or after `since` (Unix seconds) that did not reach every endpoint
@@ -34,23 +34,10 @@ pub async fn undelivered(
     since: i64,
     account: Option<&str>,
 ) -> Result<Vec<Event>> {
-    let mut all = Vec::new();
-    let mut after: Option<String> = None;
-    loop {
-        let mut query = Form::new()
-            .field("delivery_success", "false")
-            .field("created[gte]", since.to_string())
-            .field("limit", "100");
-        if let Some(id) = &after {
-            query = query.field("starting_after", id.as_str());
-        }
-        let page: List = client.get("/v1/events", &query, account).await?;
-        after = page.data.last().map(|e| e.id.clone());
-        all.extend(page.data);
-        if !page.has_more || after.is_none() {
-            return Ok(all);
-        }
-    }
+    let query = Form::new()
+        .field("delivery_success", "false")
+        .field("created[gte]", since.to_string());
+    client.list_all("/v1/events", &query, account).await
 }
 
 /// One event, as Stripe has it now (`pending_webhooks` says how many endpoints wait).

@@ -10,7 +10,7 @@ use anyhow::Result;
 use relay_function::signing_secrets::SigningSecret;
 use serde::Deserialize;
 
-use super::client::{Form, StripeClient};
+use super::client::{Form, Listed, StripeClient};
 
 /// The metadata keys that mark an endpoint as a bridge's: its name, and the AWS
 /// account and region it lives in (`123456789012/us-east-1`), since one Stripe account
@@ -129,10 +129,10 @@ pub struct NewEndpoint<'a> {
     pub metadata: Vec<(&'a str, String)>,
 }
 
-#[derive(Deserialize)]
-struct List {
-    data: Vec<WebhookEndpoint>,
-    has_more: bool,
+impl Listed for WebhookEndpoint {
+    fn id(&self) -> &str {
+        &self.id
+    }
 }
 
 pub async fn create(client: &StripeClient, new: &NewEndpoint<'_>) -> Result<WebhookEndpoint> {
@@ -174,20 +174,9 @@ pub async fn delete(client: &StripeClient, id: &str) -> Result<()> {
 
 /// Every endpoint of the account (Stripe allows 16), all pages.
 pub async fn list(client: &StripeClient) -> Result<Vec<WebhookEndpoint>> {
-    let mut all = Vec::new();
-    let mut after: Option<String> = None;
-    loop {
-        let mut query = Form::new().field("limit", "100");
-        if let Some(id) = &after {
-            query = query.field("starting_after", id.as_str());
-        }
-        let page: List = client.get("/v1/webhook_endpoints", &query, None).await?;
-        after = page.data.last().map(|e| e.id.clone());
-        all.extend(page.data);
-        if !page.has_more || after.is_none() {
-            return Ok(all);
-        }
-    }
+    client
+        .list_all("/v1/webhook_endpoints", &Form::new(), None)
+        .await
 }
 
 /// The endpoints marked as `bridge`'s, `main` first.
