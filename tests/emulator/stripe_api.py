@@ -2,7 +2,7 @@
 """A stateful emulator of the parts of Stripe's API that stripe-bridge calls, on
 127.0.0.1 only, with the Python standard library alone.
 
-    stripe_api.py PORT [--retry-delays 0.3,0.6,1.2] [--disable-after 4]
+    stripe_api.py PORT [--retry-delays 0.3,0.6,1.2] [--disable-after 4] [--page-size N]
 
 It prints `listening on 127.0.0.1:PORT` once it answers (PORT 0 picks a free port), and
 stops when its standard input closes, like moto_server.py.
@@ -130,7 +130,8 @@ def truthy(value):
 
 
 class Stripe:
-    def __init__(self, retry_delays, disable_after):
+    def __init__(self, retry_delays, disable_after, page_size=100):
+        self.page_size = page_size
         self.lock = threading.Lock()
         self.retry_delays = retry_delays
         self.disable_after = disable_after
@@ -282,6 +283,9 @@ class Stripe:
         limit = int(query.get("limit", 10))
         if not 1 <= limit <= 100:
             raise StripeError(400, "Invalid limit: must be between 1 and 100", "parameter_invalid_integer", "limit")
+        # --page-size: fewer than asked for per page, so a test with a few objects sees
+        # its client follow `has_more` (Stripe's pages are up to `limit`).
+        limit = min(limit, self.page_size)
         ids = [i["id"] for i in items]
         if "starting_after" in query:
             cursor = query["starting_after"]
@@ -512,7 +516,8 @@ def main():
         delays = [float(d) for d in args[args.index("--retry-delays") + 1].split(",")]
     if "--disable-after" in args:
         disable_after = float(args[args.index("--disable-after") + 1])
-    Handler.stripe = Stripe(delays, disable_after)
+    page_size = int(args[args.index("--page-size") + 1]) if "--page-size" in args else 100
+    Handler.stripe = Stripe(delays, disable_after, page_size)
     server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     server.daemon_threads = True
     print(f"listening on 127.0.0.1:{server.server_address[1]}", flush=True)

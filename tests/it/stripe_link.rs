@@ -124,7 +124,8 @@ fn wait_for<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
 
 #[tokio::test]
 async fn link_makes_the_endpoint_and_add_and_remove_rule_keep_its_types_in_step() {
-    let api = StripeApi::start();
+    // One object a page: every list the CLI reads follows `has_more`.
+    let api = StripeApi::start_with(&["--page-size", "1"]);
     let name = unique("link");
     let outputs = deployed(&name);
     let sdk = sdk_config().await;
@@ -344,6 +345,12 @@ async fn link_makes_the_endpoint_and_add_and_remove_rule_keep_its_types_in_step(
     assert!(api.endpoints().is_empty());
     let outputs = [&unlinked, &linking, &added, &removing];
     shows_no_secret(&api, &outputs);
+    assert!(
+        api.requests()
+            .iter()
+            .any(|r| r["fields"].to_string().contains("starting_after=")),
+        "the lists were read page by page"
+    );
     assert_requests_match_stripe_node(&api);
     evidence::record(
         "stripe_link",
@@ -421,7 +428,14 @@ async fn without_a_stripe_key_link_says_where_one_is_read_from() {
 /// `rotate-secret` mends it with no copy-paste; `reconcile` has Stripe resend what failed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn what_stripe_failed_to_deliver_is_resent_by_reconcile_once_the_secret_is_mended() {
-    let api = StripeApi::start_with(&["--retry-delays", "0.2,0.4", "--disable-after", "60"]);
+    let api = StripeApi::start_with(&[
+        "--retry-delays",
+        "0.2,0.4",
+        "--disable-after",
+        "60",
+        "--page-size",
+        "2",
+    ]);
     let LinkedBridge {
         name,
         outputs,
