@@ -186,9 +186,7 @@ async fn converge(
     if !existing.enabled() {
         form = form.field("disabled", "false");
     }
-    let had: std::collections::BTreeSet<&String> = existing.enabled_events.iter().collect();
-    let want: std::collections::BTreeSet<&String> = types.iter().collect();
-    if !types.is_empty() && had != want {
+    if !types.is_empty() && !existing.sends_exactly(types) {
         form = form.list("enabled_events", types);
     }
     if args.all_events != existing.all_events() {
@@ -273,7 +271,7 @@ async fn adopt(
         form = form.field("url", url);
     }
     let adopted = webhook_endpoints::update(&side.client, id, &form).await?;
-    let endpoint_name = (role != "main").then_some(role);
+    let endpoint_name = webhook_endpoints::secret_name(role);
     let secrets = bridge.signing_secrets().await?;
     if !secrets
         .active_entries_at(unix_now())

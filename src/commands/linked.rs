@@ -107,11 +107,11 @@ impl StripeSide {
         for i in 0..self.endpoints.len() {
             let endpoint = &self.endpoints[i];
             let wanted = self.wanted_for(endpoint, needs);
-            let had: BTreeSet<&String> = endpoint.enabled_events.iter().collect();
-            let want: BTreeSet<&String> = wanted.iter().collect();
-            if wanted.is_empty() || had == want {
+            if wanted.is_empty() || endpoint.sends_exactly(&wanted) {
                 continue;
             }
+            let had: BTreeSet<&String> = endpoint.enabled_events.iter().collect();
+            let want: BTreeSet<&String> = wanted.iter().collect();
             let added = want.difference(&had).map(|t| (*t).clone()).collect();
             let removed = had.difference(&want).map(|t| (*t).clone()).collect();
             let updated = webhook_endpoints::update(
@@ -152,16 +152,15 @@ pub fn some_of(types: &[String]) -> String {
 
 impl std::fmt::Display for Synced {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let list = |types: &[String]| some_of(types);
         write!(f, "Stripe endpoint {} ({})", self.endpoint, self.role)?;
         match (self.added.is_empty(), self.removed.is_empty()) {
-            (false, true) => write!(f, " now also sends {}", list(&self.added)),
-            (true, false) => write!(f, " no longer sends {}", list(&self.removed)),
+            (false, true) => write!(f, " now also sends {}", some_of(&self.added)),
+            (true, false) => write!(f, " no longer sends {}", some_of(&self.removed)),
             _ => write!(
                 f,
                 " now also sends {}, and no longer {}",
-                list(&self.added),
-                list(&self.removed)
+                some_of(&self.added),
+                some_of(&self.removed)
             ),
         }
     }
@@ -196,7 +195,7 @@ pub async fn make_endpoint(
     )
     .await?;
     let secrets = bridge.signing_secrets().await?;
-    let endpoint = (role != "main").then_some(role);
+    let endpoint = webhook_endpoints::secret_name(role);
     let hand_set = secrets
         .active_entries_at(unix_now())
         .any(|e| e.endpoint.as_deref() == endpoint && e.webhook_endpoint.is_none());
@@ -255,8 +254,7 @@ pub async fn store_secret(
         let client = aws_sdk_secretsmanager::Client::new(&bridge.ctx.sdk);
         let arn = bridge.output("SigningSecretArn")?;
         let current = crate::aws::bridge::read_secrets(&client, &bridge.name, arn).await?;
-        let role = made.role();
-        let endpoint = (role != "main").then_some(role);
+        let endpoint = webhook_endpoints::secret_name(made.role());
         let now = unix_now();
         let updated =
             super::set_secret::beside(&current, endpoint, secret, &made.id, others_until, now);
@@ -321,7 +319,6 @@ impl StripeSide {
             for rule in needs.iter().filter(|n| n.connected_only == connect) {
                 missing.extend(endpoint_types::missing(rule, &endpoint.enabled_events));
             }
-            let takes = |t: &str| endpoint.enabled_events.iter().any(|e| e == "*" || e == t);
             let mut undelivered = 0;
             let scopes: Vec<Option<&str>> = if connect {
                 accounts.iter().map(|a| Some(a.as_str())).collect()
@@ -332,7 +329,7 @@ impl StripeSide {
                 undelivered += crate::stripe_api::events::undelivered(&self.client, since, account)
                     .await?
                     .iter()
-                    .filter(|e| takes(&e.event_type))
+                    .filter(|e| endpoint.takes(&e.event_type))
                     .count();
             }
             endpoints.push(EndpointStatus {

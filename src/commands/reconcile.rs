@@ -121,7 +121,7 @@ pub async fn run(
     let connect = side.in_service("connect").cloned();
     if let Some(endpoint) = &main {
         for event in events::undelivered(&side.client, since, None).await? {
-            if takes(endpoint, &event) {
+            if endpoint.takes(&event.event_type) {
                 found.push((event, endpoint.clone()));
             }
         }
@@ -134,7 +134,7 @@ pub async fn run(
         }
         for account in &accounts {
             for event in events::undelivered(&side.client, since, Some(account)).await? {
-                if takes(endpoint, &event) {
+                if endpoint.takes(&event.event_type) {
                     found.push((event, endpoint.clone()));
                 }
             }
@@ -223,12 +223,4 @@ pub async fn run(
     } else {
         ExitStatus::Success
     })
-}
-
-/// Whether `endpoint` takes events of `event`'s type.
-fn takes(endpoint: &WebhookEndpoint, event: &Event) -> bool {
-    endpoint
-        .enabled_events
-        .iter()
-        .any(|t| t == "*" || *t == event.event_type)
 }

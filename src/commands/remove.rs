@@ -212,11 +212,7 @@ async fn remove_stripe_endpoints(
             .await?;
             left.push(endpoint.id.clone());
         } else {
-            match webhook_endpoints::delete(&side.client, &endpoint.id).await {
-                Ok(()) => {}
-                Err(e) if crate::stripe_api::client::is_missing(&e) => {}
-                Err(e) => return Err(e),
-            }
+            webhook_endpoints::delete(&side.client, &endpoint.id).await?;
             deleted.push(endpoint.id.clone());
         }
     }

@@ -65,7 +65,7 @@ pub async fn run(
     let bridge = Bridge::find(settings).await?;
     let side = StripeSide::open(settings, &bridge.ctx.account_id, &bridge.ctx.region).await?;
     let role = args.endpoint.as_str();
-    let secret_name = (role != "main").then_some(role);
+    let secret_name = webhook_endpoints::secret_name(role);
     let of_role: Vec<&WebhookEndpoint> =
         side.endpoints.iter().filter(|e| e.role() == role).collect();
     let Some(old) = of_role
@@ -190,11 +190,7 @@ pub async fn run(
             }
         }
         // Step 3.
-        match webhook_endpoints::delete(&side.client, &old.id).await {
-            Ok(()) => {}
-            Err(e) if crate::stripe_api::client::is_missing(&e) => {}
-            Err(e) => return Err(e),
-        }
+        webhook_endpoints::delete(&side.client, &old.id).await?;
     }
 
     // Step 4.

@@ -74,6 +74,19 @@ impl WebhookEndpoint {
         self.metadata.get(ROLE_KEY).map_or("main", String::as_str)
     }
 
+    /// Whether it sends events of `event_type` (`*` sends all).
+    pub fn takes(&self, event_type: &str) -> bool {
+        self.enabled_events
+            .iter()
+            .any(|t| t == "*" || t == event_type)
+    }
+
+    /// Whether it sends exactly `types`, in any order.
+    pub fn sends_exactly(&self, types: &[String]) -> bool {
+        let had: std::collections::BTreeSet<&String> = self.enabled_events.iter().collect();
+        had == types.iter().collect()
+    }
+
     pub fn adopted(&self) -> bool {
         self.metadata
             .get(ORIGIN_KEY)
@@ -113,6 +126,12 @@ impl BridgeId {
             ),
         ]
     }
+}
+
+/// The name the bridge's secret keeps a `role` endpoint's signing secret under, as
+/// `set-secret --endpoint` names it: none for `main`.
+pub fn secret_name(role: &str) -> Option<&str> {
+    (role != "main").then_some(role)
 }
 
 /// Every metadata key that marks an endpoint as a bridge's.
@@ -165,11 +184,17 @@ pub async fn update(client: &StripeClient, id: &str, form: &Form) -> Result<Webh
         .await
 }
 
+/// Deletes the endpoint; one already gone counts as deleted, so a re-run after an
+/// interruption goes on.
 pub async fn delete(client: &StripeClient, id: &str) -> Result<()> {
-    client
+    match client
         .delete::<serde_json::Value>(&format!("/v1/webhook_endpoints/{id}"))
         .await
-        .map(drop)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if super::client::is_missing(&e) => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 /// Every endpoint of the account (Stripe allows 16), all pages.
