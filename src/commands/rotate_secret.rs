@@ -30,6 +30,7 @@ use crate::cli::RotateSecretArgs;
 use crate::hint::{self, hinted};
 use crate::settings::GlobalSettings;
 use crate::stripe_api::client::{Form, StripeClient};
+use crate::stripe_api::events;
 use crate::stripe_api::webhook_endpoints::{self, NewEndpoint, WebhookEndpoint};
 use crate::ui::Printer;
 use crate::ui::progress::Spinner;
@@ -240,23 +241,13 @@ async fn delivered_since(
     timeout: Duration,
 ) -> Result<bool> {
     let deadline = tokio::time::Instant::now() + timeout;
-    let takes = |t: &str| new.enabled_events.iter().any(|e| e == "*" || e == t);
     loop {
         for account in accounts {
-            let listed: serde_json::Value = client
-                .get(
-                    "/v1/events",
-                    &Form::new()
-                        .field("created[gte]", new.created.to_string())
-                        .field("delivery_success", "true")
-                        .field("limit", "100"),
-                    account.as_deref(),
-                )
-                .await?;
-            let any = listed["data"]
-                .as_array()
-                .is_some_and(|events| events.iter().any(|e| e["type"].as_str().is_some_and(takes)));
-            if any {
+            if events::delivered(client, new.created, account.as_deref())
+                .await?
+                .iter()
+                .any(|e| new.takes(&e.event_type))
+            {
                 return Ok(true);
             }
         }

@@ -34,8 +34,27 @@ pub async fn undelivered(
     since: i64,
     account: Option<&str>,
 ) -> Result<Vec<Event>> {
+    by_delivery(client, since, account, false).await
+}
+
+/// Events created at or after `since` that every endpoint of the account has taken
+/// (`delivery_success=true`).
+pub async fn delivered(
+    client: &StripeClient,
+    since: i64,
+    account: Option<&str>,
+) -> Result<Vec<Event>> {
+    by_delivery(client, since, account, true).await
+}
+
+async fn by_delivery(
+    client: &StripeClient,
+    since: i64,
+    account: Option<&str>,
+    success: bool,
+) -> Result<Vec<Event>> {
     let query = Form::new()
-        .field("delivery_success", "false")
+        .field("delivery_success", success.to_string())
         .field("created[gte]", since.to_string());
     client.list_all("/v1/events", &query, account).await
 }
