@@ -75,3 +75,22 @@ pub async fn read_secrets(
         secrets: Vec::new(),
     }))
 }
+
+/// Stores `secrets` as the bridge's secret's new value: the relay reads it within
+/// seconds.
+pub async fn write_secrets(
+    client: &aws_sdk_secretsmanager::Client,
+    arn: &str,
+    secrets: &SigningSecrets,
+) -> Result<()> {
+    client
+        .put_secret_value()
+        .secret_id(arn)
+        .secret_string(secrets.to_stored())
+        .send()
+        .await
+        .map(drop)
+        .map_err(|e| {
+            anyhow::Error::new(e).context("cannot store the signing secret in Secrets Manager")
+        })
+}

@@ -194,13 +194,7 @@ pub async fn make_endpoint(
         },
     )
     .await?;
-    let secrets = bridge.signing_secrets().await?;
-    let endpoint = webhook_endpoints::secret_name(role);
-    let hand_set = secrets
-        .active_entries_at(unix_now())
-        .any(|e| e.endpoint.as_deref() == endpoint && e.webhook_endpoint.is_none());
-    let others_until = hand_set.then(|| unix_now() + 24 * 60 * 60);
-    store_secret(bridge, side, &mut made, others_until).await?;
+    let hand_set = store_secret(bridge, side, &mut made, true).await?;
     side.endpoints.push(made.clone());
     Ok((made, hand_set))
 }
@@ -238,15 +232,17 @@ pub async fn rule_needs(
     ))
 }
 
-/// Stores the secret Stripe gave for endpoint `made` (role `role`) in the bridge's
-/// secret, beside the role's others (until `others_until`, if given). Should that fail,
-/// the endpoint goes again, since its secret can never be had again.
+/// Stores the secret Stripe gave for endpoint `made` in the bridge's secret, beside its
+/// role's others. With `hand_set_for_a_day`, where one of those was set by hand (no
+/// endpoint id: an endpoint made in the Dashboard), they all stay a day only. Returns
+/// whether one was. Should storing fail, the endpoint goes again, since its secret can
+/// never be had again.
 pub async fn store_secret(
     bridge: &Bridge,
     side: &StripeSide,
     made: &mut WebhookEndpoint,
-    others_until: Option<i64>,
-) -> Result<()> {
+    hand_set_for_a_day: bool,
+) -> Result<bool> {
     let secret: SigningSecret = made
         .take_secret()
         .ok_or_else(|| anyhow::anyhow!("Stripe's answer creating {} held no secret", made.id))?;
@@ -256,28 +252,26 @@ pub async fn store_secret(
         let current = crate::aws::bridge::read_secrets(&client, &bridge.name, arn).await?;
         let endpoint = webhook_endpoints::secret_name(made.role());
         let now = unix_now();
+        let hand_set = current
+            .active_entries_at(now)
+            .any(|e| e.endpoint.as_deref() == endpoint && e.webhook_endpoint.is_none());
+        let others_until = (hand_set_for_a_day && hand_set).then_some(now + 24 * 60 * 60);
         let updated =
             super::set_secret::beside(&current, endpoint, secret, &made.id, others_until, now);
-        client
-            .put_secret_value()
-            .secret_id(arn)
-            .secret_string(updated.to_stored())
-            .send()
-            .await
-            .map_err(|e| {
-                anyhow::Error::new(e).context("cannot store the signing secret in Secrets Manager")
-            })?;
-        Ok::<_, anyhow::Error>(())
+        crate::aws::bridge::write_secrets(&client, arn, &updated).await?;
+        Ok::<_, anyhow::Error>(hand_set)
     }
     .await;
-    if let Err(error) = stored {
-        let _ = webhook_endpoints::delete(&side.client, &made.id).await;
-        return Err(error.context(format!(
-            "deleted the new Stripe endpoint {} again, since its secret could not be kept",
-            made.id
-        )));
+    match stored {
+        Ok(hand_set) => Ok(hand_set),
+        Err(error) => {
+            let _ = webhook_endpoints::delete(&side.client, &made.id).await;
+            Err(error.context(format!(
+                "deleted the new Stripe endpoint {} again, since its secret could not be kept",
+                made.id
+            )))
+        }
     }
-    Ok(())
 }
 
 /// The bridge's Stripe side as `status` shows it and `doctor` judges it.

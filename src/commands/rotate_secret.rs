@@ -18,7 +18,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use relay_function::signature::unix_now;
 use serde::Serialize;
 
@@ -126,7 +126,7 @@ pub async fn run(
                 },
             )
             .await?;
-            linked::store_secret(&bridge, &side, &mut made, None).await?;
+            linked::store_secret(&bridge, &side, &mut made, false).await?;
             printer.status(format!(
                 "Made Stripe endpoint {} beside {}; the relay accepts both secrets",
                 made.id, old.id
@@ -200,13 +200,9 @@ pub async fn run(
     let current = crate::aws::bridge::read_secrets(&client, &bridge.name, arn).await?;
     let kept = set_secret::keep_only(&current, secret_name, &new.id, unix_now());
     if kept != current {
-        client
-            .put_secret_value()
-            .secret_id(arn)
-            .secret_string(kept.to_stored())
-            .send()
+        crate::aws::bridge::write_secrets(&client, arn, &kept)
             .await
-            .map_err(|e| anyhow::Error::new(e).context("cannot drop the old signing secret"))?;
+            .context("cannot drop the old signing secret")?;
     }
     webhook_endpoints::update(
         &side.client,

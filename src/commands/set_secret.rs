@@ -10,7 +10,7 @@ use relay_function::signing_secrets::{SecretEntry, SigningSecret, SigningSecrets
 use serde::Serialize;
 
 use super::ExitStatus;
-use crate::aws::bridge::{Bridge, read_secrets};
+use crate::aws::bridge::{Bridge, read_secrets, write_secrets};
 use crate::cli::SetSecretArgs;
 use crate::hint::{self, hinted};
 use crate::settings::GlobalSettings;
@@ -92,13 +92,7 @@ pub async fn run(
             )
         }
     };
-    secrets_manager
-        .put_secret_value()
-        .secret_id(secret_arn)
-        .secret_string(updated.to_stored())
-        .send()
-        .await
-        .context("cannot store the signing secret in Secrets Manager")?;
+    write_secrets(&secrets_manager, secret_arn, &updated).await?;
     printer.status(done);
     printer.result(&ActiveSecrets::of(name, &updated, now));
     Ok(ExitStatus::Success)
