@@ -12,7 +12,7 @@ use relay_function::signature::unix_now;
 use serde::Serialize;
 
 use super::ExitStatus;
-use super::linked::StripeSide;
+use super::linked::{self, StripeSide};
 use super::status::{RelayCode, relay_code};
 use crate::aws::bridge::{Bridge, read_secrets};
 use crate::aws::dead_letters::DeadLetters;
@@ -348,7 +348,8 @@ async fn stripe_endpoint_check(settings: &GlobalSettings, bridge: &Bridge) -> Ch
             ),
         );
     }
-    let report = match side.report(bridge).await {
+    let reported = async { side.report(bridge, &linked::rules_of(bridge).await?).await };
+    let report = match reported.await {
         Ok(report) => report,
         Err(error) => return Check::unanswered(CHECK, &error),
     };

@@ -13,7 +13,7 @@ use relay_function::signing_secrets::SigningSecret;
 use serde::Serialize;
 
 use crate::aws::bridge::Bridge;
-use crate::aws::rules::Rules;
+use crate::aws::rules::{RuleInfo, Rules};
 use crate::settings::GlobalSettings;
 use crate::stripe::endpoint_types::{self, RuleNeeds};
 use crate::stripe_api::client::{Form, StripeClient};
@@ -206,15 +206,24 @@ pub async fn rule_needs(
     bridge: &Bridge,
     except: Option<&str>,
 ) -> Result<(Vec<RuleNeeds>, Vec<String>)> {
-    let rules = Rules::new(
+    Ok(needs_of(&rules_of(bridge).await?, except))
+}
+
+/// The bridge's rules, on the bus its stack reports.
+pub async fn rules_of(bridge: &Bridge) -> Result<Vec<RuleInfo>> {
+    Rules::new(
         &bridge.ctx.sdk,
         bridge.output("EventBusName")?,
         &bridge.name,
-    );
-    let listed: Vec<_> = rules
-        .list()
-        .await?
-        .into_iter()
+    )
+    .list()
+    .await
+}
+
+/// `rule_needs` of rules already listed.
+pub fn needs_of(rules: &[RuleInfo], except: Option<&str>) -> (Vec<RuleNeeds>, Vec<String>) {
+    let listed: Vec<&RuleInfo> = rules
+        .iter()
         .filter(|r| !r.leftover_probe && Some(r.name.as_str()) != except)
         .collect();
     let mut accounts: Vec<String> = listed
@@ -223,13 +232,13 @@ pub async fn rule_needs(
         .collect();
     accounts.sort();
     accounts.dedup();
-    Ok((
+    (
         listed
             .iter()
             .map(|r| endpoint_types::needs(&r.pattern))
             .collect(),
         accounts,
-    ))
+    )
 }
 
 /// Stores the secret Stripe gave for endpoint `made` in the bridge's secret, beside its
@@ -301,10 +310,11 @@ pub struct EndpointStatus {
 }
 
 impl StripeSide {
-    /// Each endpoint: whether it is enabled, where it sends, what it misses.
-    pub async fn report(&self, bridge: &Bridge) -> Result<StripeStatus> {
+    /// Each endpoint: whether it is enabled, where it sends, what it misses of the
+    /// bridge's `rules`.
+    pub async fn report(&self, bridge: &Bridge, rules: &[RuleInfo]) -> Result<StripeStatus> {
         let url = bridge.output("WebhookUrl")?;
-        let (needs, accounts) = rule_needs(bridge, None).await?;
+        let (needs, accounts) = needs_of(rules, None);
         let since = unix_now() - 3 * 86_400;
         let mut endpoints = Vec::new();
         for endpoint in &self.endpoints {

@@ -144,7 +144,7 @@ pub async fn run(settings: &GlobalSettings, printer: Printer) -> Result<ExitStat
         match StripeSide::open_if_keyed(settings, &bridge.ctx.account_id, &bridge.ctx.region).await
         {
             Ok(Some(side)) => side
-                .report(&bridge)
+                .report(&bridge, &rules)
                 .await
                 .map_err(|e| unknown("the Stripe endpoint", e))
                 .ok(),
