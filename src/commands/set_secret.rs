@@ -120,21 +120,47 @@ pub fn rotate(
     {
         return Ok(current.clone());
     }
+    let others = keep_until.map_or(Others::Drop, Others::Until);
+    Ok(new_first(current, endpoint, new, None, others, now))
+}
+
+/// What becomes of an endpoint's other secrets when a new one comes first.
+#[derive(Clone, Copy)]
+enum Others {
+    Drop,
+    /// Kept until then at the latest.
+    Until(i64),
+    Keep,
+}
+
+/// `current` with `new` (of Stripe endpoint `webhook_endpoint`, if known) first among
+/// `endpoint`'s secrets, and its others as `others` says.
+fn new_first(
+    current: &SigningSecrets,
+    endpoint: Option<&str>,
+    new: SigningSecret,
+    webhook_endpoint: Option<&str>,
+    others: Others,
+    now: i64,
+) -> SigningSecrets {
     let mut group = vec![SecretEntry {
         secret: new.clone(),
         endpoint: endpoint.map(str::to_owned),
         expires: None,
-        webhook_endpoint: None,
+        webhook_endpoint: webhook_endpoint.map(str::to_owned),
     }];
-    if let Some(until) = keep_until {
-        for entry in endpoint_entries(current, endpoint, now).filter(|e| e.secret != new) {
-            group.push(SecretEntry {
-                expires: Some(entry.expires.map_or(until, |e| e.min(until))),
-                ..entry.clone()
-            });
-        }
+    for entry in endpoint_entries(current, endpoint, now).filter(|e| e.secret != new) {
+        let expires = match others {
+            Others::Drop => continue,
+            Others::Until(until) => Some(entry.expires.map_or(until, |e| e.min(until))),
+            Others::Keep => entry.expires,
+        };
+        group.push(SecretEntry {
+            expires,
+            ..entry.clone()
+        });
     }
-    Ok(with_group(current, endpoint, group, now))
+    with_group(current, endpoint, group, now)
 }
 
 /// The secrets with `new` added as `endpoint`'s permanent secret, beside every other
@@ -210,23 +236,8 @@ pub fn beside(
     others_until: Option<i64>,
     now: i64,
 ) -> SigningSecrets {
-    let mut group = vec![SecretEntry {
-        secret: new.clone(),
-        endpoint: endpoint.map(str::to_owned),
-        expires: None,
-        webhook_endpoint: Some(webhook_endpoint.to_owned()),
-    }];
-    for entry in endpoint_entries(current, endpoint, now).filter(|e| e.secret != new) {
-        group.push(SecretEntry {
-            expires: match (others_until, entry.expires) {
-                (Some(until), Some(e)) => Some(e.min(until)),
-                (Some(until), None) => Some(until),
-                (None, expires) => expires,
-            },
-            ..entry.clone()
-        });
-    }
-    with_group(current, endpoint, group, now)
+    let others = others_until.map_or(Others::Keep, Others::Until);
+    new_first(current, endpoint, new, Some(webhook_endpoint), others, now)
 }
 
 /// The secrets with only the one of webhook endpoint `webhook_endpoint` left among
