@@ -208,22 +208,15 @@ fn today() -> String {
 mod tests {
     use super::*;
 
-    fn config(text: &str) -> tempfile_free::Path {
-        tempfile_free::write(text)
-    }
-
-    /// A file under the target directory, without a temp-file crate.
-    mod tempfile_free {
-        pub type Path = std::path::PathBuf;
-        pub fn write(text: &str) -> Path {
-            let path = std::env::temp_dir().join(format!(
-                "stripe-bridge-config-{}-{}.toml",
-                std::process::id(),
-                fastrand::u64(..)
-            ));
-            std::fs::write(&path, text).unwrap();
-            path
-        }
+    /// A Stripe CLI config file with `text`, in the temporary directory.
+    fn config(text: &str) -> std::path::PathBuf {
+        let path = std::env::temp_dir().join(format!(
+            "stripe-bridge-config-{}-{}.toml",
+            std::process::id(),
+            fastrand::u64(..)
+        ));
+        std::fs::write(&path, text).unwrap();
+        path
     }
 
     #[test]
