@@ -361,7 +361,11 @@ async fn stripe_endpoint_check(settings: &GlobalSettings, bridge: &Bridge) -> Ch
     if let Some((found, fix)) = problems.first() {
         let more = match problems.len() {
             1 => String::new(),
-            n => format!(" (and {} more: see `status`)", n - 1),
+            n => format!(
+                " (and {} more: see `{}`)",
+                n - 1,
+                command(&bridge.name, "status")
+            ),
         };
         return Check::fail(CHECK, format!("{found}{more}"), fix.clone());
     }

@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use super::ExitStatus;
 use super::linked::{self, StripeSide};
+use super::rotate_secret::rotate_command;
 use crate::aws::bridge::Bridge;
 use crate::cli::LinkArgs;
 use crate::hint::{self, hinted};
@@ -198,7 +199,7 @@ async fn converge(
             )],
         );
     }
-    check_version(existing, args.api_version.as_deref(), role)?;
+    check_version(&side.id.name, existing, args.api_version.as_deref(), role)?;
     if form == Form::new() {
         return Ok((existing.clone(), "unchanged"));
     }
@@ -208,7 +209,12 @@ async fn converge(
 
 /// Stripe cannot change an endpoint's API version: a version asked for that is not the
 /// endpoint's is refused before anything changes.
-fn check_version(existing: &WebhookEndpoint, wanted: Option<&str>, role: &str) -> Result<()> {
+fn check_version(
+    bridge: &str,
+    existing: &WebhookEndpoint,
+    wanted: Option<&str>,
+    role: &str,
+) -> Result<()> {
     match wanted {
         Some(version) if existing.api_version.as_deref() != Some(version) => Err(hinted(
             format!(
@@ -219,7 +225,10 @@ fn check_version(existing: &WebhookEndpoint, wanted: Option<&str>, role: &str) -
                     .as_deref()
                     .unwrap_or("of the account's default")
             ),
-            "`rotate-secret --api-version VERSION` replaces it with an endpoint of that version, with no gap",
+            format!(
+                "`{}` replaces it with an endpoint of that version, with no gap",
+                hint::command(bridge, &rotate_command(role, "--api-version VERSION"))
+            ),
         )),
         _ => Ok(()),
     }
@@ -237,7 +246,7 @@ async fn adopt(
 ) -> Result<WebhookEndpoint> {
     let role = if args.connect { "connect" } else { "main" };
     let endpoint = webhook_endpoints::retrieve(&side.client, id).await?;
-    check_version(&endpoint, args.api_version.as_deref(), role)?;
+    check_version(&bridge.name, &endpoint, args.api_version.as_deref(), role)?;
     if endpoint.is_a_bridges() && !endpoint.is_of(&side.id) {
         return Err(hinted(
             format!(
@@ -247,7 +256,10 @@ async fn adopt(
                     .get(webhook_endpoints::BRIDGE_KEY)
                     .map_or("", String::as_str)
             ),
-            "adopt an endpoint no bridge uses, or run `link` without --adopt to make one",
+            format!(
+                "adopt an endpoint no bridge uses, or run `{}` to make one",
+                hint::command(&bridge.name, "link")
+            ),
         ));
     }
     if let Some(other) = side.in_service(role).filter(|e| e.id != id) {
@@ -256,7 +268,11 @@ async fn adopt(
                 "bridge {} already has a {role} endpoint, {}",
                 bridge.name, other.id
             ),
-            "remove it first with `remove`, or adopt the other endpoint as --connect",
+            format!(
+                "`{}` keeps that one; to adopt this one instead, delete that one in Stripe's Dashboard first, or adopt this one as the Connect endpoint (`{}`)",
+                hint::command(&bridge.name, "link"),
+                hint::command(&bridge.name, &format!("link --adopt {id} --connect"))
+            ),
         ));
     }
     let mut form = Form::new().map(

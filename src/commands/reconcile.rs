@@ -94,7 +94,10 @@ pub async fn run(
                 "--since {} reaches past the {STRIPE_KEEPS_DAYS} days of events Stripe keeps",
                 humantime::format_duration(args.since)
             ),
-            "give 30d or less; for older events, replay the bridge's archive (`replay --from`)",
+            format!(
+                "give 30d or less; for older events, replay the bridge's archive (`{}`)",
+                hint::command(&settings.bridge, "replay --from 45d")
+            ),
         ));
     }
     let bridge = Bridge::find(settings).await?;

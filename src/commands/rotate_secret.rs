@@ -183,7 +183,7 @@ pub async fn run(
                         ),
                         format!(
                             "run `{}` again once events flow (it finishes from here), or give --wait 10m to finish without proof",
-                            hint::command(&bridge.name, &rotate_command(role))
+                            hint::command(&bridge.name, &rotate_command(role, ""))
                         ),
                     ));
                 }
@@ -219,12 +219,17 @@ pub async fn run(
     Ok(ExitStatus::Success)
 }
 
-fn rotate_command(role: &str) -> String {
-    if role == "main" {
-        "rotate-secret".to_owned()
-    } else {
-        format!("rotate-secret --endpoint {role}")
+/// `rotate-secret` for the `role` endpoint, with `more` arguments.
+pub fn rotate_command(role: &str, more: &str) -> String {
+    let mut command = "rotate-secret".to_owned();
+    if role != "main" {
+        command.push_str(&format!(" --endpoint {role}"));
     }
+    if !more.is_empty() {
+        command.push(' ');
+        command.push_str(more);
+    }
+    command
 }
 
 /// Whether, within `timeout`, Stripe has delivered to every endpoint an event of a type

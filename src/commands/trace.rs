@@ -43,6 +43,9 @@ pub struct Trace<'a> {
     pub dead_letters: Vec<DeadLetterSeen>,
     /// What Stripe says of it; none without a Stripe key, or if Stripe does not know it.
     pub stripe: Option<StripeView>,
+    /// The bridge it went through, for the commands the text names.
+    #[serde(skip)]
+    pub bridge: String,
 }
 
 /// Stripe's side of one event.
@@ -127,7 +130,8 @@ impl fmt::Display for Trace<'_> {
                 pending_webhooks,
             }) => writeln!(
                 f,
-                "  Stripe made it at {created}; {pending_webhooks} endpoint(s) of the account have not taken it yet (Stripe retries for 3 days; `reconcile` resends)"
+                "  Stripe made it at {created}; {pending_webhooks} endpoint(s) of the account have not taken it yet (Stripe retries for 3 days; `{}` resends)",
+                crate::hint::command(&self.bridge, "reconcile --since 3d")
             )?,
             None => {}
         }
@@ -208,6 +212,7 @@ pub async fn run(
         rules,
         dead_letters,
         stripe,
+        bridge: bridge.name.clone(),
     });
     Ok(ExitStatus::Success)
 }
